@@ -1,0 +1,63 @@
+/**
+ * The gateway configuration file (YAML). Defaults live here, in one place; paths are resolved
+ * relative to the file that names them.
+ */
+import { z } from 'zod'
+
+const Port = z.number().int().min(0).max(65535)
+const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 10m, 6h, 1d')
+
+export const GatewayConfigFile = z.strictObject({
+  mqtt: z
+    .strictObject({
+      /** Listen address. Loopback by default: open it (0.0.0.0) deliberately for field devices. */
+      host: z.string().default('127.0.0.1'),
+      /** MQTT over TCP; 0 picks a free port. */
+      port: Port.default(1883),
+      /** MQTT over WebSocket; 0 picks a free port, null disables. */
+      wsPort: Port.nullable().default(8083),
+    })
+    .prefault({}),
+  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
+  /** SQLite database and other state live here. */
+  dataDir: z.string().default('./data'),
+  /** Registry file: regions, stations and terminals. */
+  registry: z.string(),
+  /** Sensor kinds file; defaults to the kinds shipped with the gateway. */
+  kinds: z.string().optional(),
+  /** Rule catalogue files or directories of `*.yaml`; defaults to the shipped `rules/catalog`. */
+  rules: z.array(z.string()).optional(),
+  store: z
+    .strictObject({
+      /** Group commit: a batch is committed after this many readings or this delay, whichever first. */
+      batchMaxMessages: z.number().int().positive().default(2000),
+      batchMaxDelayMs: z.number().int().nonnegative().default(2),
+      /**
+       * SQLite `synchronous` in WAL mode. `normal` survives a killed process (kill -9);
+       * `full` also survives power loss, at the cost of an fsync per batch.
+       */
+      synchronous: z.enum(['normal', 'full']).default('full'),
+    })
+    .prefault({}),
+  warnings: z
+    .strictObject({
+      /** How long a loudspeaker command stays playable if not superseded. */
+      playableFor: Duration.default('6h'),
+      /** Times a terminal repeats the announcement. */
+      repeat: z.number().int().positive().default(3),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+})
+export type GatewayConfigFile = z.infer<typeof GatewayConfigFile>
+
+/** Parses `30s`, `10m`, `6h`, `1d`, `500ms` into milliseconds. */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d)
+  if (!m) throw new Error(`invalid duration ${d}`)
+  const n = Number(m[1])
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']
+  return n * unit
+}

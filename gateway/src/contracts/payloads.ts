@@ -1,0 +1,98 @@
+/**
+ * zod schemas of every MQTT payload the gateway accepts or sends. Shared with sensors-sim and the
+ * tests, so the simulator can never drift from what the gateway validates.
+ *
+ * Timestamps are epoch milliseconds (UTC). Devices may send ISO-8601 strings instead; both are
+ * normalised to epoch ms here.
+ */
+import { z } from 'zod'
+
+/** Earliest and latest event time we accept: 2000-01-01 .. 2100-01-01. A clock far off is a fault. */
+const MIN_TS = Date.UTC(2000, 0, 1)
+const MAX_TS = Date.UTC(2100, 0, 1)
+
+export const EventTime = z
+  .union([z.number().int(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))])
+  .refine((ts) => ts >= MIN_TS && ts < MAX_TS, 'timestamp out of range (expected epoch ms or ISO-8601)')
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+
+/** A scalar reading: `{ts, seq?, values: {quantity: number}}`. */
+export const ReadingPayload = z.strictObject({
+  ts: EventTime,
+  seq: z.number().int().nonnegative().optional(),
+  values: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'quantity names are snake_case'), finite).refine(
+    (v) => Object.keys(v).length > 0,
+    'values must hold at least one quantity',
+  ),
+})
+export type ReadingPayload = z.infer<typeof ReadingPayload>
+
+/** Most samples one seismic batch may carry per axis (10 s at 200 Hz). */
+export const MAX_BATCH_SAMPLES = 2000
+
+/**
+ * A seismic accelerometer batch: `{ts, sr, x[], y[], z[]}`; `ts` is the time of the first sample,
+ * `sr` the sample rate in Hz, axes in cm/s² (gal). x and y are horizontal, z vertical.
+ */
+export const SeismicBatchPayload = z
+  .strictObject({
+    ts: EventTime,
+    seq: z.number().int().nonnegative().optional(),
+    sr: z.number().positive().max(1000),
+    x: z.array(finite).min(1).max(MAX_BATCH_SAMPLES),
+    y: z.array(finite).min(1).max(MAX_BATCH_SAMPLES),
+    z: z.array(finite).min(1).max(MAX_BATCH_SAMPLES),
+  })
+  .refine((b) => b.x.length === b.y.length && b.y.length === b.z.length, 'x, y and z must have equal length')
+export type SeismicBatchPayload = z.infer<typeof SeismicBatchPayload>
+
+/** Sensor status / LWT payload. */
+export const SensorStatusPayload = z.strictObject({
+  state: z.enum(['online', 'offline']),
+  ts: EventTime.optional(),
+  battery: z.number().min(0).max(100).optional(),
+})
+
+export const Level = z.enum(['blue', 'yellow', 'orange', 'red'])
+
+/** Command to a loudspeaker terminal on `terminals/{id}/cmd`. */
+export const TerminalCommand = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('play'),
+    warningId: z.string(),
+    version: z.number().int().positive(),
+    /** issue / update / lift: what the broadcast announces. */
+    kind: z.enum(['issue', 'update', 'lift']),
+    level: Level,
+    hazard: z.string(),
+    text: z.string(),
+    language: z.string(),
+    /** Higher pre-empts lower; emergency warnings use 100+. */
+    priority: z.number().int(),
+    repeat: z.number().int().positive(),
+    /** Epoch ms after which the terminal must not play this. */
+    expiresAt: z.number().int(),
+    sentAt: z.number().int(),
+  }),
+  z.strictObject({
+    action: z.literal('stop'),
+    warningId: z.string(),
+    version: z.number().int().positive(),
+    sentAt: z.number().int(),
+  }),
+])
+export type TerminalCommand = z.infer<typeof TerminalCommand>
+
+export const ReceiptState = z.enum(['accepted', 'playing', 'played', 'failed'])
+export type ReceiptState = z.infer<typeof ReceiptState>
+
+/** Receipt from a terminal on `terminals/{id}/receipt`. */
+export const TerminalReceipt = z.strictObject({
+  warningId: z.string(),
+  version: z.number().int().positive(),
+  state: ReceiptState,
+  ts: EventTime,
+  detail: z.string().max(500).optional(),
+})
+export type TerminalReceipt = z.infer<typeof TerminalReceipt>

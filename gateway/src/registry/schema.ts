@@ -1,0 +1,156 @@
+/**
+ * Registry files: sensor kinds (quantities, units, plausible ranges), administrative regions,
+ * stations with their sensors and per-station constants, and loudspeaker terminals.
+ */
+import { z } from 'zod'
+
+/** 12-digit administrative division code: province 2, city 2, county 2, township 3, village 3. */
+export const RegionCode = z.string().regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
+export const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids use letters, digits, _ . : - (max 64)')
+
+export const RegionLevel = z.enum(['province', 'city', 'county', 'township', 'village'])
+export type RegionLevel = z.infer<typeof RegionLevel>
+
+const Quantity = z.strictObject({
+  unit: z.string().min(1),
+  /** Plausible range; a reading outside it is a device fault, not a hazard. */
+  min: z.number(),
+  max: z.number(),
+  description: z.string().optional(),
+})
+
+export const SensorKind = z
+  .strictObject({
+    name: z.string().min(1),
+    /** scalar: `{ts, values}`; seismic_batch: `{ts, sr, x[], y[], z[]}` reduced to derived quantities. */
+    payload: z.enum(['scalar', 'seismic_batch']).default('scalar'),
+    quantities: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), Quantity),
+  })
+  .refine((k) => Object.values(k.quantities).every((q) => q.min < q.max), {
+    message: 'every quantity needs min < max',
+    path: ['quantities'],
+  })
+export type SensorKind = z.infer<typeof SensorKind>
+
+export const KindsFile = z.strictObject({ kinds: z.record(Id, SensorKind) })
+export type KindsFile = z.infer<typeof KindsFile>
+
+const Region = z.strictObject({ code: RegionCode, name: z.string().min(1), level: RegionLevel })
+
+const Station = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  region: RegionCode,
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+  /** Per-station constants rules refer to (warning_level, guaranteed_level, ...), in the quantity's unit. */
+  params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number()).default({}),
+  sensors: z.array(z.strictObject({ id: Id, kind: Id })).min(1),
+})
+export type Station = z.infer<typeof Station>
+
+const Terminal = z.strictObject({
+  id: Id,
+  name: z.string().optional(),
+  region: RegionCode,
+  language: z.string().default('zh-CN'),
+  /** Terminals marked for drills receive Exercise/Test warnings. */
+  drill: z.boolean().default(false),
+})
+export type Terminal = z.infer<typeof Terminal>
+
+export const RegistryFile = z
+  .strictObject({
+    regions: z.array(Region).min(1),
+    stations: z.array(Station).default([]),
+    terminals: z.array(Terminal).default([]),
+  })
+  .superRefine((reg, ctx) => {
+    const codes = new Set<string>()
+    reg.regions.forEach((r, i) => {
+      if (codes.has(r.code)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'code'], message: `duplicate region ${r.code}` })
+      codes.add(r.code)
+      const expected = levelOfCode(r.code)
+      if (expected !== r.level)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', i, 'level'],
+          message: `code ${r.code} is a ${expected} code, not a ${r.level}`,
+        })
+    })
+    // A region whose parent is missing is fine as a root, but not as a hole inside a declared region.
+    reg.regions.forEach((r, i) => {
+      const parent = parentCode(r.code)
+      if (parent === undefined || codes.has(parent)) return
+      if (reg.regions.some((o) => o.code !== r.code && regionContains(o.code, r.code)))
+        ctx.addIssue({ code: 'custom', path: ['regions', i, 'code'], message: `parent region ${parent} is not declared` })
+    })
+    const unique = (list: { id: string }[], key: 'stations' | 'terminals') => {
+      const seen = new Set<string>()
+      list.forEach((x, i) => {
+        if (seen.has(x.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id ${x.id}` })
+        seen.add(x.id)
+      })
+    }
+    unique(reg.stations, 'stations')
+    unique(reg.terminals, 'terminals')
+    const sensorIds = new Set<string>()
+    reg.stations.forEach((s, i) => {
+      if (!codes.has(s.region))
+        ctx.addIssue({ code: 'custom', path: ['stations', i, 'region'], message: `unknown region ${s.region}` })
+      s.sensors.forEach((sensor, j) => {
+        if (sensorIds.has(sensor.id))
+          ctx.addIssue({ code: 'custom', path: ['stations', i, 'sensors', j, 'id'], message: `duplicate sensor id ${sensor.id}` })
+        sensorIds.add(sensor.id)
+      })
+    })
+    reg.terminals.forEach((t, i) => {
+      if (!codes.has(t.region))
+        ctx.addIssue({ code: 'custom', path: ['terminals', i, 'region'], message: `unknown region ${t.region}` })
+    })
+  })
+export type RegistryFile = z.infer<typeof RegistryFile>
+
+/** The administrative level a 12-digit code denotes, from which of its parts are zero. */
+export function levelOfCode(code: string): RegionLevel {
+  if (code.slice(9) !== '000') return 'village'
+  if (code.slice(6, 9) !== '000') return 'township'
+  if (code.slice(4, 6) !== '00') return 'county'
+  if (code.slice(2, 4) !== '00') return 'city'
+  return 'province'
+}
+
+/** The significant prefix of a code: a county's 6 digits cover all its townships and villages. */
+export function prefixOf(code: string): string {
+  switch (levelOfCode(code)) {
+    case 'village':
+      return code
+    case 'township':
+      return code.slice(0, 9)
+    case 'county':
+      return code.slice(0, 6)
+    case 'city':
+      return code.slice(0, 4)
+    case 'province':
+      return code.slice(0, 2)
+  }
+}
+
+/** The code of the enclosing region, or undefined for a province. */
+export function parentCode(code: string): string | undefined {
+  switch (levelOfCode(code)) {
+    case 'village':
+      return code.slice(0, 9) + '000'
+    case 'township':
+      return code.slice(0, 6) + '000000'
+    case 'county':
+      return code.slice(0, 4) + '00000000'
+    case 'city':
+      return code.slice(0, 2) + '0000000000'
+    case 'province':
+      return undefined
+  }
+}
+
+/** True when `inner` lies inside (or is) `outer`. */
+export const regionContains = (outer: string, inner: string): boolean => inner.startsWith(prefixOf(outer))

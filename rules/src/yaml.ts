@@ -1,0 +1,55 @@
+/**
+ * YAML text → zod-validated value, with every issue located by file, line and path.
+ * Pure (text in, result out), so rules/ and gateway/ share it without either doing I/O here.
+ */
+import { isNode, LineCounter, parseDocument } from 'yaml'
+import type { z } from 'zod'
+
+export interface FileIssue {
+  readonly file: string
+  readonly line?: number
+  readonly path: string
+  readonly message: string
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: FileIssue[] }
+
+export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S): Parsed<z.output<S>> {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      error: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0].line ?? lineOf(lineCounter, e.pos[0]),
+        path: '',
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    }
+  }
+  const parsed = schema.safeParse(doc.toJS())
+  if (parsed.success) return { ok: true, value: parsed.data }
+  return {
+    ok: false,
+    error: parsed.error.issues.map((issue) => {
+      const path = issue.path.map(String)
+      const line = locate(doc, lineCounter, issue.path)
+      return { file, ...(line !== undefined ? { line } : {}), path: path.join('.'), message: issue.message }
+    }),
+  }
+}
+
+const lineOf = (lc: LineCounter, offset: number): number => lc.linePos(offset).line
+
+/** The line of the deepest node on `path` that exists in the document. */
+function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: readonly PropertyKey[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true)
+    if (isNode(node) && node.range) return lineOf(lc, node.range[0])
+  }
+  return undefined
+}
+
+export const formatFileIssue = (i: FileIssue): string =>
+  `${i.file}${i.line !== undefined ? `:${i.line}` : ''}: ${i.path === '' ? '(root)' : i.path}: ${i.message}`
