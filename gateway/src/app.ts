@@ -1,0 +1,195 @@
+/**
+ * Composition root: the one place the whole flow is visible.
+ *
+ *   broker ─▶ ingest (validate) ─▶ rules engine ─▶ warning manager ─▶ loudspeakers (MQTT)
+ *                     └────────▶ reading store (SQLite, group commit) ─▶ PUBACK
+ */
+import { pino, type Logger } from 'pino'
+import { formatFileIssue, RulesEngine, type Rule } from '../../rules/src/index.js'
+import { startBroker, type RunningBroker } from './broker/broker.js'
+import { buildApi } from './api/server.js'
+import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
+import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
+import { durationMs } from './config/schema.js'
+import { ErrorCode, GatewayError } from './core/errors.js'
+import { createIngest } from './ingest/pipeline.js'
+import { createMetrics } from './metrics.js'
+import { openDb } from './store/db.js'
+import { ReadingStore } from './store/readings.js'
+import { WarningManager } from './warnings/manager.js'
+import { WarningRepo } from './warnings/repo.js'
+
+export interface StartOptions {
+  readonly configPath: string
+  readonly overrides?: ConfigOverrides
+  /** Root logger; by default pino to stdout at the configured level. */
+  readonly logger?: Logger
+  /** Wall clock for delivery times and expiry (tests pass a controlled one). */
+  readonly now?: () => number
+}
+
+export interface RunningGateway {
+  readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number }
+  readonly urls: { readonly mqtt: string; readonly ws: string | null; readonly http: string }
+  readonly loaded: LoadedConfig
+  readonly log: Logger
+  stop(): Promise<void>
+}
+
+export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
+  const loaded = loadConfig(opts.configPath, opts.overrides)
+  if (!loaded.ok)
+    throw new GatewayError(
+      ErrorCode.CONFIG_INVALID,
+      `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
+    )
+  const { config, registry, catalogues } = loaded.value
+  const log = opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
+  const now = opts.now ?? Date.now
+  for (const w of loaded.value.warnings) log.warn({ component: 'config' }, w)
+
+  const metrics = createMetrics()
+  const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
+  const store = new ReadingStore(db, {
+    batchMaxMessages: config.store.batchMaxMessages,
+    batchMaxDelayMs: config.store.batchMaxDelayMs,
+    now,
+    onCommit: (n) => {
+      metrics.readingsStored.inc(n)
+      metrics.storeBatches.observe(n)
+    },
+    onError: (e, n) => {
+      metrics.storeErrors.inc()
+      log.error({ component: 'store', err: e, readings: n }, 'group commit failed; readings not acknowledged')
+    },
+  })
+  const repo = new WarningRepo(db)
+
+  const engine = new RulesEngine(
+    catalogues.map((c) => c.catalogue),
+    (id) => registry.station(id),
+  )
+  const replayed = warmUp(engine, store, registry.stations)
+  const rules = new Map<string, Rule>(engine.rules.map((r) => [r.id, r]))
+
+  // The broker starts after the manager exists, and the manager publishes through the broker.
+  let broker: RunningBroker | undefined
+  const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) =>
+    broker ? broker.publish(topic, payload, o) : Promise.reject(new Error('broker not started'))
+  let manager: WarningManager | undefined
+  const loudspeakers = new LoudspeakerChannel({
+    publish,
+    onSent: (terminalId, command) => manager?.sent(terminalId, command),
+    log: log.child({ component: 'loudspeaker' }),
+  })
+  manager = new WarningManager({
+    repo,
+    registry,
+    rules,
+    loudspeakers,
+    publish,
+    metrics,
+    log,
+    now,
+    playableForMs: durationMs(config.warnings.playableFor),
+    repeat: config.warnings.repeat,
+  })
+  const warnings = manager
+
+  broker = await startBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    wsPort: config.mqtt.wsPort,
+    log: log.child({ component: 'broker' }),
+    onClientCount: (n) => metrics.mqttClients.set(n),
+    authorizePublish: createIngest({
+      registry,
+      store,
+      engine,
+      metrics,
+      log,
+      onTransitions: (transitions) => {
+        warnings.apply(transitions).catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
+      },
+      onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
+    }),
+  })
+  await warnings.restore(engine)
+
+  const host = config.http.host
+  const urls = {
+    mqtt: `mqtt://${host}:${broker.ports.mqtt}`,
+    ws: broker.ports.ws !== null ? `ws://${host}:${broker.ports.ws}` : null,
+    http: '',
+  }
+  const api = buildApi({
+    registry,
+    store,
+    warnings: repo,
+    metrics,
+    log,
+    info: () => ({
+      version: '0.1.0',
+      mqttUrl: urls.mqtt,
+      wsUrl: urls.ws,
+      ports: { mqtt: broker!.ports.mqtt, ws: broker!.ports.ws, http: httpPort },
+      stations: registry.stations.length,
+      terminals: registry.terminals.length,
+      rules: engine.rules.map((r) => r.id),
+      mqttClients: broker!.connectedClients,
+    }),
+  })
+  await api.listen({ host, port: config.http.port })
+  const address = api.server.address()
+  const httpPort = typeof address === 'object' && address ? address.port : config.http.port
+  urls.http = `http://${host}:${httpPort}`
+
+  log.info(
+    {
+      mqttPort: broker.ports.mqtt,
+      wsPort: broker.ports.ws,
+      httpPort,
+      dataDir: config.dataDir,
+      stations: registry.stations.length,
+      terminals: registry.terminals.length,
+      rules: engine.rules.length,
+      replayed,
+    },
+    'gateway ready',
+  )
+
+  let stopping: Promise<void> | undefined
+  return {
+    ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
+    urls,
+    loaded: loaded.value,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        await api.close()
+        await broker!.close()
+        store.close()
+        db.close()
+        log.info('gateway stopped')
+      })()),
+  }
+}
+
+/**
+ * Rebuilds the engine's windows after a restart by replaying each station's recent readings in
+ * event-time order. Transitions found during the replay are discarded: the warnings they stand
+ * for are already in the store, and the manager restores their levels next.
+ */
+function warmUp(engine: RulesEngine, store: ReadingStore, stations: readonly { id: string }[]): number {
+  const lookback = engine.maxLookbackMs
+  let n = 0
+  for (const s of stations) {
+    const latest = store.latestTs(s.id)
+    if (latest === undefined) continue
+    for (const r of store.since(s.id, latest - lookback - 1)) {
+      engine.evaluate({ stationId: r.stationId, kind: r.kind, ts: r.ts, values: r.values })
+      n++
+    }
+  }
+  return n
+}

@@ -1,0 +1,157 @@
+/**
+ * `shaobing` command line.
+ *
+ *   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host H]
+ *   shaobing demo  [same options]     gateway + simulated sensors and terminals, demo county
+ *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
+ */
+import { fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { formatFileIssue } from '../../../rules/src/index.js'
+import { startGateway } from '../app.js'
+import { DEMO_CONFIG, DEMO_SCENARIO, loadConfig, type ConfigOverrides } from '../config/load.js'
+import { GatewayError } from '../core/errors.js'
+
+const USAGE = `usage:
+  shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
+  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N]
+  shaobing check [--config FILE]
+
+--config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
+
+const OPTIONS = {
+  config: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  'ws-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  'data-dir': { type: 'string' },
+  host: { type: 'string' },
+  speed: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+function port(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number 0-65535, got ${v}`)
+  return n
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const command = positionals[0] ?? 'start'
+  if (values.help || command === 'help') {
+    console.log(USAGE)
+    return 0
+  }
+  const configPath = values.config ?? DEMO_CONFIG
+  let overrides: ConfigOverrides
+  try {
+    const ws = port(values['ws-port'], 'ws-port')
+    const mq = port(values['mqtt-port'], 'mqtt-port')
+    const hp = port(values['http-port'], 'http-port')
+    overrides = {
+      ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(mq !== undefined ? { mqttPort: mq } : {}),
+      ...(ws !== undefined ? { wsPort: ws } : {}),
+      ...(hp !== undefined ? { httpPort: hp } : {}),
+      ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+      ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] as 'info' } : {}),
+    }
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+
+  switch (command) {
+    case 'check':
+      return check(configPath)
+    case 'start':
+      return run(configPath, overrides)
+    case 'demo':
+      return run(configPath, overrides, { speed: values.speed })
+    default:
+      console.error(`unknown command ${command}\n\n${USAGE}`)
+      return 2
+  }
+}
+
+function check(configPath: string): number {
+  const loaded = loadConfig(configPath)
+  if (!loaded.ok) {
+    for (const i of loaded.error) console.error(formatFileIssue(i))
+    console.error(`${loaded.error.length} problem(s); configuration refused`)
+    return 1
+  }
+  for (const w of loaded.value.warnings) console.log(`warning: ${w}`)
+  const { registry, catalogues } = loaded.value
+  console.log(
+    `ok: ${registry.stations.length} stations, ${registry.terminals.length} terminals, ` +
+      `${catalogues.reduce((n, c) => n + c.catalogue.rules.length, 0)} rules in ${catalogues.length} catalogues`,
+  )
+  return 0
+}
+
+async function run(configPath: string, overrides: ConfigOverrides, demo?: { speed: string | undefined }): Promise<number> {
+  let gw
+  try {
+    gw = await startGateway({ configPath, overrides })
+  } catch (e) {
+    if (e instanceof GatewayError) {
+      console.error(e.message)
+      return 1
+    }
+    throw e
+  }
+  const children: ReturnType<typeof fork>[] = []
+  if (demo) {
+    const sim = simEntry()
+    const args = ['--url', gw.urls.mqtt, '--scenario', DEMO_SCENARIO, '--registry', gw.loaded.config.registry, '--keep-terminals']
+    if (demo.speed !== undefined) args.push('--speed', demo.speed)
+    children.push(fork(sim, args, { stdio: 'inherit' }))
+  }
+  const banner = [
+    '',
+    '  哨兵 Shaobing is running',
+    `  console and API  ${gw.urls.http}   (/api/warnings, /api/stations, /metrics)`,
+    `  MQTT broker      ${gw.urls.mqtt}${gw.urls.ws ? `   WebSocket ${gw.urls.ws}` : ''}`,
+    demo ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)' : '',
+    '  stop with Ctrl-C',
+    '',
+  ]
+    .filter((l) => l !== '')
+    .join('\n')
+  process.stderr.write(`\n${banner}\n\n`)
+
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  for (const c of children) c.kill('SIGTERM')
+  await gw.stop()
+  return 0
+}
+
+/** The compiled simulator entry, next to this file's compiled twin (or under dist/ when run from source). */
+function simEntry(): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const candidates = [resolve(here, '../../../sensors-sim/src/main.js'), resolve(here, '../../../dist/sensors-sim/src/main.js')]
+  const found = candidates.find((c) => existsSync(c))
+  if (!found) throw new Error(`simulator not built; run npm run build (looked in ${candidates.join(', ')})`)
+  return found
+}
+

@@ -1,0 +1,153 @@
+/**
+ * Every client PUBLISH passes through here before the broker acknowledges it:
+ * topic → sensor lookup → payload validation → rules evaluation → group-committed store → PUBACK.
+ *
+ * Bad input is refused with a reason, counted and logged, and still acknowledged: MQTT 3.1.1 has
+ * no negative acknowledgement except dropping the connection, and dropping it would make the
+ * device resend the same bad message forever while its good readings wait behind it.
+ */
+import type { AuthorizePublishHandler } from 'aedes'
+import type { Logger } from 'pino'
+import type { RulesEngine, Transition } from '../../../rules/src/index.js'
+import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
+import { TerminalReceipt } from '../contracts/payloads.js'
+import type { Metrics } from '../metrics.js'
+import type { Registry } from '../registry/registry.js'
+import type { Reading, ReadingStore } from '../store/readings.js'
+import { decodeReading, type RejectReason } from './decode.js'
+
+export interface IngestDeps {
+  readonly registry: Registry
+  readonly store: ReadingStore
+  readonly engine: RulesEngine
+  readonly metrics: Metrics
+  readonly log: Logger
+  /** Level transitions caused by a reading (already evaluated, in event-time order). */
+  readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
+  /** A validated receipt from a loudspeaker terminal. */
+  readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
+}
+
+/** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
+const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*)$/
+
+export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
+  const { registry, store, engine, metrics, log } = deps
+  const rejected = new RejectLog(log.child({ component: 'ingest' }))
+  const rejectedBy = new Map<RejectReason, { inc(): void }>()
+  const reject = (reason: RejectReason, source: string, topic: string, detail: string) => {
+    let c = rejectedBy.get(reason)
+    if (!c) {
+      c = metrics.readingsRejected.labels(reason)
+      rejectedBy.set(reason, c)
+    }
+    c.inc()
+    rejected.note(reason, source, topic, detail)
+  }
+
+  return function authorizePublish(client, packet, callback) {
+    const topic = packet.topic
+    // Wills published by the broker for a vanished client have no client; let them through.
+    if (client === null) return callback(null)
+    if (topic.startsWith('$SYS/')) return callback(new Error('$SYS topics are reserved'))
+    if (GATEWAY_ONLY.test(topic)) {
+      reject('forbidden_topic', client.id, topic, 'only the gateway publishes here')
+      return callback(new Error(`publishing to ${topic} is reserved to the gateway`))
+    }
+
+    if (topic.startsWith('sensors/')) {
+      const parsed = parseSensorTopic(topic)
+      if (!parsed) {
+        reject('bad_topic', client.id, topic, 'expected sensors/{kind}/{sensorId}/{data|status}')
+        return callback(null)
+      }
+      if (parsed.channel === 'status') return callback(null)
+      metrics.readingsReceived.inc()
+      const sensor = registry.sensor(parsed.sensorId)
+      if (!sensor) {
+        reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
+        return callback(null)
+      }
+      if (sensor.kind !== parsed.kind) {
+        reject('kind_mismatch', parsed.sensorId, topic, `registered as ${sensor.kind}, published as ${parsed.kind}`)
+        return callback(null)
+      }
+      const kind = registry.kind(sensor.kind)!
+      const decoded = decodeReading(packet.payload as Buffer, kind)
+      if (!decoded.ok) {
+        reject(decoded.reason, parsed.sensorId, topic, decoded.detail)
+        return callback(null)
+      }
+      const reading: Reading = {
+        stationId: sensor.station.id,
+        sensorId: sensor.sensorId,
+        kind: sensor.kind,
+        ts: decoded.ts,
+        ...(decoded.seq !== undefined ? { seq: decoded.seq } : {}),
+        values: decoded.values,
+      }
+      let evaluated = reading.values
+      if (decoded.faults.length > 0) {
+        const inRange = { ...reading.values }
+        for (const q of decoded.faults) {
+          delete inRange[q]
+          metrics.faultValues.labels(sensor.kind, q).inc()
+        }
+        evaluated = inRange
+      }
+      metrics.readingsAccepted.inc()
+      const result = engine.evaluate({ stationId: reading.stationId, kind: reading.kind, ts: reading.ts, values: evaluated })
+      if (result.late) metrics.readingsLate.inc()
+      if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
+      // The PUBACK waits for the group commit: acknowledged means durable.
+      store.add(reading, (e) => callback(e ?? null))
+      return
+    }
+
+    if (topic.startsWith('terminals/')) {
+      const parsed = parseTerminalTopic(topic)
+      if (parsed?.channel === 'receipt') {
+        let json: unknown
+        try {
+          json = JSON.parse((packet.payload as Buffer).toString('utf8'))
+        } catch (e) {
+          reject('bad_json', parsed.terminalId, topic, (e as Error).message)
+          return callback(null)
+        }
+        const receipt = TerminalReceipt.safeParse(json)
+        if (!receipt.success) {
+          reject('invalid_payload', parsed.terminalId, topic, receipt.error.issues[0]?.message ?? 'invalid receipt')
+          return callback(null)
+        }
+        deps.onReceipt(parsed.terminalId, receipt.data)
+      }
+      return callback(null)
+    }
+    callback(null)
+  }
+}
+
+/**
+ * Logs refused messages without flooding: the first per (reason, source) at once, then at most
+ * one line a minute with how many were suppressed in between.
+ */
+class RejectLog {
+  private readonly seen = new Map<string, { last: number; suppressed: number }>()
+  constructor(private readonly log: Logger) {}
+
+  note(reason: RejectReason, source: string, topic: string, detail: string): void {
+    const key = `${reason}\u0000${source}`
+    const now = Date.now()
+    const entry = this.seen.get(key)
+    if (entry && now - entry.last < 60_000) {
+      entry.suppressed++
+      return
+    }
+    if (this.seen.size > 10_000) this.seen.clear() // bounded memory under a storm of distinct sources
+    this.seen.set(key, { last: now, suppressed: 0 })
+    this.log.warn(
+      { reason, source: source.slice(0, 64), topic: topic.slice(0, 200), detail: detail.slice(0, 300), suppressed: entry?.suppressed ?? 0 },
+      'message rejected',
+    )
+  }
+}

@@ -1,0 +1,82 @@
+/** Prometheus metrics (prom-client), one registry per gateway instance so tests can run several. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'shaobing_' })
+  const m = {
+    registry,
+    readingsReceived: new Counter({
+      name: 'shaobing_readings_received_total',
+      help: 'Messages received on sensors/+/+/data, before validation',
+      registers: [registry],
+    }),
+    readingsAccepted: new Counter({
+      name: 'shaobing_readings_accepted_total',
+      help: 'Readings that passed validation and were evaluated',
+      registers: [registry],
+    }),
+    readingsStored: new Counter({
+      name: 'shaobing_readings_stored_total',
+      help: 'Readings committed to the store',
+      registers: [registry],
+    }),
+    readingsRejected: new Counter({
+      name: 'shaobing_readings_rejected_total',
+      help: 'Messages refused, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    readingsLate: new Counter({
+      name: 'shaobing_readings_late_total',
+      help: 'Readings stored but not evaluated because they were older than the station latest',
+      registers: [registry],
+    }),
+    faultValues: new Counter({
+      name: 'shaobing_reading_values_out_of_range_total',
+      help: 'Quantities outside their kind plausible range (equipment faults), left out of evaluation',
+      labelNames: ['kind', 'quantity'],
+      registers: [registry],
+    }),
+    storeBatches: new Histogram({
+      name: 'shaobing_store_batch_size',
+      help: 'Readings per group commit',
+      buckets: [1, 10, 100, 500, 1000, 2000, 5000],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'shaobing_store_errors_total',
+      help: 'Failed group commits',
+      registers: [registry],
+    }),
+    transitions: new Counter({
+      name: 'shaobing_warning_transitions_total',
+      help: 'Warning versions created, by action and level',
+      labelNames: ['action', 'level'],
+      registers: [registry],
+    }),
+    activeWarnings: new Gauge({
+      name: 'shaobing_warnings_active',
+      help: 'Warnings currently active',
+      registers: [registry],
+    }),
+    terminalCommands: new Counter({
+      name: 'shaobing_terminal_commands_total',
+      help: 'Commands published to loudspeaker terminals',
+      registers: [registry],
+    }),
+    terminalReceipts: new Counter({
+      name: 'shaobing_terminal_receipts_total',
+      help: 'Receipts from loudspeaker terminals, by state',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    mqttClients: new Gauge({
+      name: 'shaobing_mqtt_clients_connected',
+      help: 'MQTT clients connected to the embedded broker',
+      registers: [registry],
+    }),
+  }
+  return m
+}
+export type Metrics = ReturnType<typeof createMetrics>

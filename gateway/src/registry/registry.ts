@@ -1,0 +1,66 @@
+/** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
+import { regionContains, type KindsFile, type RegistryFile, type SensorKind, type Station, type Terminal } from './schema.js'
+
+export interface SensorEntry {
+  readonly sensorId: string
+  readonly kind: string
+  readonly station: Station
+}
+
+export class Registry {
+  private readonly sensors = new Map<string, SensorEntry>()
+  private readonly stationsById = new Map<string, Station>()
+  private readonly regionNames = new Map<string, string>()
+  private readonly terminalsById = new Map<string, Terminal>()
+  private readonly coverCache = new Map<string, readonly Terminal[]>()
+
+  constructor(
+    readonly file: RegistryFile,
+    readonly kinds: KindsFile['kinds'],
+  ) {
+    for (const r of file.regions) this.regionNames.set(r.code, r.name)
+    for (const s of file.stations) {
+      this.stationsById.set(s.id, s)
+      for (const sensor of s.sensors) this.sensors.set(sensor.id, { sensorId: sensor.id, kind: sensor.kind, station: s })
+    }
+    for (const t of file.terminals) this.terminalsById.set(t.id, t)
+  }
+
+  sensor(id: string): SensorEntry | undefined {
+    return this.sensors.get(id)
+  }
+
+  station(id: string): Station | undefined {
+    return this.stationsById.get(id)
+  }
+
+  get stations(): readonly Station[] {
+    return this.file.stations
+  }
+
+  get terminals(): readonly Terminal[] {
+    return this.file.terminals
+  }
+
+  terminal(id: string): Terminal | undefined {
+    return this.terminalsById.get(id)
+  }
+
+  kind(name: string): SensorKind | undefined {
+    return this.kinds[name]
+  }
+
+  regionName(code: string): string {
+    return this.regionNames.get(code) ?? code
+  }
+
+  /** Terminals inside `code` (a county covers its townships and villages). */
+  terminalsIn(code: string): readonly Terminal[] {
+    let list = this.coverCache.get(code)
+    if (!list) {
+      list = this.file.terminals.filter((t) => regionContains(code, t.region))
+      this.coverCache.set(code, list)
+    }
+    return list
+  }
+}

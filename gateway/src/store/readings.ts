@@ -1,0 +1,132 @@
+/**
+ * Readings go to SQLite in group commits: readings queue up and are written in one transaction
+ * every `batchMaxDelayMs` or `batchMaxMessages`, whichever comes first. Each reading's callback
+ * runs only after its transaction commits, and the broker sends the QoS 1 PUBACK from that
+ * callback, so an acknowledged reading is already durable.
+ */
+import type { Db } from './db.js'
+
+/** A validated reading, ready to store and evaluate. */
+export interface Reading {
+  readonly stationId: string
+  readonly sensorId: string
+  readonly kind: string
+  /** Event time, epoch ms. */
+  readonly ts: number
+  readonly seq?: number
+  readonly values: Readonly<Record<string, number>>
+}
+
+export interface ReadingStoreOptions {
+  readonly batchMaxMessages: number
+  readonly batchMaxDelayMs: number
+  /** Wall clock for `received_at`. */
+  readonly now: () => number
+  /** Called with each committed batch size, and with an error if a commit fails. */
+  readonly onCommit?: (count: number) => void
+  readonly onError?: (err: unknown, count: number) => void
+}
+
+type Done = (err?: Error) => void
+
+interface ReadingRow {
+  sensor_id: string
+  kind: string
+  ts: number
+  seq: number | null
+  vals: string
+}
+
+const toReading = (stationId: string, r: ReadingRow): Reading => ({
+  stationId,
+  sensorId: r.sensor_id,
+  kind: r.kind,
+  ts: r.ts,
+  ...(r.seq !== null ? { seq: r.seq } : {}),
+  values: JSON.parse(r.vals) as Record<string, number>,
+})
+
+export class ReadingStore {
+  private readonly insert
+  private readonly writeBatch
+  private pending: Reading[] = []
+  private callbacks: Done[] = []
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: ReadingStoreOptions,
+  ) {
+    this.insert = db.prepare(
+      'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    this.writeBatch = db.transaction((batch: readonly Reading[], receivedAt: number) => {
+      for (const r of batch)
+        this.insert.run(r.stationId, r.sensorId, r.kind, r.ts, r.seq ?? null, receivedAt, JSON.stringify(r.values))
+    })
+  }
+
+  /** Queues a reading; `done` runs once it is committed (or with the error if the commit failed). */
+  add(reading: Reading, done: Done): void {
+    if (this.closed) return done(new Error('reading store is closed'))
+    this.pending.push(reading)
+    this.callbacks.push(done)
+    if (this.pending.length >= this.opts.batchMaxMessages) this.flush()
+    else this.timer ??= setTimeout(() => this.flush(), this.opts.batchMaxDelayMs)
+  }
+
+  /** Commits everything queued now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.pending.length === 0) return
+    const batch = this.pending
+    const callbacks = this.callbacks
+    this.pending = []
+    this.callbacks = []
+    let failure: Error | undefined
+    try {
+      this.writeBatch(batch, this.opts.now())
+      this.opts.onCommit?.(batch.length)
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(String(e))
+      this.opts.onError?.(e, batch.length)
+    }
+    for (const cb of callbacks) cb(failure)
+  }
+
+  /** Readings of one station with event time after `sinceTs`, oldest first (for warm-up replay). */
+  since(stationId: string, sinceTs: number): Reading[] {
+    const rows = this.db
+      .prepare('SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id')
+      .all(stationId, sinceTs) as ReadingRow[]
+    return rows.map((r) => toReading(stationId, r))
+  }
+
+  /** Latest event time stored for a station, if any. */
+  latestTs(stationId: string): number | undefined {
+    const row = this.db.prepare('SELECT max(ts) AS ts FROM readings WHERE station_id = ?').get(stationId) as {
+      ts: number | null
+    }
+    return row.ts ?? undefined
+  }
+
+  /** Latest reading per station (for the API). */
+  latest(stationId: string): Reading | undefined {
+    const row = this.db
+      .prepare('SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1')
+      .get(stationId) as ReadingRow | undefined
+    return row && toReading(stationId, row)
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n
+  }
+
+  /** Commits what is queued and refuses further readings. */
+  close(): void {
+    this.flush()
+    this.closed = true
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Turns the rules engine's level transitions into warnings with a lifecycle — issue, update (level
+ * up or down), lift — one per (rule, station), each change a new persisted version, and hands each
+ * version to the loudspeakers of the station's village.
+ */
+import type { Logger } from 'pino'
+import { rank, type Level, type RulesEngine, type Rule, type Transition } from '../../../rules/src/index.js'
+import type { TerminalCommand, TerminalReceipt } from '../contracts/payloads.js'
+import { warningTopic } from '../contracts/topics.js'
+import type { LoudspeakerChannel } from '../channels/loudspeaker/channel.js'
+import type { Metrics } from '../metrics.js'
+import type { Registry } from '../registry/registry.js'
+import type { WarningAction, WarningRepo, WarningRow } from './repo.js'
+import { warningText } from './text.js'
+
+export interface WarningManagerDeps {
+  readonly repo: WarningRepo
+  readonly registry: Registry
+  readonly rules: ReadonlyMap<string, Rule>
+  readonly loudspeakers: LoudspeakerChannel
+  /** Publishes the retained current state on `warnings/{region}/{hazard}`. */
+  readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
+  readonly metrics: Metrics
+  readonly log: Logger
+  /** Wall clock, epoch ms: delivery and expiry run on it; rules never do. */
+  readonly now: () => number
+  readonly playableForMs: number
+  readonly repeat: number
+}
+
+/** Emergency content pre-empts routine broadcasts; higher levels pre-empt lower. */
+const priorityOf = (level: Level): number => 100 + 10 * rank(level)
+
+/** Stable, readable id derived from event time, so a replay of the same readings names it the same. */
+const warningId = (t: Transition): string =>
+  `${new Date(t.ts).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${t.ruleId}-${t.stationId}`
+
+export class WarningManager {
+  private readonly log: Logger
+
+  constructor(private readonly deps: WarningManagerDeps) {
+    this.log = deps.log.child({ component: 'warnings' })
+  }
+
+  /**
+   * After a restart: tell the engine which levels are active, and send deliveries that were
+   * recorded but never handed to the broker. Deliveries already sent are not sent again.
+   */
+  async restore(engine: RulesEngine): Promise<void> {
+    const active = this.deps.repo.list({ state: 'active', limit: 1_000_000 })
+    for (const w of active) engine.restore(w.ruleId, w.stationId, w.level)
+    this.deps.metrics.activeWarnings.set(active.length)
+    const queued = this.deps.repo.queued()
+    const commands = queued.flatMap((d) => {
+      const w = this.deps.repo.get(d.warningId)
+      const v = this.deps.repo.version(d.warningId, d.version)
+      const terminal = this.deps.registry.terminal(d.terminalId)
+      if (!w || !v || !terminal) return []
+      const expiresAt = v.createdAt + this.deps.playableForMs
+      if (expiresAt <= this.deps.now()) return [] // an expired warning is never played
+      return [{ terminalId: d.terminalId, command: this.command(w, v.action, v.level ?? v.prevLevel!, v.text, d.version, expiresAt, terminal.language) }]
+    })
+    if (active.length > 0 || commands.length > 0)
+      this.log.info({ active: active.length, resending: commands.length }, 'warnings restored')
+    await this.deps.loudspeakers.send(commands)
+  }
+
+  /**
+   * Applies transitions from one reading; resolves when the commands are handed to the broker.
+   * Each applyOne records its version synchronously before its first await, so versions are
+   * written in the order readings arrive, whatever the broker's timing.
+   */
+  async apply(transitions: readonly Transition[]): Promise<void> {
+    await Promise.all(transitions.map((t) => this.applyOne(t)))
+  }
+
+  private async applyOne(t: Transition): Promise<void> {
+    const { repo, registry } = this.deps
+    const station = registry.station(t.stationId)
+    const rule = this.deps.rules.get(t.ruleId)
+    if (!station || !rule) return
+    const current = repo.activeByKey(t.ruleId, t.stationId)
+    let action: WarningAction
+    if (t.to === null) {
+      if (!current) return // nothing to lift (e.g. the warning was lifted by hand)
+      action = 'lift'
+    } else if (!current) action = 'issue'
+    else if (current.level === t.to) return // already at this level (e.g. replay after a restart)
+    else action = 'update'
+
+    const now = this.deps.now()
+    const id = current?.id ?? warningId(t)
+    const prevLevel = current?.level ?? null
+    const place = this.placeName(station.region)
+    const text = warningText({
+      action,
+      level: t.to,
+      prevLevel,
+      place,
+      station: station.name,
+      ruleName: rule.name,
+      explanation: t.explanation,
+    })
+    const terminals = registry.terminalsIn(station.region)
+    const warning: Omit<WarningRow, 'version'> = {
+      id,
+      ruleId: t.ruleId,
+      stationId: t.stationId,
+      hazard: t.hazard,
+      region: station.region,
+      level: t.to,
+      state: action === 'lift' ? 'lifted' : 'active',
+      issuedAt: current?.issuedAt ?? t.ts,
+      updatedAt: t.ts,
+      liftedAt: action === 'lift' ? t.ts : null,
+    }
+    const version = repo.addVersion(
+      {
+        warning,
+        version: { action, level: t.to, prevLevel, ts: t.ts, createdAt: now, text, explanation: t.explanation },
+        terminals: terminals.map((x) => x.id),
+      },
+      now,
+    )
+    this.deps.metrics.transitions.labels(action, t.to ?? 'none').inc()
+    this.deps.metrics.activeWarnings.set(repo.list({ state: 'active', limit: 1_000_000 }).length)
+    this.log.info({ warningId: id, version, action, level: t.to, from: prevLevel, stationId: t.stationId, ts: t.ts }, 'warning changed')
+
+    const full = { ...warning, version }
+    const level = t.to ?? prevLevel!
+    const expiresAt = now + this.deps.playableForMs
+    await Promise.all([
+      this.deps.loudspeakers.send(
+        terminals.map((term) => ({
+          terminalId: term.id,
+          command: this.command(full, action, level, text, version, expiresAt, term.language),
+        })),
+      ),
+      this.deps
+        .publish(
+          warningTopic(station.region, t.hazard),
+          JSON.stringify({ ...full, stationName: station.name, text }),
+          { qos: 1, retain: true },
+        )
+        .catch((e: unknown) => this.log.warn({ err: e }, 'warning state not published')),
+    ])
+  }
+
+  /** Records a terminal's receipt against its delivery. */
+  receipt(terminalId: string, r: TerminalReceipt): void {
+    this.deps.metrics.terminalReceipts.labels(r.state).inc()
+    const known = this.deps.repo.receipt(r.warningId, r.version, terminalId, r.state, r.detail ?? null, this.deps.now())
+    if (!known) this.log.debug({ terminalId, warningId: r.warningId, version: r.version }, 'receipt for unknown delivery')
+  }
+
+  /** Marks a delivery as handed to the broker. */
+  sent(terminalId: string, command: TerminalCommand): void {
+    this.deps.metrics.terminalCommands.inc()
+    this.deps.repo.markSent(command.warningId, command.version, terminalId, this.deps.now())
+  }
+
+  private command(
+    w: Pick<WarningRow, 'id' | 'hazard'>,
+    action: WarningAction,
+    level: Level,
+    text: string,
+    version: number,
+    expiresAt: number,
+    _language: string,
+  ): TerminalCommand {
+    return {
+      action: 'play',
+      warningId: w.id,
+      version,
+      kind: action,
+      level,
+      hazard: w.hazard,
+      text,
+      // Only Mandarin templates exist yet; minority-language templates come with dissemination policy.
+      language: 'zh-CN',
+      priority: priorityOf(level),
+      repeat: action === 'lift' ? 1 : this.deps.repeat,
+      expiresAt,
+      sentAt: this.deps.now(),
+    }
+  }
+
+  /** "示范县河口镇柳湾村": the names from county down to the village. */
+  private placeName(code: string): string {
+    const { registry } = this.deps
+    const parts = [code.slice(0, 6) + '000000', code.slice(0, 9) + '000', code]
+    return [...new Set(parts)].map((c) => registry.regionName(c)).filter((n) => !/^\d+$/.test(n)).join('')
+  }
+}
