@@ -2,7 +2,7 @@
  * The HTTP API (fastify, logging through the gateway's pino): health, stations, warnings with
  * their versions and deliveries, Prometheus metrics, and a minimal status page.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Metrics } from '../metrics.js'
@@ -28,7 +28,8 @@ const WarningsQuery = z.strictObject({
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the warnings in the log; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
   })
 
   // Bad requests name the field and the reason.

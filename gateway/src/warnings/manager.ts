@@ -98,6 +98,7 @@ export class WarningManager {
       prevLevel,
       place,
       station: station.name,
+      hazard: t.hazard,
       ruleName: rule.name,
       explanation: t.explanation,
     })

@@ -14,6 +14,16 @@ const ADVICE_ZH: Record<Level, string> = {
   red: '请立即采取防范措施，听从指挥转移到安全地带。',
 }
 
+/** Spoken names of hazards; a hazard not listed is read by its rule's name. */
+const HAZARD_ZH: Record<string, string> = {
+  flood: '洪水',
+  rainstorm: '暴雨',
+  flash_flood: '山洪',
+  earthquake: '地震',
+  gas_leak: '可燃气体泄漏',
+  dust_explosion: '粉尘爆炸风险',
+}
+
 /** Spoken names of quantities and station constants; unknown ones are read by their id. */
 const QUANTITY_ZH: Record<string, { name: string; unit: string }> = {
   stage_m: { name: '水位', unit: '米' },
@@ -49,21 +59,23 @@ export interface TextInput {
   readonly prevLevel: Level | null
   readonly place: string
   readonly station: string
+  readonly hazard: string
   readonly ruleName: string
   readonly explanation: Explanation
 }
 
 export function warningText(t: TextInput): string {
+  const what = HAZARD_ZH[t.hazard] ?? t.ruleName
   const facts = t.explanation.conditions
     .filter((c) => (t.action === 'lift' ? true : c.held))
     .slice(0, 2)
     .map(describe)
     .join('；')
   if (t.action === 'lift' || t.level === null)
-    return `【预警解除】${t.place}：${t.station}${t.ruleName}${t.prevLevel ? LEVEL_ZH[t.prevLevel] : ''}预警解除。${facts}。`
+    return `【预警解除】${t.place}：${t.station}${what}${t.prevLevel ? LEVEL_ZH[t.prevLevel] : ''}预警解除。${facts}。`
   const head =
     t.action === 'issue'
       ? `【${LEVEL_ZH[t.level]}预警】`
       : `【预警${t.prevLevel && rank(t.level) > rank(t.prevLevel) ? '升级' : '降级'}为${LEVEL_ZH[t.level]}】`
-  return `${head}${t.place}：${t.station}${t.ruleName}${LEVEL_ZH[t.level]}预警。${facts}。${ADVICE_ZH[t.level]}`
+  return `${head}${t.place}：${t.station}${what}${LEVEL_ZH[t.level]}预警。${facts}。${ADVICE_ZH[t.level]}`
 }

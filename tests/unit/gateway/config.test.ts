@@ -1,0 +1,162 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { formatFileIssue, parseCatalogue } from '../../../rules/src/index.js'
+import { DEMO_CONFIG, loadConfig } from '../../../gateway/src/config/load.js'
+import { levelOfCode, parentCode, regionContains } from '../../../gateway/src/registry/schema.js'
+
+const DEMO_REGISTRY = join(import.meta.dirname, '../../../gateway/config/demo/county.yaml')
+
+function configWith(registry: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shaobing-config-'))
+  writeFileSync(join(dir, 'registry.yaml'), registry)
+  writeFileSync(join(dir, 'gateway.yaml'), 'registry: registry.yaml\n')
+  return join(dir, 'gateway.yaml')
+}
+
+describe('configuration loading', () => {
+  test('the demo configuration loads with every shipped catalogue', () => {
+    const loaded = loadConfig(DEMO_CONFIG)
+    expect(loaded.ok).toBe(true)
+    if (!loaded.ok) return
+    expect(loaded.value.registry.stations.length).toBeGreaterThanOrEqual(9)
+    expect(loaded.value.registry.terminals.length).toBeGreaterThanOrEqual(24)
+    expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual(['hydrology', 'meteorology'])
+    expect(loaded.value.warnings).toEqual([])
+    const kinds = new Set(loaded.value.registry.stations.flatMap((s) => s.sensors.map((x) => x.kind)))
+    expect([...kinds].sort()).toEqual(['dust', 'gas', 'rain', 'seismic', 'water_level', 'weather'])
+  })
+
+  test('a bad registry is refused with file, line, path and reason', () => {
+    const file = configWith(
+      [
+        'regions:',
+        "  - { code: '511823000000', name: 县, level: county }",
+        "  - { code: '5118231002', name: 村, level: village }",
+        'stations:',
+        "  - { id: S1, name: s, region: '511823999999', sensors: [{ id: s1, kind: water_level }] }",
+        "  - { id: S2, name: s, region: '511823000000', sensors: [{ id: s1, kind: lava_flow }] }",
+        '',
+      ].join('\n'),
+    )
+    const loaded = loadConfig(file)
+    expect(loaded.ok).toBe(false)
+    if (loaded.ok) return
+    expect(loaded.error.map(formatFileIssue).map((l) => l.replace(/^.*registry\.yaml/, 'registry.yaml'))).toEqual([
+      'registry.yaml:3: regions.1.code: expected a 12-digit administrative division code',
+      'registry.yaml:3: regions.1.code: parent region 511823100000 is not declared',
+      'registry.yaml:5: stations.0.region: unknown region 511823999999',
+      'registry.yaml:6: stations.1.sensors.0.id: duplicate sensor id s1',
+    ])
+  })
+
+  test.each([
+    ['regions: 5\n', 'regions'],
+    ['regions: [{ code: 7 }]\nstations: nope\n', 'regions.0.code'],
+    ['- just\n- a list\n', ''],
+  ])('a registry of the wrong shape is refused, not crashed on: %j', (text, path) => {
+    const loaded = loadConfig(configWith(text))
+    expect(!loaded.ok && loaded.error[0]?.path).toBe(path)
+  })
+
+  test('an unknown sensor kind is refused after the files parse', () => {
+    const file = configWith(
+      [
+        'regions:',
+        "  - { code: '511823000000', name: 县, level: county }",
+        'stations:',
+        "  - { id: S2, name: s, region: '511823000000', sensors: [{ id: s2, kind: lava_flow }] }",
+        '',
+      ].join('\n'),
+    )
+    const loaded = loadConfig(file)
+    expect(!loaded.ok && loaded.error.map((i) => [i.path, i.message])).toEqual([
+      ['stations.0.sensors.0.kind', expect.stringContaining('unknown sensor kind lava_flow')],
+    ])
+  })
+
+  test('a station lacking a constant a rule uses is loaded with a warning', () => {
+    const file = configWith(
+      [
+        'regions:',
+        "  - { code: '511823000000', name: 县, level: county }",
+        'stations:',
+        "  - { id: S1, name: s, region: '511823000000', params: { warning_level: 3 }, sensors: [{ id: s1, kind: water_level }] }",
+        '',
+      ].join('\n'),
+    )
+    const loaded = loadConfig(file)
+    expect(loaded.ok && loaded.value.warnings).toEqual([
+      expect.stringContaining('station S1 lacks historical_max_level, guaranteed_level, approach_offset_m'),
+    ])
+  })
+
+  test('a missing registry file is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shaobing-config-'))
+    writeFileSync(join(dir, 'gateway.yaml'), 'registry: nowhere.yaml\nmqtt: { port: 99999 }\n')
+    const loaded = loadConfig(join(dir, 'gateway.yaml'))
+    expect(!loaded.ok && loaded.error.map((i) => [i.line, i.path])).toEqual([[2, 'mqtt.port']])
+  })
+
+  test('the demo registry file itself validates', () => {
+    const loaded = loadConfig(configWith(`# copy\n${readFileSync(DEMO_REGISTRY, 'utf8')}`))
+    expect(loaded.ok).toBe(true)
+  })
+})
+
+describe('rule catalogue validation', () => {
+  test('errors carry file, line and path', () => {
+    const text = [
+      'catalogue: x',
+      'version: 1',
+      'title: t',
+      'rules:',
+      '  - id: r',
+      '    name: n',
+      '    hazard: flood',
+      '    kinds: [water_level]',
+      '    reference: hydro.flood_signal',
+      '    confidence: confirmed',
+      '    source: s',
+      '    levels:',
+      "      - level: red",
+      "        any_of: [{ quantity: stage_m, agg: sum, op: '>=', value: 3 }]",
+      "      - level: purple",
+      "        any_of: [{ quantity: stage_m, op: '>=' }]",
+      '',
+    ].join('\n')
+    const parsed = parseCatalogue(text, 'x.yaml')
+    expect(!parsed.ok && parsed.error.map(formatFileIssue)).toEqual([
+      'x.yaml:14: rules.0.levels.0.any_of.0.window: agg sum needs a window',
+      'x.yaml:15: rules.0.levels.1.level: Invalid option: expected one of "blue"|"yellow"|"orange"|"red"',
+      'x.yaml:16: rules.0.levels.1.any_of.0: give exactly one of value or ref',
+    ])
+  })
+
+  test('YAML syntax errors are located', () => {
+    const parsed = parseCatalogue('catalogue: x\n  bad: [\n', 'y.yaml')
+    expect(!parsed.ok && parsed.error[0]?.file).toBe('y.yaml')
+    expect(!parsed.ok && parsed.error[0]?.line).toBeGreaterThan(0)
+  })
+})
+
+describe('administrative division codes', () => {
+  test.each([
+    ['510000000000', 'province', undefined],
+    ['511800000000', 'city', '510000000000'],
+    ['511823000000', 'county', '511800000000'],
+    ['511823100000', 'township', '511823000000'],
+    ['511823100201', 'village', '511823100000'],
+  ])('%s is a %s inside %s', (code, level, parent) => {
+    expect(levelOfCode(code)).toBe(level)
+    expect(parentCode(code)).toBe(parent)
+  })
+
+  test('a county covers its villages, a village only itself', () => {
+    expect(regionContains('511823000000', '511823100201')).toBe(true)
+    expect(regionContains('511823100201', '511823100201')).toBe(true)
+    expect(regionContains('511823100201', '511823100202')).toBe(false)
+    expect(regionContains('511823100000', '511824100201')).toBe(false)
+  })
+})

@@ -1,0 +1,189 @@
+import { describe, expect, test } from 'vitest'
+import { RulesEngine, type Transition } from '../../../rules/src/index.js'
+import { SlidingWindow } from '../../../rules/src/window.js'
+import { H, M, shippedCatalogues, T0 } from '../../helpers/catalog.js'
+
+const RIVER = { warning_level: 32.5, guaranteed_level: 34.0, historical_max_level: 35.2, approach_offset_m: -0.5 }
+
+function engine(params: Record<string, number> = RIVER) {
+  return new RulesEngine(shippedCatalogues(), () => ({ params }))
+}
+
+/** Feeds a stage series (one reading every `step`) and returns the transitions in order. */
+function stageSeries(e: RulesEngine, values: number[], step = 10 * M, start = T0): Transition[] {
+  return values.flatMap((v, i) =>
+    e.evaluate({ stationId: 'WL', kind: 'water_level', ts: start + i * step, values: { stage_m: v } }).transitions,
+  )
+}
+
+/** Hourly rain amounts → transitions of the rainstorm rule. */
+function rainSeries(e: RulesEngine, perHour: number[], start = T0): Transition[] {
+  return perHour.flatMap((v, i) =>
+    e.evaluate({ stationId: 'RG', kind: 'rain', ts: start + (i + 1) * H, values: { rain_mm: v } }).transitions,
+  )
+}
+
+describe('river flood levels against station constants (hydro.flood_signal)', () => {
+  test.each([
+    [31.99, null],
+    [32.0, 'blue'],
+    [32.49, 'blue'],
+    [32.5, 'yellow'],
+    [33.99, 'yellow'],
+    [34.0, 'orange'],
+    [35.19, 'orange'],
+    [35.2, 'red'],
+  ] as const)('stage %s m raises %s', (stage, level) => {
+    const t = stageSeries(engine(), [stage])
+    expect(t.map((x) => x.to)).toEqual(level === null ? [] : [level])
+  })
+
+  test('a station without approach_offset_m never raises blue but still raises yellow', () => {
+    const { approach_offset_m: _omit, ...params } = RIVER
+    const t = stageSeries(engine(params), [32.2, 32.6])
+    expect(t.map((x) => [x.kind, x.to])).toEqual([['raise', 'yellow']])
+  })
+
+  test('escalation is immediate; stepping down waits for the 30 min dwell', () => {
+    // 10-min steps: up through orange to red, then down to yellow-range values.
+    const t = stageSeries(engine(), [32.6, 34.2, 35.3, 33.0, 33.0, 33.0, 33.0, 31.0, 31.0, 31.0, 31.0])
+    expect(t.map((x) => [x.kind, x.from, x.to, (x.ts - T0) / M])).toEqual([
+      ['raise', null, 'yellow', 0],
+      ['escalate', 'yellow', 'orange', 10],
+      ['escalate', 'orange', 'red', 20],
+      // 33.0 from minute 30; held 30 min at minute 60 → step to yellow.
+      ['deescalate', 'red', 'yellow', 60],
+      // below blue from minute 70; lifted at minute 100.
+      ['clear', 'yellow', null, 100],
+    ])
+  })
+
+  test('a value hovering at the threshold does not flap', () => {
+    const t = stageSeries(engine(), [32.5, 32.4, 32.5, 32.4, 32.5, 32.4, 32.5, 32.4], 5 * M)
+    expect(t.map((x) => x.to)).toEqual(['yellow'])
+  })
+
+  test('a dip shorter than the dwell resets it', () => {
+    const t = stageSeries(engine(), [34.1, 33.0, 33.0, 34.1, 33.0, 33.0, 33.0, 33.0], 10 * M)
+    expect(t.map((x) => [x.kind, x.to, (x.ts - T0) / M])).toEqual([
+      ['raise', 'orange', 0],
+      ['deescalate', 'yellow', 70],
+    ])
+  })
+
+  test('the step down goes to the most severe level seen during the dwell', () => {
+    const t = stageSeries(engine(), [35.3, 32.6, 34.1, 32.6, 32.6], 10 * M)
+    expect(t.map((x) => [x.kind, x.to])).toEqual([
+      ['raise', 'red'],
+      ['deescalate', 'orange'],
+    ])
+  })
+
+  test('explanations name the value, the threshold and the station constant', () => {
+    const [t] = stageSeries(engine(), [34.05])
+    expect(t?.explanation.conditions).toEqual([
+      { quantity: 'stage_m', agg: 'last', op: '>=', observed: 34.05, threshold: 34, ref: 'guaranteed_level', held: true },
+    ])
+  })
+
+  test('late and duplicate readings are not evaluated', () => {
+    const e = engine()
+    e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0 + H, values: { stage_m: 30 } })
+    expect(e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0, values: { stage_m: 36 } })).toEqual({
+      transitions: [],
+      late: true,
+    })
+    expect(e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0 + H, values: { stage_m: 36 } }).late).toBe(true)
+  })
+
+  test('restore() sets the level a restarted gateway resumes from', () => {
+    const e = engine()
+    e.restore('river-flood', 'WL', 'orange')
+    expect(stageSeries(e, [35.3]).map((x) => [x.kind, x.from, x.to])).toEqual([['escalate', 'orange', 'red']])
+  })
+})
+
+describe('CMA rainstorm signal from sliding sums (weather.rainstorm)', () => {
+  test('12 h sum of 50 mm is blue; 49.9 is not', () => {
+    expect(rainSeries(engine(), Array(10).fill(4.99))).toEqual([])
+    const t = rainSeries(engine(), Array(10).fill(5))
+    expect(t.map((x) => [x.to, (x.ts - T0) / H])).toEqual([['blue', 10]])
+  })
+
+  test('6 h sum of 50 mm is yellow, 3 h sum of 50 is orange, 3 h sum of 100 is red', () => {
+    expect(rainSeries(engine(), [10, 10, 10, 10, 10]).map((x) => x.to)).toEqual(['yellow'])
+    expect(rainSeries(engine(), [20, 20, 10]).map((x) => x.to)).toEqual(['orange'])
+    expect(rainSeries(engine(), [40, 40, 20]).map((x) => [x.to, x.explanation.conditions[0]?.observed])).toEqual([
+      ['orange', 80],
+      ['red', 100],
+    ])
+  })
+
+  test('0.1 mm tips add up to exactly 100 mm at the red threshold', () => {
+    const e = engine()
+    const tips = 1000 // 100 mm in 0.1 mm tips within 3 h
+    let last: Transition[] = []
+    for (let i = 1; i <= tips; i++)
+      last = [...last, ...e.evaluate({ stationId: 'RG', kind: 'rain', ts: T0 + i * 10_000, values: { rain_mm: 0.1 } }).transitions]
+    expect(last.at(-1)?.to).toBe('red')
+  })
+
+  test('the window slides on event time: rain older than 3 h drops out and the warning steps down after 1 h', () => {
+    // 100 mm in the first three hours, then dry hours.
+    const t = rainSeries(engine(), [40, 40, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    expect(t.map((x) => [x.kind, x.to, (x.ts - T0) / H])).toEqual([
+      ['raise', 'orange', 2],
+      ['escalate', 'red', 3],
+      // Hour 4: 3 h sum 60 (orange). After 1 h below red, at hour 5, step to the most severe level
+      // seen in the dwell: orange.
+      ['deescalate', 'orange', 5],
+      // Hour 6: 3 h sum 0, 6 h sum 100 (yellow) → one hour later, yellow.
+      ['deescalate', 'yellow', 7],
+      // Hour 8: 6 h sum 20 → blue from the 12 h sum (100) → hour 9.
+      ['deescalate', 'blue', 9],
+      // Hour 14: 12 h sum 20 < 50 → lifted an hour later.
+      ['clear', null, 15],
+    ])
+  })
+})
+
+describe('incremental sliding window', () => {
+  /** Deterministic pseudo-random numbers (mulberry32). */
+  function prng(seed: number) {
+    let a = seed
+    return () => {
+      a = (a + 0x6d2b79f5) | 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+
+  test.each([1, 2, 3, 4, 5])('matches brute-force recomputation (seed %i)', (seed) => {
+    const rnd = prng(seed)
+    const span = 30 * M
+    const w = new SlidingWindow(span, true, true)
+    const all: [number, number][] = []
+    let ts = T0
+    for (let i = 0; i < 3000; i++) {
+      ts += Math.floor(rnd() * 120_000) + 1
+      const v = Math.round(rnd() * 1000) / 10
+      w.push(ts, v)
+      all.push([ts, v])
+      const inside = all.filter(([t]) => t > ts - span).map(([, x]) => x)
+      const sum = inside.reduce((a, b) => a + b, 0)
+      expect(w.value('count', ts)).toBe(inside.length)
+      expect(w.value('sum', ts)).toBeCloseTo(sum, 6)
+      expect(w.value('max', ts)).toBe(Math.max(...inside))
+      expect(w.value('min', ts)).toBe(Math.min(...inside))
+      expect(w.value('mean', ts)).toBeCloseTo(sum / inside.length, 6)
+    }
+  })
+
+  test('an empty window has no sum but a count of 0', () => {
+    const w = new SlidingWindow(H, false, false)
+    w.push(T0, 5)
+    expect(w.value('sum', T0 + 2 * H)).toBeUndefined()
+    expect(w.value('count', T0 + 2 * H)).toBe(0)
+  })
+})
