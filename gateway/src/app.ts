@@ -144,7 +144,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port
   urls.http = `http://${host}:${httpPort}`
 
-  log.info(
+  // The ready line is always written, whatever the level: supervisors and tests wait for it.
+  log.child({}, { level: 'info' }).info(
     {
       mqttPort: broker.ports.mqtt,
       wsPort: broker.ports.ws,
