@@ -44,7 +44,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
     )
   const { config, registry, catalogues } = loaded.value
-  const log = opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
+  const log =
+    opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
   const now = opts.now ?? Date.now
   for (const w of loaded.value.warnings) log.warn({ component: 'config' }, w)
 
@@ -72,17 +73,16 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const replayed = warmUp(engine, store, registry.stations)
   const rules = new Map<string, Rule>(engine.rules.map((r) => [r.id, r]))
 
-  // The broker starts after the manager exists, and the manager publishes through the broker.
-  let broker: RunningBroker | undefined
+  // The broker starts after the manager exists, and the manager publishes through the broker:
+  // these closures are only called once both exist.
   const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) =>
-    broker ? broker.publish(topic, payload, o) : Promise.reject(new Error('broker not started'))
-  let manager: WarningManager | undefined
+    broker.publish(topic, payload, o)
   const loudspeakers = new LoudspeakerChannel({
     publish,
-    onSent: (terminalId, command) => manager?.sent(terminalId, command),
+    onSent: (terminalId, command) => warnings.sent(terminalId, command),
     log: log.child({ component: 'loudspeaker' }),
   })
-  manager = new WarningManager({
+  const warnings = new WarningManager({
     repo,
     registry,
     rules,
@@ -94,9 +94,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     playableForMs: durationMs(config.warnings.playableFor),
     repeat: config.warnings.repeat,
   })
-  const warnings = manager
 
-  broker = await startBroker({
+  const broker: RunningBroker = await startBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
     wsPort: config.mqtt.wsPort,
@@ -109,7 +108,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       metrics,
       log,
       onTransitions: (transitions) => {
-        warnings.apply(transitions).catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
+        warnings
+          .apply(transitions)
+          .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
       },
       onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
     }),
@@ -132,11 +133,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       version: '0.1.0',
       mqttUrl: urls.mqtt,
       wsUrl: urls.ws,
-      ports: { mqtt: broker!.ports.mqtt, ws: broker!.ports.ws, http: httpPort },
+      ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
       stations: registry.stations.length,
       terminals: registry.terminals.length,
       rules: engine.rules.map((r) => r.id),
-      mqttClients: broker!.connectedClients,
+      mqttClients: broker.connectedClients,
     }),
   })
   await api.listen({ host, port: config.http.port })
@@ -168,7 +169,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     stop: () =>
       (stopping ??= (async () => {
         await api.close()
-        await broker!.close()
+        await broker.close()
         store.close()
         db.close()
         log.info('gateway stopped')

@@ -2,7 +2,16 @@
  * The rules engine: readings in, level transitions out. Pure: no I/O, no wall clock. Time is the
  * readings' event time, so a replay of the same readings gives the same transitions.
  */
-import { type Catalogue, type Comparison, type Condition, durationMs, type Level, LEVELS, rank, type Rule } from './schema.js'
+import {
+  type Catalogue,
+  type Comparison,
+  type Condition,
+  durationMs,
+  type Level,
+  LEVELS,
+  rank,
+  type Rule,
+} from './schema.js'
 import { SlidingWindow, type Aggregate } from './window.js'
 
 /** One reading as the rules see it: a station's quantities at an event time (epoch ms). */
@@ -60,10 +69,6 @@ export interface EvaluateResult {
   readonly transitions: readonly Transition[]
   /** True when the reading was older than the station's latest and was not evaluated. */
   readonly late: boolean
-}
-
-interface CompiledComparison extends Comparison {
-  readonly windowKey?: string
 }
 
 interface CompiledRule {

@@ -1,6 +1,14 @@
 /** Public surface of the rules engine. The gateway imports only from here. */
 export { RulesEngine } from './engine.js'
-export type { ConditionResult, EvaluateResult, Explanation, Sample, StationInfo, Transition, TransitionKind } from './engine.js'
+export type {
+  ConditionResult,
+  EvaluateResult,
+  Explanation,
+  Sample,
+  StationInfo,
+  Transition,
+  TransitionKind,
+} from './engine.js'
 export { Catalogue, Level, LEVELS, Rule, durationMs, rank } from './schema.js'
 export { parseCatalogue, checkCatalogues, referencedParams } from './load.js'
 export { formatFileIssue, parseYaml } from './yaml.js'

@@ -14,11 +14,16 @@ export function checkCatalogues(cats: readonly { file: string; catalogue: Catalo
   for (const { file, catalogue } of cats) {
     const other = names.get(catalogue.catalogue)
     if (other !== undefined)
-      issues.push({ file, path: 'catalogue', message: `catalogue ${catalogue.catalogue} is also defined in ${other}` })
+      issues.push({
+        file,
+        path: 'catalogue',
+        message: `catalogue ${catalogue.catalogue} is also defined in ${other}`,
+      })
     names.set(catalogue.catalogue, file)
     catalogue.rules.forEach((r, i) => {
       const prev = owner.get(r.id)
-      if (prev !== undefined) issues.push({ file, path: `rules.${i}.id`, message: `rule id ${r.id} is also used in ${prev}` })
+      if (prev !== undefined)
+        issues.push({ file, path: `rules.${i}.id`, message: `rule id ${r.id} is also used in ${prev}` })
       owner.set(r.id, file)
     })
   }

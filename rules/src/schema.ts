@@ -18,7 +18,9 @@ export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a durati
 export function durationMs(d: string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(d)
   if (!m) throw new Error(`invalid duration ${d}`)
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ]
   return Number(m[1]) * unit
 }
 
@@ -45,7 +47,11 @@ export const Comparison = z
     if (c.agg !== 'last' && c.window === undefined)
       ctx.addIssue({ code: 'custom', path: ['window'], message: `agg ${c.agg} needs a window` })
     if (c.agg === 'last' && c.window !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['window'], message: 'an instant (last) comparison takes no window' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window'],
+        message: 'an instant (last) comparison takes no window',
+      })
   })
 export type Comparison = z.infer<typeof Comparison>
 
@@ -64,7 +70,10 @@ const LevelRule = z
     any_of: z.array(Condition).min(1).optional(),
     all_of: z.array(Condition).min(1).optional(),
   })
-  .refine((l) => (l.any_of === undefined) !== (l.all_of === undefined), 'give exactly one of any_of or all_of')
+  .refine(
+    (l) => (l.any_of === undefined) !== (l.all_of === undefined),
+    'give exactly one of any_of or all_of',
+  )
 
 export const Rule = z
   .strictObject({
@@ -90,7 +99,11 @@ export const Rule = z
     const seen = new Set<Level>()
     r.levels.forEach((l, i) => {
       if (seen.has(l.level))
-        ctx.addIssue({ code: 'custom', path: ['levels', i, 'level'], message: `level ${l.level} given twice` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['levels', i, 'level'],
+          message: `level ${l.level} given twice`,
+        })
       seen.add(l.level)
     })
   })
@@ -106,7 +119,8 @@ export const Catalogue = z
   .superRefine((cat, ctx) => {
     const ids = new Set<string>()
     cat.rules.forEach((r, i) => {
-      if (ids.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` })
+      if (ids.has(r.id))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` })
       ids.add(r.id)
     })
   })

@@ -34,11 +34,13 @@ export class SlidingWindow {
     this.vs.push(v)
     this.sum += v
     if (this.trackMax) {
-      while (this.maxQ.length > this.maxHead && this.vs[this.maxQ[this.maxQ.length - 1]!]! <= v) this.maxQ.pop()
+      while (this.maxQ.length > this.maxHead && this.vs[this.maxQ[this.maxQ.length - 1]!]! <= v)
+        this.maxQ.pop()
       this.maxQ.push(i)
     }
     if (this.trackMin) {
-      while (this.minQ.length > this.minHead && this.vs[this.minQ[this.minQ.length - 1]!]! >= v) this.minQ.pop()
+      while (this.minQ.length > this.minHead && this.vs[this.minQ[this.minQ.length - 1]!]! >= v)
+        this.minQ.pop()
       this.minQ.push(i)
     }
   }

@@ -43,7 +43,11 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
 const lineOf = (lc: LineCounter, offset: number): number => lc.linePos(offset).line
 
 /** The line of the deepest node on `path` that exists in the document. */
-function locate(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: readonly PropertyKey[]): number | undefined {
+function locate(
+  doc: ReturnType<typeof parseDocument>,
+  lc: LineCounter,
+  path: readonly PropertyKey[],
+): number | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true)
     if (isNode(node) && node.range) return lineOf(lc, node.range[0])

@@ -16,7 +16,21 @@ export interface ChildGateway {
 export function startChildGateway(config: string, extraArgs: string[] = []): Promise<ChildGateway> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'tests/helpers/gateway-process.ts'), 'start', '--config', config, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', ...extraArgs],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'tests/helpers/gateway-process.ts'),
+      'start',
+      '--config',
+      config,
+      '--mqtt-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--http-port',
+      '0',
+      ...extraArgs,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const logs: Record<string, unknown>[] = []

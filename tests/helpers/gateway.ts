@@ -34,7 +34,8 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
   const lines: Record<string, unknown>[] = []
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>)
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>)
       cb()
     },
   })
@@ -67,7 +68,10 @@ export async function collector(url: string, filter: string) {
     waitFor: (n: number, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         if (messages.length >= n) return resolve()
-        const timer = setTimeout(() => reject(new Error(`only ${messages.length} of ${n} messages on ${filter}`)), timeoutMs)
+        const timer = setTimeout(
+          () => reject(new Error(`only ${messages.length} of ${n} messages on ${filter}`)),
+          timeoutMs,
+        )
         waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) })
       }),
     close: () => client.endAsync(),

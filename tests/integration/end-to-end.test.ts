@@ -6,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic, terminalReceiptTopic } from '../../gateway/src/contracts/topics.js'
-import { collector, connect, getJson, makeConfigDir, metric, sleep, startTestGateway } from '../helpers/gateway.js'
+import {
+  collector,
+  connect,
+  getJson,
+  makeConfigDir,
+  metric,
+  sleep,
+  startTestGateway,
+} from '../helpers/gateway.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -68,10 +76,15 @@ describe('river gauge → flood warning → village loudspeakers', () => {
     await cmds.waitFor(16)
     await sleep(200) // nothing more may arrive
 
-    const got = cmds.messages.map((m) => ({ terminal: m.topic.split('/')[1], ...(m.payload as unknown as Command) }))
+    const got = cmds.messages.map((m) => ({
+      terminal: m.topic.split('/')[1],
+      ...(m.payload as unknown as Command),
+    }))
     expect(got).toHaveLength(16)
     expect(new Set(got.map((c) => c.terminal))).toEqual(new Set(VILLAGE_TERMINALS))
-    const versions = [...new Map(got.map((c) => [c.version, [c.kind, c.level]])).entries()].sort((a, b) => a[0] - b[0])
+    const versions = [...new Map(got.map((c) => [c.version, [c.kind, c.level]])).entries()].sort(
+      (a, b) => a[0] - b[0],
+    )
     expect(versions).toEqual([
       [1, ['issue', 'yellow']],
       [2, ['update', 'orange']],
@@ -89,17 +102,21 @@ describe('river gauge → flood warning → village loudspeakers', () => {
     const id = red.warningId
     let deliveries: { state: string; terminalId: string; version: number }[] = []
     for (let i = 0; i < 50; i++) {
-      deliveries = (await getJson<{ deliveries: typeof deliveries }>(gw.urls.http, `/api/warnings/${id}/deliveries`)).deliveries
+      deliveries = (
+        await getJson<{ deliveries: typeof deliveries }>(gw.urls.http, `/api/warnings/${id}/deliveries`)
+      ).deliveries
       if (deliveries.every((d) => d.state === 'played')) break
       await sleep(100)
     }
     expect(deliveries).toHaveLength(16)
     expect(deliveries.every((d) => d.state === 'played')).toBe(true)
 
-    const warning = await getJson<{ state: string; version: number; level: string | null; versions: { action: string; level: string | null; ts: number }[] }>(
-      gw.urls.http,
-      `/api/warnings/${id}`,
-    )
+    const warning = await getJson<{
+      state: string
+      version: number
+      level: string | null
+      versions: { action: string; level: string | null; ts: number }[]
+    }>(gw.urls.http, `/api/warnings/${id}`)
     expect(warning.state).toBe('lifted')
     expect(warning.level).toBeNull()
     expect(warning.versions.map((v) => [v.action, v.level, (v.ts - T0) / M])).toEqual([
@@ -113,7 +130,10 @@ describe('river gauge → flood warning → village loudspeakers', () => {
     // Integrators see the current state, retained.
     const state = await collector(gw.urls.mqtt, 'warnings/#')
     await state.waitFor(1)
-    expect(state.messages[0]).toMatchObject({ topic: 'warnings/511823100201/flood', payload: { id, state: 'lifted', version: 4 } })
+    expect(state.messages[0]).toMatchObject({
+      topic: 'warnings/511823100201/flood',
+      payload: { id, state: 'lifted', version: 4 },
+    })
     await Promise.all([cmds.close(), state.close(), gauge.endAsync()])
   })
 
@@ -144,13 +164,37 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     const storedBefore = await metric(gw.urls.http, 'shaobing_readings_stored_total')
     const cases: [string, string, string][] = [
       ['bad_json', sensorDataTopic('gas', 'gas-pk-01'), '{"ts": 17'],
-      ['invalid_payload', sensorDataTopic('gas', 'gas-pk-01'), JSON.stringify({ ts: T0, values: { lel_pct: 'high' } })],
-      ['invalid_payload', sensorDataTopic('gas', 'gas-pk-01'), JSON.stringify({ ts: 12, values: { lel_pct: 3 } })],
-      ['unknown_quantity', sensorDataTopic('gas', 'gas-pk-01'), JSON.stringify({ ts: T0, values: { lava_c: 3 } })],
-      ['unknown_sensor', sensorDataTopic('gas', 'ghost-01'), JSON.stringify({ ts: T0, values: { lel_pct: 3 } })],
-      ['kind_mismatch', sensorDataTopic('rain', 'gas-pk-01'), JSON.stringify({ ts: T0, values: { rain_mm: 3 } })],
+      [
+        'invalid_payload',
+        sensorDataTopic('gas', 'gas-pk-01'),
+        JSON.stringify({ ts: T0, values: { lel_pct: 'high' } }),
+      ],
+      [
+        'invalid_payload',
+        sensorDataTopic('gas', 'gas-pk-01'),
+        JSON.stringify({ ts: 12, values: { lel_pct: 3 } }),
+      ],
+      [
+        'unknown_quantity',
+        sensorDataTopic('gas', 'gas-pk-01'),
+        JSON.stringify({ ts: T0, values: { lava_c: 3 } }),
+      ],
+      [
+        'unknown_sensor',
+        sensorDataTopic('gas', 'ghost-01'),
+        JSON.stringify({ ts: T0, values: { lel_pct: 3 } }),
+      ],
+      [
+        'kind_mismatch',
+        sensorDataTopic('rain', 'gas-pk-01'),
+        JSON.stringify({ ts: T0, values: { rain_mm: 3 } }),
+      ],
       ['bad_topic', 'sensors/gas/gas-pk-01/extra/data', JSON.stringify({ ts: T0, values: { lel_pct: 3 } })],
-      ['invalid_payload', sensorDataTopic('seismic', 'seis-qx-01'), JSON.stringify({ ts: T0, sr: 100, x: [1, 2], y: [1], z: [1] })],
+      [
+        'invalid_payload',
+        sensorDataTopic('seismic', 'seis-qx-01'),
+        JSON.stringify({ ts: T0, sr: 100, x: [1, 2], y: [1], z: [1] }),
+      ],
     ]
     for (const [i, [, topic, payload]] of cases.entries()) {
       await bad.publishAsync(topic, payload, { qos: 1 }) // still acknowledged: no poison-message loop
@@ -163,7 +207,8 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     expect(bad.connected).toBe(true)
     const counts = new Map<string, number>()
     for (const [reason] of cases) counts.set(reason, (counts.get(reason) ?? 0) + 1)
-    for (const [reason, n] of counts) expect(await metric(gw.urls.http, 'shaobing_readings_rejected_total', `reason="${reason}"`)).toBe(n)
+    for (const [reason, n] of counts)
+      expect(await metric(gw.urls.http, 'shaobing_readings_rejected_total', `reason="${reason}"`)).toBe(n)
     expect((await metric(gw.urls.http, 'shaobing_readings_stored_total')) - storedBefore).toBe(cases.length)
     const logged = lines.filter((l) => l.msg === 'message rejected')
     expect(logged.map((l) => l.reason)).toEqual(expect.arrayContaining([...counts.keys()]))
@@ -174,7 +219,8 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
   test('a flood of bad messages from one sensor is logged once, not per message', async () => {
     const before = lines.filter((l) => l.msg === 'message rejected' && l.source === 'dust-pk-01').length
     const bad = await connect(gw.urls.mqtt, { clientId: 'dust-pk-01' })
-    for (let i = 0; i < 200; i++) await bad.publishAsync(sensorDataTopic('dust', 'dust-pk-01'), 'not json', { qos: 1 })
+    for (let i = 0; i < 200; i++)
+      await bad.publishAsync(sensorDataTopic('dust', 'dust-pk-01'), 'not json', { qos: 1 })
     const after = lines.filter((l) => l.msg === 'message rejected' && l.source === 'dust-pk-01').length
     expect(after - before).toBe(1)
     await bad.endAsync()
@@ -184,11 +230,23 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     const cmds = await collector(gw.urls.mqtt, 'terminals/T511823101201-01/cmd')
     const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lt-01' })
     // 9999 m is beyond the water_level kind's plausible maximum: a device fault, not a flood.
-    await gauge.publishAsync(sensorDataTopic('water_level', 'wl-lt-01'), JSON.stringify({ ts: T0, values: { stage_m: 9999 } }), { qos: 1 })
+    await gauge.publishAsync(
+      sensorDataTopic('water_level', 'wl-lt-01'),
+      JSON.stringify({ ts: T0, values: { stage_m: 9999 } }),
+      { qos: 1 },
+    )
     await sleep(200)
     expect(cmds.messages).toHaveLength(0)
-    expect(await metric(gw.urls.http, 'shaobing_reading_values_out_of_range_total', 'kind="water_level",quantity="stage_m"')).toBe(1)
-    const stations = await getJson<{ stations: { id: string; latest: { values: Record<string, number> } | null }[] }>(gw.urls.http, '/api/stations')
+    expect(
+      await metric(
+        gw.urls.http,
+        'shaobing_reading_values_out_of_range_total',
+        'kind="water_level",quantity="stage_m"',
+      ),
+    ).toBe(1)
+    const stations = await getJson<{
+      stations: { id: string; latest: { values: Record<string, number> } | null }[]
+    }>(gw.urls.http, '/api/stations')
     expect(stations.stations.find((s) => s.id === 'WL-LT-01')?.latest?.values).toEqual({ stage_m: 9999 })
     await Promise.all([cmds.close(), gauge.endAsync()])
   })
@@ -217,13 +275,20 @@ describe('broker transports', () => {
   test('MQTT over WebSocket carries readings like TCP', async () => {
     const ws = await connect(gw.urls.ws!, { clientId: 'aws-qx-01-ws' })
     const stored = await metric(gw.urls.http, 'shaobing_readings_received_total')
-    await ws.publishAsync(sensorDataTopic('weather', 'aws-qx-01'), JSON.stringify({ ts: T0 + 5 * 60 * M, values: { wind_ms: 3 } }), { qos: 1 })
+    await ws.publishAsync(
+      sensorDataTopic('weather', 'aws-qx-01'),
+      JSON.stringify({ ts: T0 + 5 * 60 * M, values: { wind_ms: 3 } }),
+      { qos: 1 },
+    )
     expect(await metric(gw.urls.http, 'shaobing_readings_received_total')).toBe(stored + 1)
     await ws.endAsync()
   })
 
   test('health and info expose the chosen ports', async () => {
-    const info = await getJson<{ ports: { mqtt: number; ws: number; http: number } }>(gw.urls.http, '/api/info')
+    const info = await getJson<{ ports: { mqtt: number; ws: number; http: number } }>(
+      gw.urls.http,
+      '/api/info',
+    )
     expect(info.ports).toEqual(gw.ports)
     expect((await getJson(gw.urls.http, '/health')).status).toBe('ok')
   })

@@ -30,12 +30,17 @@ test('an active warning survives a restart; the same level is not re-sent; the n
   // 30 mm per half hour: 3 h sum reaches 60 at 1 h → orange; 4 terminals in the village.
   await publishRain(gw.urls.mqtt, 1, [30, 30])
   await cmds.waitFor(4)
-  expect(new Set(cmds.messages.map((m) => `${m.payload.version}:${m.payload.level}`))).toEqual(new Set(['1:orange']))
+  expect(new Set(cmds.messages.map((m) => `${m.payload.version}:${m.payload.level}`))).toEqual(
+    new Set(['1:orange']),
+  )
   await cmds.close()
   await gw.stop()
 
   ;({ gw } = await startTestGateway(config))
-  const active = await getJson<{ warnings: { id: string; level: string; version: number }[] }>(gw.urls.http, '/api/warnings?state=active')
+  const active = await getJson<{ warnings: { id: string; level: string; version: number }[] }>(
+    gw.urls.http,
+    '/api/warnings?state=active',
+  )
   expect(active.warnings.map((w) => [w.level, w.version])).toEqual([['orange', 1]])
   cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd')
   await sleep(300)
@@ -49,8 +54,12 @@ test('an active warning survives a restart; the same level is not re-sent; the n
   // …and 30 mm more makes 100 mm in 3 h: red, as version 2 of the same warning.
   await publishRain(gw.urls.mqtt, 4, [30])
   await cmds.waitFor(4)
-  expect(new Set(cmds.messages.map((m) => `${m.payload.warningId}:${m.payload.version}:${m.payload.kind}:${m.payload.level}`))).toEqual(
-    new Set([`${active.warnings[0]!.id}:2:update:red`]),
-  )
+  expect(
+    new Set(
+      cmds.messages.map(
+        (m) => `${m.payload.warningId}:${m.payload.version}:${m.payload.kind}:${m.payload.level}`,
+      ),
+    ),
+  ).toEqual(new Set([`${active.warnings[0]!.id}:2:update:red`]))
   await cmds.close()
 })

@@ -18,11 +18,15 @@ afterAll(() => {
 })
 
 test('control: the flood kills bare aedes with a stack overflow', () => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tests/fixtures/bare-aedes-193.ts')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'tests/fixtures/bare-aedes-193.ts')],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  )
   expect(run.stdout).toContain('crashed: Maximum call stack size exceeded')
 }, 70_000)
 

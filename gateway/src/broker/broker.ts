@@ -48,7 +48,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.debug({ clientId: clip(c.id) }, 'mqtt client disconnected')
     count()
   })
-  aedes.on('clientError', (c: Client, e: Error) => log.debug({ clientId: clip(c.id), err: e.message }, 'mqtt client error'))
+  aedes.on('clientError', (c: Client, e: Error) =>
+    log.debug({ clientId: clip(c.id), err: e.message }, 'mqtt client error'),
+  )
   aedes.on('connectionError', (c: Client, e: Error) =>
     log.debug({ clientId: clip(c.id), err: e.message }, 'mqtt connection error'),
   )
@@ -58,8 +60,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   let http: HttpServer | undefined
   let wss: WebSocketServer | undefined
   if (opts.wsPort !== null) {
-    http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'))
-    wss = new WebSocketServer({ server: http, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false) })
+    http = createHttpServer((_req, res) =>
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'),
+    )
+    wss = new WebSocketServer({
+      server: http,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    })
     wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req))
     await listen(http, opts.wsPort, opts.host)
   }

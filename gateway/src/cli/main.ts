@@ -37,7 +37,8 @@ const OPTIONS = {
 function port(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number 0-65535, got ${v}`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--${name} must be a port number 0-65535, got ${v}`)
   return n
 }
 
@@ -105,7 +106,11 @@ function check(configPath: string): number {
   return 0
 }
 
-async function run(configPath: string, overrides: ConfigOverrides, demo?: { speed: string | undefined }): Promise<number> {
+async function run(
+  configPath: string,
+  overrides: ConfigOverrides,
+  demo?: { speed: string | undefined },
+): Promise<number> {
   let gw
   try {
     gw = await startGateway({ configPath, overrides })
@@ -119,7 +124,15 @@ async function run(configPath: string, overrides: ConfigOverrides, demo?: { spee
   const children: ReturnType<typeof fork>[] = []
   if (demo) {
     const sim = simEntry()
-    const args = ['--url', gw.urls.mqtt, '--scenario', DEMO_SCENARIO, '--registry', gw.loaded.config.registry, '--keep-terminals']
+    const args = [
+      '--url',
+      gw.urls.mqtt,
+      '--scenario',
+      DEMO_SCENARIO,
+      '--registry',
+      gw.loaded.config.registry,
+      '--keep-terminals',
+    ]
     if (demo.speed !== undefined) args.push('--speed', demo.speed)
     children.push(fork(sim, args, { stdio: 'inherit' }))
   }
@@ -128,7 +141,9 @@ async function run(configPath: string, overrides: ConfigOverrides, demo?: { spee
     '  哨兵 Shaobing is running',
     `  console and API  ${gw.urls.http}   (/api/warnings, /api/stations, /metrics)`,
     `  MQTT broker      ${gw.urls.mqtt}${gw.urls.ws ? `   WebSocket ${gw.urls.ws}` : ''}`,
-    demo ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)' : '',
+    demo
+      ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'
+      : '',
     '  stop with Ctrl-C',
     '',
   ]
@@ -149,9 +164,11 @@ async function run(configPath: string, overrides: ConfigOverrides, demo?: { spee
 /** The compiled simulator entry, next to this file's compiled twin (or under dist/ when run from source). */
 function simEntry(): string {
   const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = [resolve(here, '../../../sensors-sim/src/main.js'), resolve(here, '../../../dist/sensors-sim/src/main.js')]
+  const candidates = [
+    resolve(here, '../../../sensors-sim/src/main.js'),
+    resolve(here, '../../../dist/sensors-sim/src/main.js'),
+  ]
   const found = candidates.find((c) => existsSync(c))
   if (!found) throw new Error(`simulator not built; run npm run build (looked in ${candidates.join(', ')})`)
   return found
 }
-

@@ -14,7 +14,10 @@ import { Registry } from '../registry/registry.js'
 import { GatewayConfigFile } from './schema.js'
 
 /** Repository root (this file is gateway/src/config/load.ts, or its compiled twin under dist/). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), /[\\/]dist[\\/]/.test(import.meta.url) ? '../../../..' : '../../..')
+const ROOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  /[\\/]dist[\\/]/.test(import.meta.url) ? '../../../..' : '../../..',
+)
 export const DEFAULT_KINDS = join(ROOT, 'gateway/config/kinds.yaml')
 export const DEFAULT_RULES = join(ROOT, 'rules/catalog')
 export const DEMO_CONFIG = join(ROOT, 'gateway/config/demo/gateway.yaml')
@@ -43,7 +46,9 @@ function readText(file: string): Result<string, FileIssue[]> {
   try {
     return ok(readFileSync(file, 'utf8'))
   } catch (e) {
-    return err([{ file, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }])
+    return err([
+      { file, path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` },
+    ])
   }
 }
 
@@ -58,7 +63,12 @@ function catalogueFiles(paths: readonly string[]): Result<string[], FileIssue[]>
   for (const p of paths) {
     try {
       if (statSync(p).isDirectory())
-        files.push(...readdirSync(p).filter((f) => f.endsWith('.yaml') && !f.endsWith('.cases.yaml')).sort().map((f) => join(p, f)))
+        files.push(
+          ...readdirSync(p)
+            .filter((f) => f.endsWith('.yaml') && !f.endsWith('.cases.yaml'))
+            .sort()
+            .map((f) => join(p, f)),
+        )
       else files.push(p)
     } catch {
       return err([{ file: p, path: '', message: 'rule catalogue path does not exist' }])
@@ -67,7 +77,10 @@ function catalogueFiles(paths: readonly string[]): Result<string[], FileIssue[]>
   return ok(files)
 }
 
-export function loadConfig(configFile: string, overrides: ConfigOverrides = {}): Result<LoadedConfig, FileIssue[]> {
+export function loadConfig(
+  configFile: string,
+  overrides: ConfigOverrides = {},
+): Result<LoadedConfig, FileIssue[]> {
   const file = resolve(configFile)
   const parsed = loadYaml(file, GatewayConfigFile)
   if (!parsed.ok) return parsed
@@ -129,7 +142,9 @@ export function loadConfig(configFile: string, overrides: ConfigOverrides = {}):
         if (!s.sensors.some((x) => rule.kinds.includes(x.kind))) continue
         const missing = [...params].filter((p) => !(p in s.params))
         if (missing.length > 0)
-          warnings.push(`station ${s.id} lacks ${missing.join(', ')}: levels of rule ${rule.id} that use them cannot fire`)
+          warnings.push(
+            `station ${s.id} lacks ${missing.join(', ')}: levels of rule ${rule.id} that use them cannot fire`,
+          )
       }
     })
   if (issues.length > 0) return err(issues)

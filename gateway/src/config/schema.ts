@@ -48,7 +48,9 @@ export const GatewayConfigFile = z.strictObject({
     })
     .prefault({}),
   log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
     .prefault({}),
 })
 export type GatewayConfigFile = z.infer<typeof GatewayConfigFile>
@@ -58,6 +60,8 @@ export function durationMs(d: string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(d)
   if (!m) throw new Error(`invalid duration ${d}`)
   const n = Number(m[1])
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd']
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ]
   return n * unit
 }

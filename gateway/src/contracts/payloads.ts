@@ -21,10 +21,9 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number')
 export const ReadingPayload = z.strictObject({
   ts: EventTime,
   seq: z.number().int().nonnegative().optional(),
-  values: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'quantity names are snake_case'), finite).refine(
-    (v) => Object.keys(v).length > 0,
-    'values must hold at least one quantity',
-  ),
+  values: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'quantity names are snake_case'), finite)
+    .refine((v) => Object.keys(v).length > 0, 'values must hold at least one quantity'),
 })
 export type ReadingPayload = z.infer<typeof ReadingPayload>
 

@@ -6,7 +6,8 @@
 /** Sensor readings: `sensors/{kind}/{sensorId}/data`. */
 export const sensorDataTopic = (kind: string, sensorId: string): string => `sensors/${kind}/${sensorId}/data`
 /** Sensor status / last will: `sensors/{kind}/{sensorId}/status`. */
-export const sensorStatusTopic = (kind: string, sensorId: string): string => `sensors/${kind}/${sensorId}/status`
+export const sensorStatusTopic = (kind: string, sensorId: string): string =>
+  `sensors/${kind}/${sensorId}/status`
 /** Commands to a loudspeaker terminal (play/stop). */
 export const terminalCmdTopic = (terminalId: string): string => `terminals/${terminalId}/cmd`
 /** Receipts from a loudspeaker terminal (accepted/playing/played/failed). */

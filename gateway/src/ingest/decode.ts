@@ -69,7 +69,11 @@ export function decodeReading(payload: Buffer, kind: SensorKind): Decoded {
  * axis's mean (sensor offset and gravity on z). The GB/T 17742 intensity path comes with the
  * rules engine's derived quantities.
  */
-export function peakAcceleration(x: readonly number[], y: readonly number[], z: readonly number[]): {
+export function peakAcceleration(
+  x: readonly number[],
+  y: readonly number[],
+  z: readonly number[],
+): {
   pga_gal: number
   pga_z_gal: number
 } {

@@ -69,7 +69,12 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
         return callback(null)
       }
       if (sensor.kind !== parsed.kind) {
-        reject('kind_mismatch', parsed.sensorId, topic, `registered as ${sensor.kind}, published as ${parsed.kind}`)
+        reject(
+          'kind_mismatch',
+          parsed.sensorId,
+          topic,
+          `registered as ${sensor.kind}, published as ${parsed.kind}`,
+        )
         return callback(null)
       }
       const kind = registry.kind(sensor.kind)!
@@ -96,7 +101,12 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
         evaluated = inRange
       }
       metrics.readingsAccepted.inc()
-      const result = engine.evaluate({ stationId: reading.stationId, kind: reading.kind, ts: reading.ts, values: evaluated })
+      const result = engine.evaluate({
+        stationId: reading.stationId,
+        kind: reading.kind,
+        ts: reading.ts,
+        values: evaluated,
+      })
       if (result.late) metrics.readingsLate.inc()
       if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
       // The PUBACK waits for the group commit: acknowledged means durable.
@@ -116,7 +126,12 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
         }
         const receipt = TerminalReceipt.safeParse(json)
         if (!receipt.success) {
-          reject('invalid_payload', parsed.terminalId, topic, receipt.error.issues[0]?.message ?? 'invalid receipt')
+          reject(
+            'invalid_payload',
+            parsed.terminalId,
+            topic,
+            receipt.error.issues[0]?.message ?? 'invalid receipt',
+          )
           return callback(null)
         }
         deps.onReceipt(parsed.terminalId, receipt.data)
@@ -146,7 +161,13 @@ class RejectLog {
     if (this.seen.size > 10_000) this.seen.clear() // bounded memory under a storm of distinct sources
     this.seen.set(key, { last: now, suppressed: 0 })
     this.log.warn(
-      { reason, source: source.slice(0, 64), topic: topic.slice(0, 200), detail: detail.slice(0, 300), suppressed: entry?.suppressed ?? 0 },
+      {
+        reason,
+        source: source.slice(0, 64),
+        topic: topic.slice(0, 200),
+        detail: detail.slice(0, 300),
+        suppressed: entry?.suppressed ?? 0,
+      },
       'message rejected',
     )
   }

@@ -1,5 +1,12 @@
 /** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
-import { regionContains, type KindsFile, type RegistryFile, type SensorKind, type Station, type Terminal } from './schema.js'
+import {
+  regionContains,
+  type KindsFile,
+  type RegistryFile,
+  type SensorKind,
+  type Station,
+  type Terminal,
+} from './schema.js'
 
 export interface SensorEntry {
   readonly sensorId: string
@@ -21,7 +28,8 @@ export class Registry {
     for (const r of file.regions) this.regionNames.set(r.code, r.name)
     for (const s of file.stations) {
       this.stationsById.set(s.id, s)
-      for (const sensor of s.sensors) this.sensors.set(sensor.id, { sensorId: sensor.id, kind: sensor.kind, station: s })
+      for (const sensor of s.sensors)
+        this.sensors.set(sensor.id, { sensorId: sensor.id, kind: sensor.kind, station: s })
     }
     for (const t of file.terminals) this.terminalsById.set(t.id, t)
   }

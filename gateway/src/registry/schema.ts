@@ -68,7 +68,8 @@ export const RegistryFile = z
   .superRefine((reg, ctx) => {
     const codes = new Set<string>()
     reg.regions.forEach((r, i) => {
-      if (codes.has(r.code)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'code'], message: `duplicate region ${r.code}` })
+      if (codes.has(r.code))
+        ctx.addIssue({ code: 'custom', path: ['regions', i, 'code'], message: `duplicate region ${r.code}` })
       codes.add(r.code)
       const expected = levelOfCode(r.code)
       if (expected !== r.level)
@@ -83,12 +84,17 @@ export const RegistryFile = z
       const parent = parentCode(r.code)
       if (parent === undefined || codes.has(parent)) return
       if (reg.regions.some((o) => o.code !== r.code && regionContains(o.code, r.code)))
-        ctx.addIssue({ code: 'custom', path: ['regions', i, 'code'], message: `parent region ${parent} is not declared` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', i, 'code'],
+          message: `parent region ${parent} is not declared`,
+        })
     })
     const unique = (list: { id: string }[], key: 'stations' | 'terminals') => {
       const seen = new Set<string>()
       list.forEach((x, i) => {
-        if (seen.has(x.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id ${x.id}` })
+        if (seen.has(x.id))
+          ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id ${x.id}` })
         seen.add(x.id)
       })
     }
@@ -97,16 +103,28 @@ export const RegistryFile = z
     const sensorIds = new Set<string>()
     reg.stations.forEach((s, i) => {
       if (!codes.has(s.region))
-        ctx.addIssue({ code: 'custom', path: ['stations', i, 'region'], message: `unknown region ${s.region}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stations', i, 'region'],
+          message: `unknown region ${s.region}`,
+        })
       s.sensors.forEach((sensor, j) => {
         if (sensorIds.has(sensor.id))
-          ctx.addIssue({ code: 'custom', path: ['stations', i, 'sensors', j, 'id'], message: `duplicate sensor id ${sensor.id}` })
+          ctx.addIssue({
+            code: 'custom',
+            path: ['stations', i, 'sensors', j, 'id'],
+            message: `duplicate sensor id ${sensor.id}`,
+          })
         sensorIds.add(sensor.id)
       })
     })
     reg.terminals.forEach((t, i) => {
       if (!codes.has(t.region))
-        ctx.addIssue({ code: 'custom', path: ['terminals', i, 'region'], message: `unknown region ${t.region}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['terminals', i, 'region'],
+          message: `unknown region ${t.region}`,
+        })
     })
   })
 export type RegistryFile = z.infer<typeof RegistryFile>

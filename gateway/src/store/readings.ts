@@ -63,7 +63,15 @@ export class ReadingStore {
     )
     this.writeBatch = db.transaction((batch: readonly Reading[], receivedAt: number) => {
       for (const r of batch)
-        this.insert.run(r.stationId, r.sensorId, r.kind, r.ts, r.seq ?? null, receivedAt, JSON.stringify(r.values))
+        this.insert.run(
+          r.stationId,
+          r.sensorId,
+          r.kind,
+          r.ts,
+          r.seq ?? null,
+          receivedAt,
+          JSON.stringify(r.values),
+        )
     })
   }
 
@@ -99,7 +107,9 @@ export class ReadingStore {
   /** Readings of one station with event time after `sinceTs`, oldest first (for warm-up replay). */
   since(stationId: string, sinceTs: number): Reading[] {
     const rows = this.db
-      .prepare('SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id')
+      .prepare(
+        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id',
+      )
       .all(stationId, sinceTs) as ReadingRow[]
     return rows.map((r) => toReading(stationId, r))
   }
@@ -115,7 +125,9 @@ export class ReadingStore {
   /** Latest reading per station (for the API). */
   latest(stationId: string): Reading | undefined {
     const row = this.db
-      .prepare('SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1')
+      .prepare(
+        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1',
+      )
       .get(stationId) as ReadingRow | undefined
     return row && toReading(stationId, row)
   }

@@ -33,7 +33,10 @@ const priorityOf = (level: Level): number => 100 + 10 * rank(level)
 
 /** Stable, readable id derived from event time, so a replay of the same readings names it the same. */
 const warningId = (t: Transition): string =>
-  `${new Date(t.ts).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${t.ruleId}-${t.stationId}`
+  `${new Date(t.ts)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${t.ruleId}-${t.stationId}`
 
 export class WarningManager {
   private readonly log: Logger
@@ -58,7 +61,20 @@ export class WarningManager {
       if (!w || !v || !terminal) return []
       const expiresAt = v.createdAt + this.deps.playableForMs
       if (expiresAt <= this.deps.now()) return [] // an expired warning is never played
-      return [{ terminalId: d.terminalId, command: this.command(w, v.action, v.level ?? v.prevLevel!, v.text, d.version, expiresAt, terminal.language) }]
+      return [
+        {
+          terminalId: d.terminalId,
+          command: this.command(
+            w,
+            v.action,
+            v.level ?? v.prevLevel!,
+            v.text,
+            d.version,
+            expiresAt,
+            terminal.language,
+          ),
+        },
+      ]
     })
     if (active.length > 0 || commands.length > 0)
       this.log.info({ active: active.length, resending: commands.length }, 'warnings restored')
@@ -85,7 +101,8 @@ export class WarningManager {
       if (!current) return // nothing to lift (e.g. the warning was lifted by hand)
       action = 'lift'
     } else if (!current) action = 'issue'
-    else if (current.level === t.to) return // already at this level (e.g. replay after a restart)
+    else if (current.level === t.to)
+      return // already at this level (e.g. replay after a restart)
     else action = 'update'
 
     const now = this.deps.now()
@@ -118,14 +135,25 @@ export class WarningManager {
     const version = repo.addVersion(
       {
         warning,
-        version: { action, level: t.to, prevLevel, ts: t.ts, createdAt: now, text, explanation: t.explanation },
+        version: {
+          action,
+          level: t.to,
+          prevLevel,
+          ts: t.ts,
+          createdAt: now,
+          text,
+          explanation: t.explanation,
+        },
         terminals: terminals.map((x) => x.id),
       },
       now,
     )
     this.deps.metrics.transitions.labels(action, t.to ?? 'none').inc()
     this.deps.metrics.activeWarnings.set(repo.list({ state: 'active', limit: 1_000_000 }).length)
-    this.log.info({ warningId: id, version, action, level: t.to, from: prevLevel, stationId: t.stationId, ts: t.ts }, 'warning changed')
+    this.log.info(
+      { warningId: id, version, action, level: t.to, from: prevLevel, stationId: t.stationId, ts: t.ts },
+      'warning changed',
+    )
 
     const full = { ...warning, version }
     const level = t.to ?? prevLevel!
@@ -150,8 +178,19 @@ export class WarningManager {
   /** Records a terminal's receipt against its delivery. */
   receipt(terminalId: string, r: TerminalReceipt): void {
     this.deps.metrics.terminalReceipts.labels(r.state).inc()
-    const known = this.deps.repo.receipt(r.warningId, r.version, terminalId, r.state, r.detail ?? null, this.deps.now())
-    if (!known) this.log.debug({ terminalId, warningId: r.warningId, version: r.version }, 'receipt for unknown delivery')
+    const known = this.deps.repo.receipt(
+      r.warningId,
+      r.version,
+      terminalId,
+      r.state,
+      r.detail ?? null,
+      this.deps.now(),
+    )
+    if (!known)
+      this.log.debug(
+        { terminalId, warningId: r.warningId, version: r.version },
+        'receipt for unknown delivery',
+      )
   }
 
   /** Marks a delivery as handed to the broker. */
@@ -190,6 +229,9 @@ export class WarningManager {
   private placeName(code: string): string {
     const { registry } = this.deps
     const parts = [code.slice(0, 6) + '000000', code.slice(0, 9) + '000', code]
-    return [...new Set(parts)].map((c) => registry.regionName(c)).filter((n) => !/^\d+$/.test(n)).join('')
+    return [...new Set(parts)]
+      .map((c) => registry.regionName(c))
+      .filter((n) => !/^\d+$/.test(n))
+      .join('')
   }
 }

@@ -52,7 +52,14 @@ export interface DeliveryRow {
 }
 
 /** Receipt states only move forward; a late "accepted" never overwrites "played". */
-const PROGRESS: Record<DeliveryState, number> = { queued: 0, sent: 1, accepted: 2, playing: 3, played: 4, failed: 4 }
+const PROGRESS: Record<DeliveryState, number> = {
+  queued: 0,
+  sent: 1,
+  accepted: 2,
+  playing: 3,
+  played: 4,
+  failed: 4,
+}
 
 export interface NewVersion {
   readonly warning: Omit<WarningRow, 'version'>
@@ -102,7 +109,9 @@ export class WarningRepo {
 
   constructor(private readonly db: Db) {
     this.stmts = {
-      activeByKey: db.prepare("SELECT * FROM warnings WHERE rule_id = ? AND station_id = ? AND state = 'active'"),
+      activeByKey: db.prepare(
+        "SELECT * FROM warnings WHERE rule_id = ? AND station_id = ? AND state = 'active'",
+      ),
       get: db.prepare('SELECT * FROM warnings WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO warnings (id, rule_id, station_id, hazard, region, level, state, version, issued_at, updated_at, lifted_at)
@@ -118,7 +127,9 @@ export class WarningRepo {
       markSent: db.prepare(
         "UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ? AND state = 'queued'",
       ),
-      getDelivery: db.prepare('SELECT * FROM deliveries WHERE warning_id = ? AND version = ? AND terminal_id = ?'),
+      getDelivery: db.prepare(
+        'SELECT * FROM deliveries WHERE warning_id = ? AND version = ? AND terminal_id = ?',
+      ),
       setDelivery: db.prepare(
         'UPDATE deliveries SET state = ?, detail = ?, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ?',
       ),
@@ -138,7 +149,9 @@ export class WarningRepo {
   list(filter: { state?: 'active' | 'lifted'; limit: number }): WarningRow[] {
     const rows = (
       filter.state
-        ? this.db.prepare('SELECT * FROM warnings WHERE state = ? ORDER BY updated_at DESC LIMIT ?').all(filter.state, filter.limit)
+        ? this.db
+            .prepare('SELECT * FROM warnings WHERE state = ? ORDER BY updated_at DESC LIMIT ?')
+            .all(filter.state, filter.limit)
         : this.db.prepare('SELECT * FROM warnings ORDER BY updated_at DESC LIMIT ?').all(filter.limit)
     ) as Record<string, unknown>[]
     return rows.map(warningFrom)
@@ -146,24 +159,25 @@ export class WarningRepo {
 
   versions(warningId: string): VersionRow[] {
     return (
-      this.db.prepare('SELECT * FROM warning_versions WHERE warning_id = ? ORDER BY version').all(warningId) as Record<
-        string,
-        unknown
-      >[]
+      this.db
+        .prepare('SELECT * FROM warning_versions WHERE warning_id = ? ORDER BY version')
+        .all(warningId) as Record<string, unknown>[]
     ).map(versionFrom)
   }
 
   version(warningId: string, version: number): VersionRow | undefined {
-    const r = this.db.prepare('SELECT * FROM warning_versions WHERE warning_id = ? AND version = ?').get(warningId, version) as
-      | Record<string, unknown>
-      | undefined
+    const r = this.db
+      .prepare('SELECT * FROM warning_versions WHERE warning_id = ? AND version = ?')
+      .get(warningId, version) as Record<string, unknown> | undefined
     return r && versionFrom(r)
   }
 
   deliveries(warningId: string, version?: number): DeliveryRow[] {
     const rows = (
       version === undefined
-        ? this.db.prepare('SELECT * FROM deliveries WHERE warning_id = ? ORDER BY version, terminal_id').all(warningId)
+        ? this.db
+            .prepare('SELECT * FROM deliveries WHERE warning_id = ? ORDER BY version, terminal_id')
+            .all(warningId)
         : this.db
             .prepare('SELECT * FROM deliveries WHERE warning_id = ? AND version = ? ORDER BY terminal_id')
             .all(warningId, version)
@@ -173,10 +187,12 @@ export class WarningRepo {
 
   /** Deliveries recorded but never handed to the broker (the gateway stopped in between). */
   queued(): DeliveryRow[] {
-    return (this.db.prepare("SELECT * FROM deliveries WHERE state = 'queued' ORDER BY queued_at").all() as Record<
-      string,
-      unknown
-    >[]).map(deliveryFrom)
+    return (
+      this.db.prepare("SELECT * FROM deliveries WHERE state = 'queued' ORDER BY queued_at").all() as Record<
+        string,
+        unknown
+      >[]
+    ).map(deliveryFrom)
   }
 
   /** Records a new version of a warning and queues its deliveries, atomically. Returns the version number. */
@@ -207,8 +223,16 @@ export class WarningRepo {
   }
 
   /** Applies a terminal's receipt; false if no such delivery exists. */
-  receipt(warningId: string, version: number, terminalId: string, state: ReceiptState, detail: string | null, now: number): boolean {
-    const row = this.stmts.getDelivery.get(warningId, version, terminalId) as Record<string, unknown> | undefined
+  receipt(
+    warningId: string,
+    version: number,
+    terminalId: string,
+    state: ReceiptState,
+    detail: string | null,
+    now: number,
+  ): boolean {
+    const row = this.stmts.getDelivery.get(warningId, version, terminalId) as
+      Record<string, unknown> | undefined
     if (!row) return false
     const current = row.state as DeliveryState
     if (PROGRESS[state] < PROGRESS[current] || current === 'failed' || current === 'played') return true

@@ -38,7 +38,13 @@ const REF_ZH: Record<string, string> = {
   historical_max_level: '历史最高水位',
   flood_limit_level: '汛限水位',
 }
-const WINDOW_ZH: Record<string, string> = { '1h': '1小时', '3h': '3小时', '6h': '6小时', '12h': '12小时', '24h': '24小时' }
+const WINDOW_ZH: Record<string, string> = {
+  '1h': '1小时',
+  '3h': '3小时',
+  '6h': '6小时',
+  '12h': '12小时',
+  '24h': '24小时',
+}
 
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString()
 
@@ -48,7 +54,10 @@ function describe(c: ConditionResult): string {
   const what = c.agg === 'sum' ? `${span}${q.name}` : c.agg === 'last' ? q.name : `${span}${c.agg} ${q.name}`
   const observed = c.observed === null ? '无数据' : `${fmt(c.observed)}${q.unit}`
   if (c.threshold === null) return `${what}${observed}`
-  const bound = c.ref !== undefined ? `${REF_ZH[c.ref] ?? c.ref}${fmt(c.threshold)}${q.unit}` : `${fmt(c.threshold)}${q.unit}`
+  const bound =
+    c.ref !== undefined
+      ? `${REF_ZH[c.ref] ?? c.ref}${fmt(c.threshold)}${q.unit}`
+      : `${fmt(c.threshold)}${q.unit}`
   const verb = c.op.startsWith('>') ? (c.held ? '达到或超过' : '低于') : c.held ? '低于' : '高于'
   return `${what}${observed}，${verb}${bound}`
 }

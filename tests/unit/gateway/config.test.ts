@@ -22,7 +22,10 @@ describe('configuration loading', () => {
     if (!loaded.ok) return
     expect(loaded.value.registry.stations.length).toBeGreaterThanOrEqual(9)
     expect(loaded.value.registry.terminals.length).toBeGreaterThanOrEqual(24)
-    expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual(['hydrology', 'meteorology'])
+    expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual([
+      'hydrology',
+      'meteorology',
+    ])
     expect(loaded.value.warnings).toEqual([])
     const kinds = new Set(loaded.value.registry.stations.flatMap((s) => s.sensors.map((x) => x.kind)))
     expect([...kinds].sort()).toEqual(['dust', 'gas', 'rain', 'seismic', 'water_level', 'weather'])
@@ -43,7 +46,9 @@ describe('configuration loading', () => {
     const loaded = loadConfig(file)
     expect(loaded.ok).toBe(false)
     if (loaded.ok) return
-    expect(loaded.error.map(formatFileIssue).map((l) => l.replace(/^.*registry\.yaml/, 'registry.yaml'))).toEqual([
+    expect(
+      loaded.error.map(formatFileIssue).map((l) => l.replace(/^.*registry\.yaml/, 'registry.yaml')),
+    ).toEqual([
       'registry.yaml:3: regions.1.code: expected a 12-digit administrative division code',
       'registry.yaml:3: regions.1.code: parent region 511823100000 is not declared',
       'registry.yaml:5: stations.0.region: unknown region 511823999999',
@@ -120,9 +125,9 @@ describe('rule catalogue validation', () => {
       '    confidence: confirmed',
       '    source: s',
       '    levels:',
-      "      - level: red",
+      '      - level: red',
       "        any_of: [{ quantity: stage_m, agg: sum, op: '>=', value: 3 }]",
-      "      - level: purple",
+      '      - level: purple',
       "        any_of: [{ quantity: stage_m, op: '>=' }]",
       '',
     ].join('\n')

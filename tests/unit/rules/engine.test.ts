@@ -3,7 +3,12 @@ import { RulesEngine, type Transition } from '../../../rules/src/index.js'
 import { SlidingWindow } from '../../../rules/src/window.js'
 import { H, M, shippedCatalogues, T0 } from '../../helpers/catalog.js'
 
-const RIVER = { warning_level: 32.5, guaranteed_level: 34.0, historical_max_level: 35.2, approach_offset_m: -0.5 }
+const RIVER = {
+  warning_level: 32.5,
+  guaranteed_level: 34.0,
+  historical_max_level: 35.2,
+  approach_offset_m: -0.5,
+}
 
 function engine(params: Record<string, number> = RIVER) {
   return new RulesEngine(shippedCatalogues(), () => ({ params }))
@@ -11,15 +16,19 @@ function engine(params: Record<string, number> = RIVER) {
 
 /** Feeds a stage series (one reading every `step`) and returns the transitions in order. */
 function stageSeries(e: RulesEngine, values: number[], step = 10 * M, start = T0): Transition[] {
-  return values.flatMap((v, i) =>
-    e.evaluate({ stationId: 'WL', kind: 'water_level', ts: start + i * step, values: { stage_m: v } }).transitions,
+  return values.flatMap(
+    (v, i) =>
+      e.evaluate({ stationId: 'WL', kind: 'water_level', ts: start + i * step, values: { stage_m: v } })
+        .transitions,
   )
 }
 
 /** Hourly rain amounts → transitions of the rainstorm rule. */
 function rainSeries(e: RulesEngine, perHour: number[], start = T0): Transition[] {
-  return perHour.flatMap((v, i) =>
-    e.evaluate({ stationId: 'RG', kind: 'rain', ts: start + (i + 1) * H, values: { rain_mm: v } }).transitions,
+  return perHour.flatMap(
+    (v, i) =>
+      e.evaluate({ stationId: 'RG', kind: 'rain', ts: start + (i + 1) * H, values: { rain_mm: v } })
+        .transitions,
   )
 }
 
@@ -82,7 +91,15 @@ describe('river flood levels against station constants (hydro.flood_signal)', ()
   test('explanations name the value, the threshold and the station constant', () => {
     const [t] = stageSeries(engine(), [34.05])
     expect(t?.explanation.conditions).toEqual([
-      { quantity: 'stage_m', agg: 'last', op: '>=', observed: 34.05, threshold: 34, ref: 'guaranteed_level', held: true },
+      {
+        quantity: 'stage_m',
+        agg: 'last',
+        op: '>=',
+        observed: 34.05,
+        threshold: 34,
+        ref: 'guaranteed_level',
+        held: true,
+      },
     ])
   })
 
@@ -93,7 +110,9 @@ describe('river flood levels against station constants (hydro.flood_signal)', ()
       transitions: [],
       late: true,
     })
-    expect(e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0 + H, values: { stage_m: 36 } }).late).toBe(true)
+    expect(
+      e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0 + H, values: { stage_m: 36 } }).late,
+    ).toBe(true)
   })
 
   test('restore() sets the level a restarted gateway resumes from', () => {
@@ -113,7 +132,9 @@ describe('CMA rainstorm signal from sliding sums (weather.rainstorm)', () => {
   test('6 h sum of 50 mm is yellow, 3 h sum of 50 is orange, 3 h sum of 100 is red', () => {
     expect(rainSeries(engine(), [10, 10, 10, 10, 10]).map((x) => x.to)).toEqual(['yellow'])
     expect(rainSeries(engine(), [20, 20, 10]).map((x) => x.to)).toEqual(['orange'])
-    expect(rainSeries(engine(), [40, 40, 20]).map((x) => [x.to, x.explanation.conditions[0]?.observed])).toEqual([
+    expect(
+      rainSeries(engine(), [40, 40, 20]).map((x) => [x.to, x.explanation.conditions[0]?.observed]),
+    ).toEqual([
       ['orange', 80],
       ['red', 100],
     ])
@@ -124,7 +145,11 @@ describe('CMA rainstorm signal from sliding sums (weather.rainstorm)', () => {
     const tips = 1000 // 100 mm in 0.1 mm tips within 3 h
     let last: Transition[] = []
     for (let i = 1; i <= tips; i++)
-      last = [...last, ...e.evaluate({ stationId: 'RG', kind: 'rain', ts: T0 + i * 10_000, values: { rain_mm: 0.1 } }).transitions]
+      last = [
+        ...last,
+        ...e.evaluate({ stationId: 'RG', kind: 'rain', ts: T0 + i * 10_000, values: { rain_mm: 0.1 } })
+          .transitions,
+      ]
     expect(last.at(-1)?.to).toBe('red')
   })
 

@@ -24,7 +24,10 @@ export class LoudspeakerChannel {
           await this.deps.publish(terminalCmdTopic(terminalId), JSON.stringify(command), { qos: 1 })
           this.deps.onSent(terminalId, command)
         } catch (e) {
-          this.deps.log.warn({ terminalId, warningId: command.warningId, err: e }, 'loudspeaker command not sent')
+          this.deps.log.warn(
+            { terminalId, warningId: command.warningId, err: e },
+            'loudspeaker command not sent',
+          )
         }
       }),
     )
