@@ -12,8 +12,10 @@ import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
 import { durationMs } from './config/schema.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
+import { plausibleValues } from './ingest/decode.js'
 import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
+import type { Registry } from './registry/registry.js'
 import { openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
 import { WarningManager } from './warnings/manager.js'
@@ -70,7 +72,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     catalogues.map((c) => c.catalogue),
     (id) => registry.station(id),
   )
-  const replayed = warmUp(engine, store, registry.stations)
+  const replayed = warmUp(engine, store, registry)
   const rules = new Map<string, Rule>(engine.rules.map((r) => [r.id, r]))
 
   // The broker starts after the manager exists, and the manager publishes through the broker:
@@ -182,14 +184,21 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
  * event-time order. Transitions found during the replay are discarded: the warnings they stand
  * for are already in the store, and the manager restores their levels next.
  */
-function warmUp(engine: RulesEngine, store: ReadingStore, stations: readonly { id: string }[]): number {
+function warmUp(engine: RulesEngine, store: ReadingStore, registry: Registry): number {
   const lookback = engine.maxLookbackMs
   let n = 0
-  for (const s of stations) {
+  for (const s of registry.stations) {
     const latest = store.latestTs(s.id)
     if (latest === undefined) continue
     for (const r of store.since(s.id, latest - lookback - 1)) {
-      engine.evaluate({ stationId: r.stationId, kind: r.kind, ts: r.ts, values: r.values })
+      const kind = registry.kind(r.kind)
+      if (!kind) continue // a kind removed from the configuration since
+      engine.evaluate({
+        stationId: r.stationId,
+        kind: r.kind,
+        ts: r.ts,
+        values: plausibleValues(r.values, kind),
+      })
       n++
     }
   }

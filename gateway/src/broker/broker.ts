@@ -2,11 +2,12 @@
  * The embedded MQTT broker (aedes, MQTT 3.1.1) on TCP and WebSocket. The only module that imports
  * aedes. The gateway sees every incoming PUBLISH through `authorizePublish`, before the PUBACK.
  */
-import { Aedes, type AuthorizePublishHandler, type Client } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import type { Logger } from 'pino'
 import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { PublishGate } from '../core/ports.js'
 import { createSafeMq } from './safe-mq.js'
 
 export interface BrokerOptions {
@@ -15,7 +16,7 @@ export interface BrokerOptions {
   /** null disables MQTT over WebSocket. */
   readonly wsPort: number | null
   /** Called for every client PUBLISH; the callback releases the PUBACK (QoS 1). */
-  readonly authorizePublish: AuthorizePublishHandler
+  readonly authorizePublish: PublishGate
   readonly log: Logger
   readonly onClientCount?: (n: number) => void
 }

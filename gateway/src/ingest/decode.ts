@@ -64,6 +64,19 @@ export function decodeReading(payload: Buffer, kind: SensorKind): Decoded {
   return { ok: true, ts, ...(seq !== undefined ? { seq } : {}), values, faults }
 }
 
+/** The quantities inside their kind's plausible range: what the rules may evaluate. */
+export function plausibleValues(
+  values: Readonly<Record<string, number>>,
+  kind: SensorKind,
+): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [q, v] of Object.entries(values)) {
+    const spec = kind.quantities[q]
+    if (spec && v >= spec.min && v <= spec.max) out[q] = v
+  }
+  return out
+}
+
 /**
  * Peak horizontal (vector of x, y) and vertical acceleration of a batch, after removing each
  * axis's mean (sensor offset and gravity on z). The GB/T 17742 intensity path comes with the

@@ -6,15 +6,15 @@
  * no negative acknowledgement except dropping the connection, and dropping it would make the
  * device resend the same bad message forever while its good readings wait behind it.
  */
-import type { AuthorizePublishHandler } from 'aedes'
 import type { Logger } from 'pino'
 import type { RulesEngine, Transition } from '../../../rules/src/index.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
 import { TerminalReceipt } from '../contracts/payloads.js'
+import type { PublishGate } from '../core/ports.js'
 import type { Metrics } from '../metrics.js'
 import type { Registry } from '../registry/registry.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
-import { decodeReading, type RejectReason } from './decode.js'
+import { decodeReading, plausibleValues, type RejectReason } from './decode.js'
 
 export interface IngestDeps {
   readonly registry: Registry
@@ -31,7 +31,7 @@ export interface IngestDeps {
 /** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
 const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*)$/
 
-export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
+export function createIngest(deps: IngestDeps): PublishGate {
   const { registry, store, engine, metrics, log } = deps
   const rejected = new RejectLog(log.child({ component: 'ingest' }))
   const rejectedBy = new Map<RejectReason, { inc(): void }>()
@@ -78,7 +78,7 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
         return callback(null)
       }
       const kind = registry.kind(sensor.kind)!
-      const decoded = decodeReading(packet.payload as Buffer, kind)
+      const decoded = decodeReading(toBuffer(packet.payload), kind)
       if (!decoded.ok) {
         reject(decoded.reason, parsed.sensorId, topic, decoded.detail)
         return callback(null)
@@ -93,12 +93,8 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
       }
       let evaluated = reading.values
       if (decoded.faults.length > 0) {
-        const inRange = { ...reading.values }
-        for (const q of decoded.faults) {
-          delete inRange[q]
-          metrics.faultValues.labels(sensor.kind, q).inc()
-        }
-        evaluated = inRange
+        for (const q of decoded.faults) metrics.faultValues.labels(sensor.kind, q).inc()
+        evaluated = plausibleValues(reading.values, kind)
       }
       metrics.readingsAccepted.inc()
       const result = engine.evaluate({
@@ -119,7 +115,7 @@ export function createIngest(deps: IngestDeps): AuthorizePublishHandler {
       if (parsed?.channel === 'receipt') {
         let json: unknown
         try {
-          json = JSON.parse((packet.payload as Buffer).toString('utf8'))
+          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
         } catch (e) {
           reject('bad_json', parsed.terminalId, topic, (e as Error).message)
           return callback(null)
@@ -172,3 +168,5 @@ class RejectLog {
     )
   }
 }
+
+const toBuffer = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p)
