@@ -40,7 +40,10 @@ export function startChildGateway(config: string, extraArgs: string[] = []): Pro
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   )
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${stderr}`)), 20_000)
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL') // never leave a half-started gateway behind
+      reject(new Error(`gateway did not start:\n${stderr}`))
+    }, 20_000)
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>
       try {

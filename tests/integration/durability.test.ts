@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect, test } from 'vitest'
+import { expect, onTestFinished, test } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { gaugeRegistry, startChildGateway } from '../helpers/child-gateway.js'
@@ -21,6 +21,9 @@ test('every acknowledged QoS 1 reading is in the store after kill -9', async () 
   const config = join(dir, 'durable.yaml')
   writeFileSync(config, `registry: registry.yaml\ndataDir: data\nlog: { level: warn }\n`)
   const gw = await startChildGateway(config)
+  onTestFinished(() => {
+    gw.proc.kill('SIGKILL')
+  })
 
   const acked = new Set<string>()
   let sent = 0
