@@ -5,12 +5,11 @@
  *                     └────────▶ reading store (SQLite, group commit) ─▶ PUBACK
  */
 import { pino, type Logger } from 'pino'
-import { formatFileIssue, RulesEngine, type Rule } from '../../rules/src/index.js'
+import { durationMs, formatFileIssue, RulesEngine, type Rule } from '../../rules/src/index.js'
 import { startBroker, type RunningBroker } from './broker/broker.js'
 import { buildApi } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
-import { durationMs } from './config/schema.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
 import { plausibleValues } from './ingest/decode.js'
 import { createIngest } from './ingest/pipeline.js'

@@ -39,6 +39,8 @@ export interface ConditionResult {
   /** The threshold after resolving `ref` and `offset`, or null if a station constant is missing. */
   readonly threshold: number | null
   readonly ref?: string
+  /** The station constant's own value when an offset was added to it. */
+  readonly refValue?: number
   readonly held: boolean
 }
 
@@ -315,6 +317,7 @@ function evalCondition(
   if ('all_of' in c) return evalLogic('all_of', c.all_of, station, params, now, out)
   const observed = observe(c, station, now)
   const threshold = resolveThreshold(c, params)
+  const refValue = c.ref !== undefined && c.offset !== undefined ? params[c.ref] : undefined
   const held = observed !== null && threshold !== null && compare(observed, c.op, threshold)
   out.push({
     quantity: c.quantity,
@@ -324,6 +327,7 @@ function evalCondition(
     observed,
     threshold,
     ...(c.ref !== undefined ? { ref: c.ref } : {}),
+    ...(refValue !== undefined ? { refValue } : {}),
     held,
   })
   return held

@@ -6,18 +6,24 @@
  *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
  */
 import { fork } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { formatFileIssue } from '../../../rules/src/index.js'
 import { startGateway } from '../app.js'
-import { DEMO_CONFIG, DEMO_SCENARIO, loadConfig, type ConfigOverrides } from '../config/load.js'
+import {
+  DEMO_CONFIG,
+  DEMO_DATA_DIR,
+  DEMO_SCENARIO,
+  loadConfig,
+  type ConfigOverrides,
+} from '../config/load.js'
 import { GatewayError } from '../core/errors.js'
 
 const USAGE = `usage:
   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
-  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N]
+  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N]   (store: data/demo, emptied at start)
   shaobing check [--config FILE]
 
 --config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
@@ -82,8 +88,13 @@ export async function main(argv: string[]): Promise<number> {
       return check(configPath)
     case 'start':
       return run(configPath, overrides)
-    case 'demo':
+    case 'demo': {
+      if (overrides.dataDir === undefined) {
+        rmSync(DEMO_DATA_DIR, { recursive: true, force: true })
+        overrides = { ...overrides, dataDir: DEMO_DATA_DIR }
+      }
       return run(configPath, overrides, { speed: values.speed })
+    }
     default:
       console.error(`unknown command ${command}\n\n${USAGE}`)
       return 2

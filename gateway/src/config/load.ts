@@ -22,6 +22,8 @@ export const DEFAULT_KINDS = join(ROOT, 'gateway/config/kinds.yaml')
 export const DEFAULT_RULES = join(ROOT, 'rules/catalog')
 export const DEMO_CONFIG = join(ROOT, 'gateway/config/demo/gateway.yaml')
 export const DEMO_SCENARIO = join(ROOT, 'sensors-sim/scenarios/demo-flood.yaml')
+/** The demo starts from an empty store each time, so its event times never collide with a previous run. */
+export const DEMO_DATA_DIR = join(ROOT, 'data/demo')
 
 /** Command-line overrides; they win over the file. */
 export interface ConfigOverrides {

@@ -3,9 +3,9 @@
  * relative to the file that names them.
  */
 import { z } from 'zod'
+import { Duration } from '../../../rules/src/index.js'
 
 const Port = z.number().int().min(0).max(65535)
-const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 10m, 6h, 1d')
 
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
@@ -56,14 +56,3 @@ export const GatewayConfigFile = z.strictObject({
     .prefault({}),
 })
 export type GatewayConfigFile = z.infer<typeof GatewayConfigFile>
-
-/** Parses `30s`, `10m`, `6h`, `1d`, `500ms` into milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d)
-  if (!m) throw new Error(`invalid duration ${d}`)
-  const n = Number(m[1])
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
-  ]
-  return n * unit
-}

@@ -54,11 +54,13 @@ function describe(c: ConditionResult): string {
   const what = c.agg === 'sum' ? `${span}${q.name}` : c.agg === 'last' ? q.name : `${span}${c.agg} ${q.name}`
   const observed = c.observed === null ? '无数据' : `${fmt(c.observed)}${q.unit}`
   if (c.threshold === null) return `${what}${observed}`
-  const bound =
-    c.ref !== undefined
-      ? `${REF_ZH[c.ref] ?? c.ref}${fmt(c.threshold)}${q.unit}`
-      : `${fmt(c.threshold)}${q.unit}`
-  const verb = c.op.startsWith('>') ? (c.held ? '达到或超过' : '低于') : c.held ? '低于' : '高于'
+  const rising = c.op.startsWith('>')
+  const refName = c.ref !== undefined ? (REF_ZH[c.ref] ?? c.ref) : undefined
+  // A threshold set just below a reference level reads as "approaching" it (接近警戒水位).
+  if (refName !== undefined && c.refValue !== undefined && rising && c.threshold < c.refValue && c.held)
+    return `${what}${observed}，接近${refName}${fmt(c.refValue)}${q.unit}`
+  const bound = `${refName ?? ''}${fmt(c.refValue ?? c.threshold)}${q.unit}`
+  const verb = rising ? (c.held ? '达到或超过' : '低于') : c.held ? '低于' : '高于'
   return `${what}${observed}，${verb}${bound}`
 }
 
@@ -75,8 +77,9 @@ export interface TextInput {
 
 export function warningText(t: TextInput): string {
   const what = HAZARD_ZH[t.hazard] ?? t.ruleName
+  // Going up, the conditions that now hold; going down, those of the level left, which no longer do.
   const facts = t.explanation.conditions
-    .filter((c) => (t.action === 'lift' ? true : c.held))
+    .filter((c) => c.held === t.explanation.held)
     .slice(0, 2)
     .map(describe)
     .join('；')

@@ -1,0 +1,109 @@
+/**
+ * Simulator command line:
+ *   node dist/sensors-sim/src/main.js --url mqtt://127.0.0.1:1883 --scenario FILE [--registry FILE]
+ *     [--speed N] [--keep-terminals]
+ * Starts a loudspeaker terminal for every terminal in the registry, plays the scenario, prints
+ * progress and a summary, and with --keep-terminals keeps the terminals connected until SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { parse } from 'yaml'
+import { formatFileIssue } from '../../rules/src/index.js'
+import { loadScenario } from './scenario.js'
+import { runScenario } from './sensors.js'
+import { startTerminals, type TerminalSpec } from './terminals.js'
+
+/** The terminals listed in a registry file; only ids and languages are read. */
+export function registryTerminals(file: string): TerminalSpec[] {
+  const doc = parse(readFileSync(file, 'utf8')) as {
+    terminals?: { id?: unknown; language?: unknown }[]
+  } | null
+  return (doc?.terminals ?? []).flatMap((t) =>
+    typeof t.id === 'string'
+      ? [{ id: t.id, ...(typeof t.language === 'string' ? { language: t.language } : {}) }]
+      : [],
+  )
+}
+
+export async function simMain(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      scenario: { type: 'string' },
+      registry: { type: 'string' },
+      speed: { type: 'string' },
+      'keep-terminals': { type: 'boolean', default: false },
+    },
+  })
+  if (values.scenario === undefined) {
+    console.error('usage: sim --url URL --scenario FILE [--registry FILE] [--speed N] [--keep-terminals]')
+    return 2
+  }
+  const loaded = loadScenario(readFileSync(values.scenario, 'utf8'), values.scenario)
+  if (!loaded.ok) {
+    for (const i of loaded.error) console.error(formatFileIssue(i))
+    return 1
+  }
+  const scenario = loaded.value
+  const speed = values.speed !== undefined ? Number(values.speed) : scenario.speed
+  if (!(speed > 0)) {
+    console.error(`--speed must be a positive number, got ${values.speed}`)
+    return 2
+  }
+  const terminals = values.registry ? registryTerminals(values.registry) : []
+  const fleet = terminals.length > 0 ? await startTerminals({ url: values.url, terminals }) : undefined
+  const out = (s: string) => process.stderr.write(`[sim] ${s}\n`)
+  if (fleet) out(`${fleet.online.length} loudspeaker terminals connected`)
+  out(
+    `playing scenario ${scenario.name} (${scenario.duration} of event time at ${speed}×): ${scenario.description}`,
+  )
+
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let last = 0
+  let lastTs = 0
+  const progress = setInterval(() => {
+    if (lastTs > 0) out(`event time ${new Date(lastTs).toISOString()}  readings sent ${last}`)
+  }, 10_000)
+  const summary = await runScenario({
+    url: values.url,
+    scenario,
+    speed,
+    signal: stop.signal,
+    onReading: (r) => {
+      last++
+      lastTs = r.ts
+    },
+  })
+  clearInterval(progress)
+  out(
+    `done: sent ${summary.sent}, acknowledged ${summary.acknowledged}, failed ${summary.failed}; ` +
+      Object.entries(summary.perKind)
+        .map(([k, v]) => `${k} ${v.acknowledged}/${v.sent}`)
+        .join(', '),
+  )
+  if (fleet) {
+    const played = fleet.played()
+    out(`loudspeakers played ${played.length} announcements`)
+    for (const p of played.filter(
+      (r, i, a) => a.findIndex((x) => x.warningId === r.warningId && x.version === r.version) === i,
+    ))
+      out(`  v${p.version} ${p.text}`)
+    if (values['keep-terminals'] && !stop.signal.aborted) {
+      out('terminals stay connected; stop with Ctrl-C')
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+      )
+    }
+    await fleet.close()
+  }
+  return summary.failed === 0 ? 0 : 1
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await simMain(process.argv.slice(2))
+}

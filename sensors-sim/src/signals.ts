@@ -1,0 +1,130 @@
+/**
+ * Signal models: pure functions of scenario time and their own state, deterministic for a seed.
+ * `Simulation.step()` advances every sensor by one reporting interval and returns its values.
+ */
+import { durationMs } from '../../rules/src/index.js'
+import { gaussian, mulberry32, type Rng } from './prng.js'
+import type { Scenario, ScenarioSensor } from './scenario.js'
+
+export interface SimReading {
+  readonly sensorId: string
+  readonly kind: string
+  /** Event time, epoch ms. */
+  readonly ts: number
+  readonly seq: number
+  readonly values: Record<string, number>
+}
+
+const H = 3_600_000
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits
+
+interface RainCell {
+  readonly fromMs: number
+  readonly toMs: number
+  readonly rateMmH: number
+  readonly sensors: ReadonlySet<string>
+}
+
+export class Simulation {
+  readonly intervalMs: number
+  readonly durationMs: number
+  private readonly rng: Rng
+  private readonly cells: RainCell[]
+  /** Runoff held in each river's catchment, mm (linear reservoir). */
+  private readonly storage = new Map<string, number>()
+  private step_ = 0
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly startMs: number,
+  ) {
+    this.intervalMs = durationMs(scenario.interval)
+    this.durationMs = durationMs(scenario.duration)
+    this.rng = mulberry32(scenario.seed)
+    this.cells = scenario.events.map((e) => ({
+      fromMs: durationMs(e.at),
+      toMs: durationMs(e.at) + durationMs(e.for),
+      rateMmH: e.rate_mm_h,
+      sensors: new Set(e.sensors),
+    }))
+  }
+
+  /** Number of reporting intervals in the scenario. */
+  get steps(): number {
+    return Math.floor(this.durationMs / this.intervalMs)
+  }
+
+  /** Rain rate over a sensor at scenario time t (ms), mm/h. */
+  rainRate(sensorId: string, t: number): number {
+    let r = 0
+    for (const c of this.cells) if (c.sensors.has(sensorId) && t >= c.fromMs && t < c.toMs) r += c.rateMmH
+    return r
+  }
+
+  /** Rain that fell on a sensor during (t0, t1], mm (integrated at one-minute resolution). */
+  rainBetween(sensorId: string, t0: number, t1: number): number {
+    let mm = 0
+    for (let t = t0; t < t1; t += 60_000) mm += (this.rainRate(sensorId, t) * Math.min(60_000, t1 - t)) / H
+    return mm
+  }
+
+  /** Advances one interval; returns one reading per sensor, stamped at the end of the interval. */
+  step(): SimReading[] {
+    const i = ++this.step_
+    const t1 = i * this.intervalMs
+    const t0 = t1 - this.intervalMs
+    return this.scenario.sensors.map((s) => ({
+      sensorId: s.id,
+      kind: s.kind,
+      ts: this.startMs + t1,
+      seq: i,
+      values: this.valuesOf(s, t0, t1),
+    }))
+  }
+
+  private valuesOf(s: ScenarioSensor, t0: number, t1: number): Record<string, number> {
+    const hourOfDay = ((((this.startMs + t1) / H + 8) % 24) + 24) % 24 // Beijing time
+    switch (s.model) {
+      case 'rain': {
+        const mm = this.rainBetween(s.id, t0, t1)
+        // Tipping buckets count in 0.1 mm; a little jitter on wet intervals only.
+        return { rain_mm: round(Math.max(0, mm > 0 ? mm * (1 + 0.03 * gaussian(this.rng)) : 0), 1) }
+      }
+      case 'river': {
+        const p = s.params
+        const dtH = (t1 - t0) / H
+        const inflowMmH =
+          (p.runoff_coefficient * p.upstream.reduce((a, u) => a + this.rainBetween(u, t0, t1), 0)) /
+          p.upstream.length /
+          dtH
+        const k = durationMs(p.recession) / H
+        // Exact solution of dS/dt = inflow − S/k over the interval, for constant inflow.
+        const s0 = this.storage.get(s.id) ?? 0
+        const decay = Math.exp(-dtH / k)
+        const s1 = s0 * decay + inflowMmH * k * (1 - decay)
+        this.storage.set(s.id, s1)
+        return { stage_m: round(p.base_m + p.m_per_mm * s1 + p.noise_m * gaussian(this.rng), 3) }
+      }
+      case 'weather': {
+        const wind = Math.max(0, 3 + 1.5 * gaussian(this.rng))
+        return {
+          rain_mm: round(this.rainBetween(s.id, t0, t1), 1),
+          air_temp_c: round(
+            24 + 5 * Math.sin(((hourOfDay - 9) / 24) * 2 * Math.PI) + 0.3 * gaussian(this.rng),
+            1,
+          ),
+          humidity_pct: round(Math.min(100, 70 + 20 * Math.min(1, this.rainRate(s.id, t1) / 10)), 0),
+          wind_ms: round(wind, 1),
+          gust_ms: round(wind * (1.4 + 0.2 * this.rng()), 1),
+        }
+      }
+      case 'gas':
+        return { lel_pct: round(Math.max(0, 1 + 0.5 * gaussian(this.rng)), 1) }
+      case 'dust':
+        return {
+          collector_temp_c: round(35 + 0.5 * gaussian(this.rng), 1),
+          diff_pressure_pa: round(900 + 30 * gaussian(this.rng), 0),
+        }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Simulated village loudspeaker terminals: each a real MQTT client (client id = terminal id) that
+ * takes play commands on `terminals/{id}/cmd` and answers accepted → playing → played (or failed)
+ * on `terminals/{id}/receipt`, keeping a record of what it played and when.
+ */
+import mqtt, { type MqttClient } from 'mqtt'
+import { TerminalCommand, type ReceiptState } from '../../gateway/src/contracts/payloads.js'
+import {
+  terminalCmdTopic,
+  terminalReceiptTopic,
+  terminalStatusTopic,
+} from '../../gateway/src/contracts/topics.js'
+import { mulberry32 } from './prng.js'
+
+export interface TerminalSpec {
+  readonly id: string
+  readonly language?: string
+}
+
+export interface TerminalFleetOptions {
+  readonly url: string
+  readonly terminals: readonly TerminalSpec[]
+  /** Share of terminals that never connect (power or network down). */
+  readonly offlineFraction?: number
+  /** Share of terminals whose plays fail now and then (half of their plays fail). */
+  readonly flakyFraction?: number
+  /** Simulated playback time, ms. */
+  readonly playMs?: number
+  readonly seed?: number
+}
+
+export interface PlayRecord {
+  readonly terminalId: string
+  readonly warningId: string
+  readonly version: number
+  readonly level: string
+  readonly kind: string
+  readonly text: string
+  readonly state: ReceiptState
+  readonly detail?: string
+  /** Wall-clock time of the receipt, epoch ms. */
+  readonly at: number
+}
+
+export interface TerminalFleet {
+  /** Terminals that connected. */
+  readonly online: readonly string[]
+  /** Every receipt sent, in order. */
+  receipts(): readonly PlayRecord[]
+  /** Final receipts of commands that were played. */
+  played(): readonly PlayRecord[]
+  close(): Promise<void>
+}
+
+export async function startTerminals(opts: TerminalFleetOptions): Promise<TerminalFleet> {
+  const rng = mulberry32(opts.seed ?? 7)
+  const playMs = opts.playMs ?? 50
+  const log: PlayRecord[] = []
+  const clients: MqttClient[] = []
+  const online: string[] = []
+  const timers = new Set<NodeJS.Timeout>()
+
+  await Promise.all(
+    opts.terminals.map(async (t) => {
+      if (rng() < (opts.offlineFraction ?? 0)) return
+      const flaky = rng() < (opts.flakyFraction ?? 0)
+      const client = await mqtt.connectAsync(opts.url, {
+        clientId: t.id,
+        reconnectPeriod: 1000,
+        will: {
+          topic: terminalStatusTopic(t.id),
+          payload: Buffer.from('{"state":"offline"}'),
+          qos: 1,
+          retain: true,
+        },
+      })
+      client.on('error', () => {})
+      const seen = new Set<string>()
+      const receipt = (
+        cmd: { warningId: string; version: number; level: string; kind: string; text: string },
+        state: ReceiptState,
+        detail?: string,
+      ) => {
+        const at = Date.now()
+        log.push({ terminalId: t.id, ...cmd, state, ...(detail !== undefined ? { detail } : {}), at })
+        client.publish(
+          terminalReceiptTopic(t.id),
+          JSON.stringify({
+            warningId: cmd.warningId,
+            version: cmd.version,
+            state,
+            ts: at,
+            ...(detail !== undefined ? { detail } : {}),
+          }),
+          { qos: 1 },
+        )
+      }
+      client.on('message', (_topic, payload) => {
+        let json: unknown
+        try {
+          json = JSON.parse(payload.toString('utf8'))
+        } catch {
+          return // a real terminal ignores what it cannot parse
+        }
+        const parsed = TerminalCommand.safeParse(json)
+        if (!parsed.success || parsed.data.action !== 'play') return
+        const cmd = parsed.data
+        const key = `${cmd.warningId}#${cmd.version}`
+        if (seen.has(key)) return // a redelivered QoS 1 command is played once
+        seen.add(key)
+        const info = {
+          warningId: cmd.warningId,
+          version: cmd.version,
+          level: cmd.level,
+          kind: cmd.kind,
+          text: cmd.text,
+        }
+        if (Date.now() >= cmd.expiresAt) return receipt(info, 'failed', 'expired')
+        receipt(info, 'accepted')
+        receipt(info, 'playing')
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          if (flaky && rng() < 0.5) receipt(info, 'failed', 'amplifier fault')
+          else receipt(info, 'played')
+        }, playMs)
+        timers.add(timer)
+      })
+      await client.subscribeAsync(terminalCmdTopic(t.id), { qos: 1 })
+      await client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      })
+      clients.push(client)
+      online.push(t.id)
+    }),
+  )
+
+  return {
+    online,
+    receipts: () => log,
+    played: () => log.filter((r) => r.state === 'played'),
+    async close() {
+      for (const t of timers) clearTimeout(t)
+      await Promise.all(clients.map((c) => c.endAsync()))
+    },
+  }
+}
