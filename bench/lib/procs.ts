@@ -1,0 +1,205 @@
+/**
+ * The processes a benchmark compares: Mosquitto (Debian package), Node-RED (installed on demand
+ * into bench/.node-red), and the Shaobing gateway, each a child process on 127.0.0.1 free ports.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const ROOT = join(import.meta.dirname, '../..')
+export const MOSQUITTO = '/usr/sbin/mosquitto'
+const NODE_RED_DIR = join(ROOT, 'bench/.node-red')
+const NODE_RED_VERSION = '4.1.8' // node-red 5 needs Node 22
+
+export interface Proc {
+  readonly proc: ChildProcess
+  readonly pid: number
+  stop(): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as AddressInfo).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+function stopper(proc: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
+      proc.once('exit', () => resolve())
+      proc.kill('SIGTERM')
+      setTimeout(() => proc.kill('SIGKILL'), 5000).unref()
+    })
+}
+
+/** Resident set size of a process, MB (from /proc). */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : NaN
+}
+
+async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const { connect } = await import('node:net')
+  const until = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), resolve(true)))
+      s.on('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > until) throw new Error(`nothing listens on ${port}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+export async function startMosquitto(dir: string): Promise<Proc & { port: number }> {
+  const port = await freePort()
+  const conf = join(dir, 'mosquitto.conf')
+  // Unlimited queues so the reference drops nothing; persistence off like our in-memory broker state.
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'max_queued_messages 0',
+      'max_inflight_messages 1000',
+      'log_dest none',
+      '',
+    ].join('\n'),
+  )
+  const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
+  await waitForPort(port)
+  return { proc, pid: proc.pid!, port, stop: stopper(proc) }
+}
+
+/** Installs Node-RED into bench/.node-red once (it is a benchmark reference, not a dependency). */
+export function ensureNodeRed(): string {
+  const red = join(NODE_RED_DIR, 'node_modules/node-red/red.js')
+  if (existsSync(red)) return red
+  mkdirSync(NODE_RED_DIR, { recursive: true })
+  writeFileSync(join(NODE_RED_DIR, 'package.json'), JSON.stringify({ private: true, name: 'bench-node-red' }))
+  process.stderr.write(`installing node-red@${NODE_RED_VERSION} into bench/.node-red …\n`)
+  const r = spawnSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--omit=optional', `node-red@${NODE_RED_VERSION}`],
+    {
+      cwd: NODE_RED_DIR,
+      stdio: 'inherit',
+    },
+  )
+  if (r.status !== 0 || !existsSync(red)) throw new Error('node-red install failed')
+  return red
+}
+
+/**
+ * Node-RED with the flow users build today: mqtt-in on sensors/# → JSON → a function node that
+ * grades stage_m against the yellow/orange/red levels and counts; every 1,000 graded readings it
+ * publishes the count on bench/progress.
+ */
+export async function startNodeRed(dir: string, mqttPort: number, qos: 0 | 1): Promise<Proc> {
+  const red = ensureNodeRed()
+  const port = await freePort()
+  const userDir = join(dir, `node-red-${qos}`)
+  mkdirSync(userDir, { recursive: true })
+  const flows = [
+    { id: 'tab', type: 'tab', label: 'bench' },
+    {
+      id: 'broker',
+      type: 'mqtt-broker',
+      broker: '127.0.0.1',
+      port: String(mqttPort),
+      clientid: `nodered-${qos}`,
+      protocolVersion: '4',
+      keepalive: '60',
+      cleansession: true,
+    },
+    {
+      id: 'in',
+      type: 'mqtt in',
+      z: 'tab',
+      topic: 'sensors/#',
+      qos: String(qos),
+      datatype: 'json',
+      broker: 'broker',
+      wires: [['grade']],
+    },
+    {
+      id: 'grade',
+      type: 'function',
+      z: 'tab',
+      func: [
+        'const v = msg.payload && msg.payload.values && msg.payload.values.stage_m',
+        "const level = v >= 35.2 ? 'red' : v >= 34.0 ? 'orange' : v >= 32.5 ? 'yellow' : null",
+        "const n = (context.get('n') || 0) + 1",
+        "context.set('n', n)",
+        'if (level) { const c = (context.get(level) || 0) + 1; context.set(level, c) }',
+        "if (n % 1000 === 0) return { topic: 'bench/progress', payload: String(n) }",
+        'return null',
+      ].join('\n'),
+      outputs: 1,
+      wires: [['out']],
+    },
+    {
+      id: 'out',
+      type: 'mqtt out',
+      z: 'tab',
+      topic: '',
+      qos: '0',
+      retain: 'false',
+      broker: 'broker',
+      wires: [],
+    },
+  ]
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows))
+  writeFileSync(
+    join(userDir, 'settings.js'),
+    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', httpAdminRoot: false, httpNodeRoot: false, logging: { console: { level: 'warn' } }, editorTheme: { tours: false } }\n`,
+  )
+  const proc = spawn(process.execPath, [red, '-u', userDir, '-s', join(userDir, 'settings.js')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout!.resume()
+  proc.stderr!.resume()
+  return { proc, pid: proc.pid!, stop: stopper(proc) }
+}
+
+export interface GatewayProc extends Proc {
+  readonly mqttPort: number
+  readonly httpPort: number
+}
+
+/** The gateway as `shaobing start` runs it, from the compiled build (npm run build first). */
+export async function startGatewayProcess(config: string): Promise<GatewayProc> {
+  const bin = join(ROOT, 'bin/shaobing.js')
+  const proc = spawn(
+    process.execPath,
+    [bin, 'start', '--config', config, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  proc.stderr!.resume()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('gateway did not start'))), 60_000)
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (!line.includes('"gateway ready"')) return
+      const e = JSON.parse(line) as { mqttPort: number; httpPort: number }
+      clearTimeout(timer)
+      resolve({ proc, pid: proc.pid!, mqttPort: e.mqttPort, httpPort: e.httpPort, stop: stopper(proc) })
+    })
+    proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`gateway exited with ${code}`))))
+  })
+}
+
+/** A counter from the gateway's Prometheus text. */
+export async function gatewayCounter(httpPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '))
+  return line ? Number(line.split(' ')[1]) : 0
+}
