@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt from 'mqtt'
 import {
   closeAll,
   connectMany,
