@@ -179,7 +179,20 @@ export async function startGatewayProcess(config: string): Promise<GatewayProc> 
   const bin = join(ROOT, 'bin/shaobing.js')
   const proc = spawn(
     process.execPath,
-    [bin, 'start', '--config', config, '--mqtt-port', '0', '--ws-port', '0', '--http-port', '0'],
+    // BENCH_NODE_ARGS passes Node flags to the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    [
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      bin,
+      'start',
+      '--config',
+      config,
+      '--mqtt-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--http-port',
+      '0',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -80,7 +80,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     broker.publish(topic, payload, o)
   const loudspeakers = new LoudspeakerChannel({
     publish,
-    onSent: (terminalId, command) => warnings.sent(terminalId, command),
+    onSent: (sent) => warnings.sent(sent),
     log: log.child({ component: 'loudspeaker' }),
   })
   const warnings = new WarningManager({

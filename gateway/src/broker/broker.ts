@@ -56,7 +56,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.debug({ clientId: clip(c.id), err: e.message }, 'mqtt connection error'),
   )
 
-  const tcp: Server = createServer(aedes.handle)
+  const tcp: Server = createServer((socket) => {
+    socket.setNoDelay(true)
+    aedes.handle(socket)
+  })
   await listen(tcp, opts.port, opts.host)
   let http: HttpServer | undefined
   let wss: WebSocketServer | undefined

@@ -139,15 +139,18 @@ export function loadConfig(
       for (const kind of rule.kinds)
         if (!(kind in known))
           issues.push({ file: f, path: `rules.${i}.kinds`, message: `unknown sensor kind ${kind}` })
+      // One line per rule and missing constant, not per station: a county has thousands.
       const params = referencedParams(rule)
+      const lacking = new Map<string, string[]>()
       for (const s of registryFile.value.stations) {
         if (!s.sensors.some((x) => rule.kinds.includes(x.kind))) continue
-        const missing = [...params].filter((p) => !(p in s.params))
-        if (missing.length > 0)
-          warnings.push(
-            `station ${s.id} lacks ${missing.join(', ')}: levels of rule ${rule.id} that use them cannot fire`,
-          )
+        for (const p of params) if (!(p in s.params)) lacking.set(p, [...(lacking.get(p) ?? []), s.id])
       }
+      for (const [p, ids] of lacking)
+        warnings.push(
+          `${ids.length} station(s) lack ${p}, so levels of rule ${rule.id} that use it cannot fire there: ` +
+            `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+        )
     })
   if (issues.length > 0) return err(issues)
   return ok({

@@ -149,7 +149,7 @@ export class WarningManager {
       now,
     )
     this.deps.metrics.transitions.labels(action, t.to ?? 'none').inc()
-    this.deps.metrics.activeWarnings.set(repo.list({ state: 'active', limit: 1_000_000 }).length)
+    this.deps.metrics.activeWarnings.set(repo.countActive())
     this.log.info(
       { warningId: id, version, action, level: t.to, from: prevLevel, stationId: t.stationId, ts: t.ts },
       'warning changed',
@@ -193,10 +193,17 @@ export class WarningManager {
       )
   }
 
-  /** Marks a delivery as handed to the broker. */
-  sent(terminalId: string, command: TerminalCommand): void {
-    this.deps.metrics.terminalCommands.inc()
-    this.deps.repo.markSent(command.warningId, command.version, terminalId, this.deps.now())
+  /** Marks deliveries as handed to the broker. */
+  sent(sent: readonly { terminalId: string; command: TerminalCommand }[]): void {
+    this.deps.metrics.terminalCommands.inc(sent.length)
+    this.deps.repo.markSent(
+      sent.map((s) => ({
+        warningId: s.command.warningId,
+        version: s.command.version,
+        terminalId: s.terminalId,
+      })),
+      this.deps.now(),
+    )
   }
 
   private command(

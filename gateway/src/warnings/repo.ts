@@ -127,6 +127,7 @@ export class WarningRepo {
       markSent: db.prepare(
         "UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ? AND state = 'queued'",
       ),
+      countActive: db.prepare("SELECT count(*) AS n FROM warnings WHERE state = 'active'"),
       getDelivery: db.prepare(
         'SELECT * FROM deliveries WHERE warning_id = ? AND version = ? AND terminal_id = ?',
       ),
@@ -218,8 +219,16 @@ export class WarningRepo {
     })()
   }
 
-  markSent(warningId: string, version: number, terminalId: string, now: number): void {
-    this.stmts.markSent.run(now, now, warningId, version, terminalId)
+  /** Marks deliveries as handed to the broker, in one transaction. */
+  markSent(sent: readonly { warningId: string; version: number; terminalId: string }[], now: number): void {
+    if (sent.length === 0) return
+    this.db.transaction(() => {
+      for (const d of sent) this.stmts.markSent.run(now, now, d.warningId, d.version, d.terminalId)
+    })()
+  }
+
+  countActive(): number {
+    return (this.stmts.countActive.get() as { n: number }).n
   }
 
   /** Applies a terminal's receipt; false if no such delivery exists. */

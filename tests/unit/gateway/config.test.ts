@@ -93,7 +93,9 @@ describe('configuration loading', () => {
     )
     const loaded = loadConfig(file)
     expect(loaded.ok && loaded.value.warnings).toEqual([
-      expect.stringContaining('station S1 lacks historical_max_level, guaranteed_level, approach_offset_m'),
+      '1 station(s) lack historical_max_level, so levels of rule river-flood that use it cannot fire there: S1',
+      '1 station(s) lack guaranteed_level, so levels of rule river-flood that use it cannot fire there: S1',
+      '1 station(s) lack approach_offset_m, so levels of rule river-flood that use it cannot fire there: S1',
     ])
   })
 
