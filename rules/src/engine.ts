@@ -235,14 +235,11 @@ export class RulesEngine {
   ): Transition | undefined {
     const { rule } = compiled
     const st = this.ruleState(station, rule.id)
+    // Hot path: no explanation is built unless the level changes.
     let candidate: Level | null = null
-    let why: Explanation | undefined
     for (const l of compiled.levels) {
-      const results: ConditionResult[] = []
-      const held = evalLogic(l.logic, l.conditions, station, params, sample.ts, results)
-      if (held) {
+      if (evalLogic(l.logic, l.conditions, station, params, sample.ts, undefined)) {
         candidate = l.level
-        why = { level: l.level, held: true, conditions: results }
         break
       }
     }
@@ -252,7 +249,9 @@ export class RulesEngine {
       st.active = candidate
       st.lowerSince = null
       st.lowerMax = null
-      return { ...base, kind: from === null ? 'raise' : 'escalate', from, to: candidate, explanation: why! }
+      const level = candidate as Level
+      const explanation = explain(compiled, level, true, station, params, sample.ts)
+      return { ...base, kind: from === null ? 'raise' : 'escalate', from, to: level, explanation }
     }
     if (rank(candidate) === rank(st.active)) {
       st.lowerSince = null
@@ -272,20 +271,42 @@ export class RulesEngine {
     st.active = to
     st.lowerSince = null
     st.lowerMax = null
-    const left = compiled.levels.find((l) => l.level === from)!
-    const results: ConditionResult[] = []
-    evalLogic(left.logic, left.conditions, station, params, sample.ts, results)
     return {
       ...base,
       kind: to === null ? 'clear' : 'deescalate',
       from,
       to,
-      explanation: { level: from, held: false, conditions: results },
+      explanation: explain(compiled, from, false, station, params, sample.ts),
     }
   }
 }
 
+/** Re-evaluates one level with every condition's values recorded (windows are idempotent at `now`). */
+function explain(
+  compiled: CompiledRule,
+  level: Level,
+  held: boolean,
+  station: StationState,
+  params: Readonly<Record<string, number>>,
+  now: number,
+): Explanation {
+  const l = compiled.levels.find((x) => x.level === level)!
+  const conditions: ConditionResult[] = []
+  evalLogic(l.logic, l.conditions, station, params, now, conditions)
+  return { level, held, conditions }
+}
+
+/** Window keys are computed once per condition, not per reading. */
+const keys = new WeakMap<Comparison, string>()
 const windowKey = (quantity: string, window: string): string => `${quantity}|${durationMs(window)}`
+function conditionWindowKey(c: Comparison & { window: string }): string {
+  let k = keys.get(c)
+  if (k === undefined) {
+    k = windowKey(c.quantity, c.window)
+    keys.set(c, k)
+  }
+  return k
+}
 
 function evalLogic(
   logic: 'any_of' | 'all_of',
@@ -293,15 +314,17 @@ function evalLogic(
   station: StationState,
   params: Readonly<Record<string, number>>,
   now: number,
-  out: ConditionResult[],
+  out: ConditionResult[] | undefined,
 ): boolean {
-  // Every branch is evaluated (no short-circuit) so the explanation shows all the values.
+  // When explaining, every branch is evaluated so the explanation shows all the values;
+  // otherwise the first deciding branch ends the evaluation.
   let any = false
   let all = true
   for (const c of conditions) {
     const held = evalCondition(c, station, params, now, out)
     any ||= held
     all &&= held
+    if (out === undefined && (logic === 'any_of' ? any : !all)) break
   }
   return logic === 'any_of' ? any : all
 }
@@ -311,14 +334,15 @@ function evalCondition(
   station: StationState,
   params: Readonly<Record<string, number>>,
   now: number,
-  out: ConditionResult[],
+  out: ConditionResult[] | undefined,
 ): boolean {
   if ('any_of' in c) return evalLogic('any_of', c.any_of, station, params, now, out)
   if ('all_of' in c) return evalLogic('all_of', c.all_of, station, params, now, out)
   const observed = observe(c, station, now)
   const threshold = resolveThreshold(c, params)
-  const refValue = c.ref !== undefined && c.offset !== undefined ? params[c.ref] : undefined
   const held = observed !== null && threshold !== null && compare(observed, c.op, threshold)
+  if (out === undefined) return held
+  const refValue = c.ref !== undefined && c.offset !== undefined ? params[c.ref] : undefined
   out.push({
     quantity: c.quantity,
     agg: c.agg,
@@ -335,7 +359,7 @@ function evalCondition(
 
 function observe(c: Comparison, station: StationState, now: number): number | null {
   if (c.agg === 'last' || c.window === undefined) return station.latest.get(c.quantity) ?? null
-  const w = station.windows.get(windowKey(c.quantity, c.window))
+  const w = station.windows.get(conditionWindowKey(c as Comparison & { window: string }))
   if (!w) return c.agg === 'count' ? 0 : null
   return w.value(c.agg as Aggregate, now) ?? null
 }

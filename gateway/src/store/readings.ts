@@ -4,6 +4,7 @@
  * runs only after its transaction commits, and the broker sends the QoS 1 PUBACK from that
  * callback, so an acknowledged reading is already durable.
  */
+import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
 
 /** A validated reading, ready to store and evaluate. */
@@ -29,6 +30,13 @@ export interface ReadingStoreOptions {
 
 type Done = (err?: Error) => void
 
+/** Readings per multi-row INSERT (7 parameters each; SQLite allows 32,766 per statement). */
+const CHUNK = 64
+
+function pushRow(args: unknown[], r: Reading, receivedAt: number): void {
+  args.push(r.stationId, r.sensorId, r.kind, r.ts, r.seq ?? null, receivedAt, JSON.stringify(r.values))
+}
+
 interface ReadingRow {
   sensor_id: string
   kind: string
@@ -47,7 +55,8 @@ const toReading = (stationId: string, r: ReadingRow): Reading => ({
 })
 
 export class ReadingStore {
-  private readonly insert
+  private readonly insert: Statement
+  private readonly insertChunk: Statement
   private readonly writeBatch
   private pending: Reading[] = []
   private callbacks: Done[] = []
@@ -58,20 +67,25 @@ export class ReadingStore {
     private readonly db: Db,
     private readonly opts: ReadingStoreOptions,
   ) {
-    this.insert = db.prepare(
-      'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    )
+    const sql = (rows: number) =>
+      'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES ' +
+      Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+    this.insert = db.prepare(sql(1))
+    // Multi-row INSERTs: one statement step per CHUNK readings instead of one per reading.
+    this.insertChunk = db.prepare(sql(CHUNK))
     this.writeBatch = db.transaction((batch: readonly Reading[], receivedAt: number) => {
-      for (const r of batch)
-        this.insert.run(
-          r.stationId,
-          r.sensorId,
-          r.kind,
-          r.ts,
-          r.seq ?? null,
-          receivedAt,
-          JSON.stringify(r.values),
-        )
+      const args: unknown[] = []
+      let i = 0
+      for (; i + CHUNK <= batch.length; i += CHUNK) {
+        args.length = 0
+        for (let j = i; j < i + CHUNK; j++) pushRow(args, batch[j]!, receivedAt)
+        this.insertChunk.run(args)
+      }
+      for (; i < batch.length; i++) {
+        args.length = 0
+        pushRow(args, batch[i]!, receivedAt)
+        this.insert.run(args)
+      }
     })
   }
 
