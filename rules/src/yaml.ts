@@ -1,7 +1,12 @@
 /**
  * YAML text → zod-validated value, with every issue located by file, line and path.
  * Pure (text in, result out), so rules/ and gateway/ share it without either doing I/O here.
+ *
+ * Two parsers on purpose: js-yaml is fast and light (a 10,000-station registry loads in a fraction
+ * of the time and memory), so a good file goes through it alone; only a file that fails is parsed
+ * again with `yaml`, whose document model knows the line of every node, to locate the issues.
  */
+import { CORE_SCHEMA, load } from 'js-yaml'
 import { isNode, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 
@@ -15,6 +20,17 @@ export interface FileIssue {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: FileIssue[] }
 
 export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S): Parsed<z.output<S>> {
+  try {
+    // CORE_SCHEMA: YAML 1.2 core types only, so `2026-07-15T06:00:00+08:00` stays a string.
+    const fast = schema.safeParse(load(text, { filename: file, schema: CORE_SCHEMA }))
+    if (fast.success) return { ok: true, value: fast.data }
+  } catch {
+    // Syntax errors are reported, located, by the slow path below.
+  }
+  return parseLocated(text, file, schema)
+}
+
+function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S): Parsed<z.output<S>> {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length > 0) {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { formatFileIssue, parseCatalogue } from '../../../rules/src/index.js'
+import { z } from 'zod'
+import { formatFileIssue, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
 import { DEMO_CONFIG, loadConfig } from '../../../gateway/src/config/load.js'
 import { levelOfCode, parentCode, regionContains } from '../../../gateway/src/registry/schema.js'
 
@@ -139,6 +140,20 @@ describe('rule catalogue validation', () => {
       'x.yaml:15: rules.0.levels.1.level: Invalid option: expected one of "blue"|"yellow"|"orange"|"red"',
       'x.yaml:16: rules.0.levels.1.any_of.0: give exactly one of value or ref',
     ])
+  })
+
+  test('duplicate keys are refused, located', () => {
+    const parsed = parseCatalogue('catalogue: x\nversion: 1\ncatalogue: y\n', 'd.yaml')
+    expect(!parsed.ok && parsed.error[0]).toMatchObject({ file: 'd.yaml', line: 3 })
+  })
+
+  test('ISO timestamps stay strings (YAML 1.2 core schema)', () => {
+    const parsed = parseYaml(
+      'start: 2026-07-15T06:00:00+08:00\n',
+      't.yaml',
+      z.strictObject({ start: z.string() }),
+    )
+    expect(parsed).toEqual({ ok: true, value: { start: '2026-07-15T06:00:00+08:00' } })
   })
 
   test('YAML syntax errors are located', () => {
