@@ -45,8 +45,11 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '15' },
     quick: { type: 'boolean', default: false },
     'no-node-red': { type: 'boolean', default: false },
+    /** Comma-separated subset of: throughput, latency, memory. */
+    only: { type: 'string', default: 'throughput,latency,memory' },
   },
 })
+const ONLY = new Set(args.only.split(','))
 const quick = args.quick
 const SENSORS = Number(args.sensors)
 const MESSAGES = quick ? 60_000 : Number(args.messages)
@@ -368,7 +371,7 @@ try {
     clients: CLIENTS,
     when: new Date().toISOString(),
   }
-  for (const qos of [0, 1] as const) {
+  for (const qos of ONLY.has('throughput') ? ([0, 1] as const) : []) {
     log(`QoS ${qos}: Mosquitto forwarding`)
     const mq = hasMosquitto ? await mosquittoForward(qos) : undefined
     log(`QoS ${qos}: Mosquitto + Node-RED grading flow`)
@@ -395,47 +398,51 @@ try {
       nr ? gw.rate / nr >= 2 : undefined,
     )
   }
-  log('latency: Shaobing threshold crossing → loudspeaker command')
-  const lat = await gatewayLatency()
-  log('latency: Mosquitto round trip')
-  const ref = hasMosquitto ? await mosquittoLatency() : undefined
-  results.latency = { gateway: lat, mosquitto: ref }
-  row(
-    `crossing → command p50 at ${fmt(lat.background)}/s background`,
-    lat.p50,
-    ref?.p50,
-    `Mosquitto round trip at ${fmt(ref?.background ?? NaN)}/s`,
-    'ms',
-    '',
-    undefined,
-    2,
-  )
-  row(
-    `crossing → command p99 (${lat.samples} samples)`,
-    lat.p99,
-    ref?.p99,
-    'Mosquitto round trip',
-    'ms',
-    '≤ 2 ms',
-    lat.p99 <= 2,
-    2,
-  )
-  row('crossing → command max', lat.max, ref?.max, 'Mosquitto round trip', 'ms', '', undefined, 2)
-  log(`memory: ${CLIENTS} connected sensors`)
-  const memG = await connectedMemory('gateway')
-  const memM = hasMosquitto ? await connectedMemory('mosquitto') : undefined
-  results.memory = { gateway: memG, mosquitto: memM }
-  row(
-    `RSS with ${fmt(CLIENTS)} connected sensors`,
-    memG.loaded,
-    memM?.loaded,
-    'Mosquitto',
-    'MB',
-    CLIENTS >= 10_000 ? '≤ 300 MB' : '',
-    CLIENTS >= 10_000 ? memG.loaded <= 300 : undefined,
-    0,
-  )
-  row('RSS idle (before connections)', memG.idle, memM?.idle, 'Mosquitto', 'MB', '', undefined, 0)
+  if (ONLY.has('latency')) {
+    log('latency: Shaobing threshold crossing → loudspeaker command')
+    const lat = await gatewayLatency()
+    log('latency: Mosquitto round trip')
+    const ref = hasMosquitto ? await mosquittoLatency() : undefined
+    results.latency = { gateway: lat, mosquitto: ref }
+    row(
+      `crossing → command p50 at ${fmt(lat.background)}/s background`,
+      lat.p50,
+      ref?.p50,
+      `Mosquitto round trip at ${fmt(ref?.background ?? NaN)}/s`,
+      'ms',
+      '',
+      undefined,
+      2,
+    )
+    row(
+      `crossing → command p99 (${lat.samples} samples)`,
+      lat.p99,
+      ref?.p99,
+      'Mosquitto round trip',
+      'ms',
+      '≤ 2 ms',
+      lat.p99 <= 2,
+      2,
+    )
+    row('crossing → command max', lat.max, ref?.max, 'Mosquitto round trip', 'ms', '', undefined, 2)
+  }
+  if (ONLY.has('memory')) {
+    log(`memory: ${CLIENTS} connected sensors`)
+    const memG = await connectedMemory('gateway')
+    const memM = hasMosquitto ? await connectedMemory('mosquitto') : undefined
+    results.memory = { gateway: memG, mosquitto: memM }
+    row(
+      `RSS with ${fmt(CLIENTS)} connected sensors`,
+      memG.loaded,
+      memM?.loaded,
+      'Mosquitto',
+      'MB',
+      CLIENTS >= 10_000 ? '≤ 300 MB' : '',
+      CLIENTS >= 10_000 ? memG.loaded <= 300 : undefined,
+      0,
+    )
+    row('RSS idle (before connections)', memG.idle, memM?.idle, 'Mosquitto', 'MB', '', undefined, 0)
+  }
 
   const cols: (keyof Row)[] = ['measure', 'ours', 'reference', 'ratio', 'target', 'met']
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)))
