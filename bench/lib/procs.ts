@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { startChildGateway } from '../../tests/helpers/child-gateway.js'
 
 export const ROOT = join(import.meta.dirname, '../..')
 export const MOSQUITTO = '/usr/sbin/mosquitto'
@@ -174,40 +174,18 @@ export interface GatewayProc extends Proc {
   readonly httpPort: number
 }
 
-/** The gateway as `shaobing start` runs it, from the compiled build (npm run build first). */
+/**
+ * The gateway as `shaobing start` runs it, from the build. BENCH_NODE_ARGS passes Node flags to it,
+ * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ */
 export async function startGatewayProcess(config: string): Promise<GatewayProc> {
-  const bin = join(ROOT, 'bin/shaobing.js')
-  const proc = spawn(
-    process.execPath,
-    // BENCH_NODE_ARGS passes Node flags to the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    [
-      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      bin,
-      'start',
-      '--config',
-      config,
-      '--mqtt-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--http-port',
-      '0',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  proc.stderr!.resume()
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('gateway did not start'))), 60_000)
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (!line.includes('"gateway ready"')) return
-      const e = JSON.parse(line) as { mqttPort: number; httpPort: number }
-      clearTimeout(timer)
-      resolve({ proc, pid: proc.pid!, mqttPort: e.mqttPort, httpPort: e.httpPort, stop: stopper(proc) })
-    })
-    proc.once('exit', (code) => (clearTimeout(timer), reject(new Error(`gateway exited with ${code}`))))
+  const g = await startChildGateway(config, {
+    entry: 'built',
+    nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    readyTimeoutMs: 60_000,
   })
+  g.proc.stdout!.resume()
+  return { proc: g.proc, pid: g.proc.pid!, mqttPort: g.mqttPort, httpPort: g.httpPort, stop: stopper(g.proc) }
 }
 
 /** A counter from the gateway's Prometheus text. */

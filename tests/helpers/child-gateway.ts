@@ -1,4 +1,7 @@
-/** A gateway in a child process, started on free loopback ports; resolves once it logs "gateway ready". */
+/**
+ * A gateway in a child process, started on free loopback ports; resolves once it logs "gateway
+ * ready". Tests run it from source (tsx); benchmarks from the build, as `shaobing start` runs.
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -7,19 +10,33 @@ const ROOT = join(import.meta.dirname, '../..')
 
 export interface ChildGateway {
   readonly proc: ChildProcess
+  readonly mqttPort: number
+  readonly httpPort: number
   readonly mqttUrl: string
   readonly httpUrl: string
   readonly logs: Record<string, unknown>[]
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export function startChildGateway(config: string, extraArgs: string[] = []): Promise<ChildGateway> {
+export interface ChildOptions {
+  /** `source` (default) runs the TypeScript through tsx; `built` runs bin/shaobing.js (npm run build first). */
+  readonly entry?: 'source' | 'built'
+  /** Node flags for the child, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[]
+  readonly extraArgs?: readonly string[]
+  readonly readyTimeoutMs?: number
+}
+
+export function startChildGateway(config: string, opts: ChildOptions = {}): Promise<ChildGateway> {
+  const entry =
+    opts.entry === 'built'
+      ? [join(ROOT, 'bin/shaobing.js')]
+      : ['--import', 'tsx', join(ROOT, 'tests/helpers/gateway-process.ts')]
   const proc = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(ROOT, 'tests/helpers/gateway-process.ts'),
+      ...(opts.nodeArgs ?? []),
+      ...entry,
       'start',
       '--config',
       config,
@@ -29,7 +46,7 @@ export function startChildGateway(config: string, extraArgs: string[] = []): Pro
       '0',
       '--http-port',
       '0',
-      ...extraArgs,
+      ...(opts.extraArgs ?? []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -43,7 +60,7 @@ export function startChildGateway(config: string, extraArgs: string[] = []): Pro
     const timer = setTimeout(() => {
       proc.kill('SIGKILL') // never leave a half-started gateway behind
       reject(new Error(`gateway did not start:\n${stderr}`))
-    }, 20_000)
+    }, opts.readyTimeoutMs ?? 20_000)
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>
       try {
@@ -56,6 +73,8 @@ export function startChildGateway(config: string, extraArgs: string[] = []): Pro
         clearTimeout(timer)
         resolve({
           proc,
+          mqttPort: Number(entry.mqttPort),
+          httpPort: Number(entry.httpPort),
           mqttUrl: `mqtt://127.0.0.1:${String(entry.mqttPort)}`,
           httpUrl: `http://127.0.0.1:${String(entry.httpPort)}`,
           logs,
