@@ -13,3 +13,5 @@ export { Catalogue, Duration, Level, LEVELS, Rule, durationMs, rank } from './sc
 export { parseCatalogue, checkCatalogues, referencedParams } from './load.js'
 export { formatFileIssue, parseYaml } from './yaml.js'
 export type { FileIssue, Parsed } from './yaml.js'
+export { CASE_T0, CasesFile, expandSeries, parseCases, runCases } from './cases.js'
+export type { CaseResult } from './cases.js'

@@ -7,7 +7,7 @@ export const CATALOG_DIR = join(import.meta.dirname, '../../rules/catalog')
 
 export function shippedCatalogues(): Catalogue[] {
   return readdirSync(CATALOG_DIR)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => f.endsWith('.yaml') && !f.endsWith('.cases.yaml'))
     .sort()
     .map((f) => {
       const file = join(CATALOG_DIR, f)

@@ -20,11 +20,14 @@ import {
   type ConfigOverrides,
 } from '../config/load.js'
 import { GatewayError } from '../core/errors.js'
+import { rulesMain } from './rules.js'
 
 const USAGE = `usage:
   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
   shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N]   (store: data/demo, emptied at start)
   shaobing check [--config FILE]
+  shaobing rules check|test [PATH...]
+  shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
 
 --config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
 
@@ -51,6 +54,8 @@ function port(v: string | undefined, name: string): number | undefined {
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
+  // `rules` has its own options; everything else shares the gateway's.
+  if (argv[0] === 'rules') return rulesMain(argv.slice(1))
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })

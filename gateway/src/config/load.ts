@@ -32,6 +32,8 @@ export interface ConfigOverrides {
   readonly wsPort?: number | null
   readonly httpPort?: number
   readonly dataDir?: string
+  /** A registry file to use instead of the one the config names. */
+  readonly registry?: string
   readonly logLevel?: GatewayConfigFile['log']['level']
 }
 
@@ -44,7 +46,7 @@ export interface LoadedConfig {
   readonly warnings: readonly string[]
 }
 
-function readText(file: string): Result<string, FileIssue[]> {
+export function readText(file: string): Result<string, FileIssue[]> {
   try {
     return ok(readFileSync(file, 'utf8'))
   } catch (e) {
@@ -60,7 +62,7 @@ function loadYaml<S extends Parameters<typeof parseYaml>[2]>(file: string, schem
 }
 
 /** Catalogue files named directly, or every `*.yaml` in a named directory (sorted, for stable order). */
-function catalogueFiles(paths: readonly string[]): Result<string[], FileIssue[]> {
+export function catalogueFiles(paths: readonly string[]): Result<string[], FileIssue[]> {
   const files: string[] = []
   for (const p of paths) {
     try {
@@ -77,6 +79,24 @@ function catalogueFiles(paths: readonly string[]): Result<string[], FileIssue[]>
     }
   }
   return ok(files)
+}
+
+/** Every catalogue under `paths`, validated one by one and then across files. */
+export function loadCatalogues(
+  paths: readonly string[],
+): Result<{ file: string; catalogue: Catalogue }[], FileIssue[]> {
+  const files = catalogueFiles(paths)
+  if (!files.ok) return files
+  const issues: FileIssue[] = []
+  const catalogues: { file: string; catalogue: Catalogue }[] = []
+  for (const f of files.value) {
+    const text = readText(f)
+    const cat = text.ok ? parseCatalogue(text.value, f) : text
+    if (cat.ok) catalogues.push({ file: f, catalogue: cat.value })
+    else issues.push(...cat.error)
+  }
+  issues.push(...checkCatalogues(catalogues))
+  return issues.length > 0 ? err(issues) : ok(catalogues)
 }
 
 export function loadConfig(
@@ -97,7 +117,7 @@ export function loadConfig(
     },
     http: { host: overrides.host ?? c.http.host, port: overrides.httpPort ?? c.http.port },
     dataDir: overrides.dataDir !== undefined ? resolve(overrides.dataDir) : resolve(base, c.dataDir),
-    registry: resolve(base, c.registry),
+    registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
     rules: c.rules !== undefined ? c.rules.map((r) => resolve(base, r)) : [DEFAULT_RULES],
     log: { level: overrides.logLevel ?? c.log.level },
@@ -108,18 +128,9 @@ export function loadConfig(
   if (!kinds.ok) issues.push(...kinds.error)
   const registryFile = loadYaml(config.registry, RegistryFile)
   if (!registryFile.ok) issues.push(...registryFile.error)
-  const catalogues: { file: string; catalogue: Catalogue }[] = []
-  const files = catalogueFiles(config.rules!)
-  if (!files.ok) issues.push(...files.error)
-  else
-    for (const f of files.value) {
-      const text = readText(f)
-      const cat = text.ok ? parseCatalogue(text.value, f) : text
-      if (cat.ok) catalogues.push({ file: f, catalogue: cat.value })
-      else issues.push(...cat.error)
-    }
-  issues.push(...checkCatalogues(catalogues))
-  if (!kinds.ok || !registryFile.ok || issues.length > 0) return err(issues)
+  const catalogues = loadCatalogues(config.rules!)
+  if (!catalogues.ok) issues.push(...catalogues.error)
+  if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.
   const known = kinds.value.kinds
@@ -134,7 +145,7 @@ export function loadConfig(
     }),
   )
   const warnings: string[] = []
-  for (const { file: f, catalogue } of catalogues)
+  for (const { file: f, catalogue } of catalogues.value)
     catalogue.rules.forEach((rule, i) => {
       for (const kind of rule.kinds)
         if (!(kind in known))
@@ -157,7 +168,7 @@ export function loadConfig(
     file,
     config,
     registry: new Registry(registryFile.value, known),
-    catalogues,
+    catalogues: catalogues.value,
     warnings,
   })
 }
