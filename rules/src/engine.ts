@@ -76,12 +76,21 @@ export interface EvaluateResult {
 interface CompiledRule {
   readonly rule: Rule
   /** Levels most severe first, so the first that holds wins. */
-  readonly levels: readonly { level: Level; logic: 'any_of' | 'all_of'; conditions: readonly Condition[] }[]
+  readonly levels: readonly {
+    level: Level
+    logic: 'any_of' | 'all_of'
+    conditions: readonly Condition[]
+    forMs: number
+  }[]
   readonly clearForMs: number
+  /** Whether any level has a `for`: then every level is evaluated on every reading to keep its timer. */
+  readonly timed: boolean
 }
 
 interface RuleState {
   active: Level | null
+  /** For levels with `for`: event time since when the condition has held without a break. */
+  pendingSince: Map<Level, number> | undefined
   /** Event time since when a lower level than `active` has held continuously. */
   lowerSince: number | null
   /** Most severe level seen while stepping down; the step goes to this one. */
@@ -118,16 +127,19 @@ export class RulesEngine {
     for (const cat of catalogues) {
       for (const rule of cat.rules) {
         rules.push(rule)
+        const levels = [...rule.levels]
+          .sort((a, b) => rank(b.level) - rank(a.level))
+          .map((l) => ({
+            level: l.level,
+            logic: l.any_of ? ('any_of' as const) : ('all_of' as const),
+            conditions: l.any_of ?? l.all_of ?? [],
+            forMs: durationMs(l.for),
+          }))
         const compiled: CompiledRule = {
           rule,
-          levels: [...rule.levels]
-            .sort((a, b) => rank(b.level) - rank(a.level))
-            .map((l) =>
-              l.any_of
-                ? { level: l.level, logic: 'any_of' as const, conditions: l.any_of }
-                : { level: l.level, logic: 'all_of' as const, conditions: l.all_of ?? [] },
-            ),
+          levels,
           clearForMs: durationMs(rule.clear.for),
+          timed: levels.some((l) => l.forMs > 0),
         }
         for (const kind of rule.kinds) {
           const list = this.byKind.get(kind) ?? []
@@ -221,7 +233,7 @@ export class RulesEngine {
   private ruleState(station: StationState, ruleId: string): RuleState {
     let st = station.rules.get(ruleId)
     if (!st) {
-      st = { active: null, lowerSince: null, lowerMax: null }
+      st = { active: null, pendingSince: undefined, lowerSince: null, lowerMax: null }
       station.rules.set(ruleId, st)
     }
     return st
@@ -238,10 +250,18 @@ export class RulesEngine {
     // Hot path: no explanation is built unless the level changes.
     let candidate: Level | null = null
     for (const l of compiled.levels) {
-      if (evalLogic(l.logic, l.conditions, station, params, sample.ts, undefined)) {
-        candidate = l.level
-        break
-      }
+      if (candidate !== null && !compiled.timed) break
+      const held = evalLogic(l.logic, l.conditions, station, params, sample.ts, undefined)
+      if (l.forMs > 0) {
+        // Pending until the condition has held for `for`; any reading where it fails resets it.
+        const pending = (st.pendingSince ??= new Map())
+        if (!held) pending.delete(l.level)
+        else {
+          const since = pending.get(l.level) ?? sample.ts
+          pending.set(l.level, since)
+          if (candidate === null && sample.ts - since >= l.forMs) candidate = l.level
+        }
+      } else if (held && candidate === null) candidate = l.level
     }
     const base = { ruleId: rule.id, hazard: rule.hazard, stationId: sample.stationId, ts: sample.ts }
     if (rank(candidate) > rank(st.active)) {

@@ -31,7 +31,7 @@ export const Comparison = z
   .strictObject({
     quantity: z.string().regex(/^[a-z][a-z0-9_]*$/),
     /** `last` is the instant value; the others aggregate over `window` of event time. */
-    agg: z.enum(['last', 'sum', 'mean', 'min', 'max', 'count']).default('last'),
+    agg: z.enum(['last', 'sum', 'mean', 'min', 'max', 'count', 'delta', 'rate_per_h']).default('last'),
     window: Duration.optional(),
     op: z.enum(['>=', '>', '<=', '<']),
     /** A constant threshold … */
@@ -67,6 +67,8 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
 const LevelRule = z
   .strictObject({
     level: Level,
+    /** The condition must hold continuously this long (event time) before the level is raised. */
+    for: Duration.default('0s'),
     any_of: z.array(Condition).min(1).optional(),
     all_of: z.array(Condition).min(1).optional(),
   })

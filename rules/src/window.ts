@@ -4,7 +4,11 @@
  *
  * The window at time `now` holds the samples with `now - span < ts <= now`.
  */
-export type Aggregate = 'sum' | 'mean' | 'min' | 'max' | 'count'
+/**
+ * `delta`: newest minus oldest value in the window; `rate_per_h`: that change per hour of the time
+ * between them (a rise rate, m/h for a stage). Both need two samples in the window.
+ */
+export type Aggregate = 'sum' | 'mean' | 'min' | 'max' | 'count' | 'delta' | 'rate_per_h'
 
 /** Sums are snapped to this resolution so 0.1 mm tips add up to exactly 100 mm at a threshold. */
 const SNAP = 1e9
@@ -77,6 +81,14 @@ export class SlidingWindow {
         return this.vs[this.maxQ[this.maxHead]!]
       case 'min':
         return this.vs[this.minQ[this.minHead]!]
+      case 'delta':
+      case 'rate_per_h': {
+        if (n < 2) return undefined
+        const last = this.vs.length - 1
+        const change = this.vs[last]! - this.vs[this.head]!
+        if (agg === 'delta') return snap(change)
+        return snap((change * 3_600_000) / (this.ts[last]! - this.ts[this.head]!))
+      }
     }
   }
 

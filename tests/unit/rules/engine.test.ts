@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { RulesEngine, type Transition } from '../../../rules/src/index.js'
+import { Catalogue, RulesEngine, type Transition } from '../../../rules/src/index.js'
 import { SlidingWindow } from '../../../rules/src/window.js'
 import { H, M, shippedCatalogues, T0 } from '../../helpers/catalog.js'
 
@@ -210,5 +210,91 @@ describe('incremental sliding window', () => {
     w.push(T0, 5)
     expect(w.value('sum', T0 + 2 * H)).toBeUndefined()
     expect(w.value('count', T0 + 2 * H)).toBe(0)
+  })
+})
+
+describe('rise rates and holds-for durations', () => {
+  const catalogue = Catalogue.parse({
+    catalogue: 'test',
+    version: 1,
+    title: 'test-only rules',
+    rules: [
+      {
+        id: 'rise',
+        name: 'rise rate',
+        hazard: 'flood',
+        kinds: ['water_level'],
+        reference: 'hydro.flash_flood_village',
+        confidence: 'unverified',
+        source: 'test',
+        levels: [
+          {
+            level: 'orange',
+            any_of: [{ quantity: 'stage_m', agg: 'rate_per_h', window: '1h', op: '>=', value: 1 }],
+          },
+          {
+            level: 'blue',
+            any_of: [{ quantity: 'stage_m', agg: 'delta', window: '1h', op: '>=', value: 0.3 }],
+          },
+        ],
+      },
+      {
+        id: 'sustained',
+        name: 'sustained',
+        hazard: 'gas_leak',
+        kinds: ['gas'],
+        reference: 'gas.combustible_point',
+        confidence: 'confirmed',
+        source: 'test',
+        levels: [{ level: 'red', for: '30s', any_of: [{ quantity: 'lel_pct', op: '>=', value: 25 }] }],
+      },
+    ],
+  })
+  const e = () => new RulesEngine([catalogue], () => ({ params: {} }))
+
+  test('delta and rate per hour over a window', () => {
+    const eng = e()
+    const at = (min: number, v: number) =>
+      eng.evaluate({ stationId: 'S', kind: 'water_level', ts: T0 + min * M, values: { stage_m: v } })
+        .transitions
+    expect(at(0, 30)).toEqual([])
+    expect(at(30, 30.2)).toEqual([]) // +0.2 m: below both
+    const [blue] = at(50, 30.35) // window (−10, 50]: delta 0.35 m in 50 min (0.42 m/h)
+    expect([blue?.to, blue?.explanation.conditions.at(-1)?.observed]).toEqual(['blue', 0.35])
+    const [orange] = at(70, 30.9) // window (10, 70]: 30.2 → 30.9 in 40 min = 1.05 m/h (the 00:00 reading left)
+    expect([orange?.to, orange?.explanation.conditions[0]?.observed]).toEqual(['orange', 1.05])
+  })
+
+  test('a level with `for` fires only after its condition held that long without a break', () => {
+    const eng = e()
+    const at = (s: number, v: number) =>
+      eng
+        .evaluate({ stationId: 'G', kind: 'gas', ts: T0 + s * 1000, values: { lel_pct: v } })
+        .transitions.map((t) => [t.to, s])
+    expect([at(0, 30), at(20, 30), at(25, 10), at(30, 30), at(50, 30)]).toEqual([[], [], [], [], []])
+    expect(at(60, 31)).toEqual([['red', 60]]) // held since 30 s
+  })
+
+  test.each([1, 2, 3])('delta and rate match brute force (seed %i)', (seed) => {
+    let a = seed
+    const rnd = () => (a = (a * 16807) % 2147483647) / 2147483647
+    const span = 20 * M
+    const w = new SlidingWindow(span, false, false)
+    const all: [number, number][] = []
+    let ts = T0
+    for (let i = 0; i < 500; i++) {
+      ts += Math.floor(rnd() * 5 * M) + 1
+      const v = Math.round(rnd() * 1000) / 100
+      w.push(ts, v)
+      all.push([ts, v])
+      const inside = all.filter(([t]) => t > ts - span)
+      const first = inside[0]!
+      if (inside.length < 2) {
+        expect(w.value('delta', ts)).toBeUndefined()
+        continue
+      }
+      expect(w.value('delta', ts)).toBeCloseTo(v - first[1], 9)
+      expect(w.value('rate_per_h', ts)).toBeCloseTo(((v - first[1]) * 3_600_000) / (ts - first[0]), 6)
+    }
   })
 })
