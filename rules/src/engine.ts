@@ -186,8 +186,8 @@ export class RulesEngine {
     const station = this.station(sample.stationId)
     if (sample.ts <= station.lastTs) return { transitions: [], late: true }
     station.lastTs = sample.ts
-    for (const [q, v] of Object.entries(sample.values)) station.latest.set(q, v)
-    for (const spec of this.windowSpecs.get(sample.kind) ?? []) {
+    for (const q in sample.values) station.latest.set(q, sample.values[q]!)
+    for (const spec of this.windowSpecs.get(sample.kind) ?? NONE) {
       const v = sample.values[spec.quantity]
       if (v === undefined) continue
       let w = station.windows.get(spec.key)
@@ -263,7 +263,6 @@ export class RulesEngine {
         }
       } else if (held && candidate === null) candidate = l.level
     }
-    const base = { ruleId: rule.id, hazard: rule.hazard, stationId: sample.stationId, ts: sample.ts }
     if (rank(candidate) > rank(st.active)) {
       const from = st.active
       st.active = candidate
@@ -271,7 +270,13 @@ export class RulesEngine {
       st.lowerMax = null
       const level = candidate as Level
       const explanation = explain(compiled, level, true, station, params, sample.ts)
-      return { ...base, kind: from === null ? 'raise' : 'escalate', from, to: level, explanation }
+      return {
+        ...base(rule, sample),
+        kind: from === null ? 'raise' : 'escalate',
+        from,
+        to: level,
+        explanation,
+      }
     }
     if (rank(candidate) === rank(st.active)) {
       st.lowerSince = null
@@ -292,7 +297,7 @@ export class RulesEngine {
     st.lowerSince = null
     st.lowerMax = null
     return {
-      ...base,
+      ...base(rule, sample),
       kind: to === null ? 'clear' : 'deescalate',
       from,
       to,
@@ -300,6 +305,15 @@ export class RulesEngine {
     }
   }
 }
+
+const NONE: readonly never[] = []
+
+const base = (rule: Rule, sample: Sample) => ({
+  ruleId: rule.id,
+  hazard: rule.hazard,
+  stationId: sample.stationId,
+  ts: sample.ts,
+})
 
 /** Re-evaluates one level with every condition's values recorded (windows are idempotent at `now`). */
 function explain(

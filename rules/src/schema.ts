@@ -11,7 +11,8 @@ export const Level = z.enum(LEVELS)
 export type Level = z.infer<typeof Level>
 
 /** Severity rank: blue 1 … red 4; no level is 0. */
-export const rank = (level: Level | null | undefined): number => (level ? LEVELS.indexOf(level) + 1 : 0)
+const RANK: Record<Level, number> = { blue: 1, yellow: 2, orange: 3, red: 4 }
+export const rank = (level: Level | null | undefined): number => (level ? RANK[level] : 0)
 
 export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s, 10m, 3h, 1d')
 
