@@ -5,20 +5,20 @@
  *                     └────────▶ reading store (SQLite, group commit) ─▶ PUBACK
  */
 import { pino, type Logger } from 'pino'
-import { durationMs, formatFileIssue, RulesEngine, type Rule } from '../../rules/src/index.js'
+import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
 import { startBroker, type RunningBroker } from './broker/broker.js'
 import { buildApi } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
-import { plausibleValues } from './ingest/decode.js'
+import { ok, type Result } from './core/result.js'
 import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
-import type { Registry } from './registry/registry.js'
 import { openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
 import { WarningManager } from './warnings/manager.js'
 import { WarningRepo } from './warnings/repo.js'
+import { buildRuntime } from './runtime.js'
 
 export interface StartOptions {
   readonly configPath: string
@@ -34,6 +34,12 @@ export interface RunningGateway {
   readonly urls: { readonly mqtt: string; readonly ws: string | null; readonly http: string }
   readonly loaded: LoadedConfig
   readonly log: Logger
+  /**
+   * Re-reads the configuration, registry and catalogues; validates all of it and builds the new
+   * runtime before swapping it in. On any problem nothing changes and the issues are returned.
+   * Listener addresses, data directory and store settings need a restart.
+   */
+  reload(): Result<{ stations: number; terminals: number; rules: number }, FileIssue[]>
   stop(): Promise<void>
 }
 
@@ -44,7 +50,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       ErrorCode.CONFIG_INVALID,
       `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
     )
-  const { config, registry, catalogues } = loaded.value
+  const { config } = loaded.value
   const log =
     opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
   const now = opts.now ?? Date.now
@@ -67,12 +73,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   })
   const repo = new WarningRepo(db)
 
-  const engine = new RulesEngine(
-    catalogues.map((c) => c.catalogue),
-    (id) => registry.station(id),
-  )
-  const replayed = warmUp(engine, store, registry)
-  const rules = new Map<string, Rule>(engine.rules.map((r) => [r.id, r]))
+  let runtime = buildRuntime(loaded.value, store, repo)
+  const current = () => runtime
 
   // The broker starts after the manager exists, and the manager publishes through the broker:
   // these closures are only called once both exist.
@@ -85,8 +87,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   })
   const warnings = new WarningManager({
     repo,
-    registry,
-    rules,
+    runtime: current,
     loudspeakers,
     publish,
     metrics,
@@ -103,9 +104,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log: log.child({ component: 'broker' }),
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
-      registry,
+      runtime: current,
       store,
-      engine,
       metrics,
       log,
       onTransitions: (transitions) => {
@@ -116,7 +116,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
     }),
   })
-  await warnings.restore(engine)
+  await warnings.resendQueued()
 
   const host = config.http.host
   const urls = {
@@ -125,7 +125,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     http: '',
   }
   const api = buildApi({
-    registry,
+    runtime: current,
     store,
     warnings: repo,
     metrics,
@@ -135,9 +135,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       mqttUrl: urls.mqtt,
       wsUrl: urls.ws,
       ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
-      stations: registry.stations.length,
-      terminals: registry.terminals.length,
-      rules: engine.rules.map((r) => r.id),
+      stations: runtime.registry.stations.length,
+      terminals: runtime.registry.terminals.length,
+      rules: runtime.engine.rules.map((r) => r.id),
       mqttClients: broker.connectedClients,
     }),
   })
@@ -153,16 +153,44 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       wsPort: broker.ports.ws,
       httpPort,
       dataDir: config.dataDir,
-      stations: registry.stations.length,
-      terminals: registry.terminals.length,
-      rules: engine.rules.length,
-      replayed,
+      stations: runtime.registry.stations.length,
+      terminals: runtime.registry.terminals.length,
+      rules: runtime.engine.rules.length,
+      replayed: runtime.replayed,
     },
     'gateway ready',
   )
 
+  const reloadLog = log.child({ component: 'reload' })
+  const reload: RunningGateway['reload'] = () => {
+    const next = loadConfig(opts.configPath, opts.overrides)
+    if (!next.ok) {
+      for (const i of next.error)
+        reloadLog.error({ issue: formatFileIssue(i) }, 'configuration refused; the running one stays')
+      metrics.reloads.labels('refused').inc()
+      return next
+    }
+    const fixed = (c: typeof config) => JSON.stringify([c.mqtt, c.http, c.dataDir, c.store])
+    if (fixed(next.value.config) !== fixed(config))
+      reloadLog.warn(
+        'listener, data directory and store settings changed: they take effect at the next restart',
+      )
+    for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
+    const built = buildRuntime(next.value, store, repo)
+    runtime = built // the swap: everything after this line sees only the new runtime
+    metrics.reloads.labels('applied').inc()
+    const summary = {
+      stations: built.registry.stations.length,
+      terminals: built.registry.terminals.length,
+      rules: built.engine.rules.length,
+    }
+    reloadLog.info({ ...summary, replayed: built.replayed, audit: true }, 'configuration reloaded')
+    return ok(summary)
+  }
+
   let stopping: Promise<void> | undefined
   return {
+    reload,
     ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
     urls,
     loaded: loaded.value,
@@ -176,30 +204,4 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         log.info('gateway stopped')
       })()),
   }
-}
-
-/**
- * Rebuilds the engine's windows after a restart by replaying each station's recent readings in
- * event-time order. Transitions found during the replay are discarded: the warnings they stand
- * for are already in the store, and the manager restores their levels next.
- */
-function warmUp(engine: RulesEngine, store: ReadingStore, registry: Registry): number {
-  const lookback = engine.maxLookbackMs
-  let n = 0
-  for (const s of registry.stations) {
-    const latest = store.latestTs(s.id)
-    if (latest === undefined) continue
-    for (const r of store.since(s.id, latest - lookback - 1)) {
-      const kind = registry.kind(r.kind)
-      if (!kind) continue // a kind removed from the configuration since
-      engine.evaluate({
-        stationId: r.stationId,
-        kind: r.kind,
-        ts: r.ts,
-        values: plausibleValues(r.values, kind),
-      })
-      n++
-    }
-  }
-  return n
 }

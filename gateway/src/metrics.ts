@@ -71,6 +71,12 @@ export function createMetrics() {
       labelNames: ['state'],
       registers: [registry],
     }),
+    reloads: new Counter({
+      name: 'shaobing_config_reloads_total',
+      help: 'Configuration reloads, by outcome (applied | refused)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     mqttClients: new Gauge({
       name: 'shaobing_mqtt_clients_connected',
       help: 'MQTT clients connected to the embedded broker',

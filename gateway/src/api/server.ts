@@ -6,13 +6,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Metrics } from '../metrics.js'
-import type { Registry } from '../registry/registry.js'
+import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
 import type { WarningRepo } from '../warnings/repo.js'
 import { STATUS_PAGE } from './status-page.js'
 
 export interface ApiDeps {
-  readonly registry: Registry
+  readonly runtime: CurrentRuntime
   readonly store: ReadingStore
   readonly warnings: WarningRepo
   readonly metrics: Metrics
@@ -50,21 +50,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', ...deps.info() }))
   app.get('/api/info', async () => deps.info())
 
-  app.get('/api/stations', async () => ({
-    stations: deps.registry.stations.map((s) => ({
-      id: s.id,
-      name: s.name,
-      region: s.region,
-      regionName: deps.registry.regionName(s.region),
-      lat: s.lat ?? null,
-      lon: s.lon ?? null,
-      params: s.params,
-      sensors: s.sensors,
-      latest: deps.store.latest(s.id) ?? null,
-    })),
-  }))
+  app.get('/api/stations', async () => {
+    const { registry } = deps.runtime()
+    return {
+      stations: registry.stations.map((s) => ({
+        id: s.id,
+        name: s.name,
+        region: s.region,
+        regionName: registry.regionName(s.region),
+        lat: s.lat ?? null,
+        lon: s.lon ?? null,
+        params: s.params,
+        sensors: s.sensors,
+        latest: deps.store.latest(s.id) ?? null,
+      })),
+    }
+  })
 
-  app.get('/api/terminals', async () => ({ terminals: deps.registry.terminals }))
+  app.get('/api/terminals', async () => ({ terminals: deps.runtime().registry.terminals }))
 
   app.get('/api/warnings', async (req, reply) => {
     const q = parse(WarningsQuery, req.query)

@@ -167,6 +167,15 @@ async function run(
     .join('\n')
   process.stderr.write(`\n${banner}\n\n`)
 
+  // SIGHUP reloads configuration, registry and rules: all validated first, or nothing changes.
+  process.on('SIGHUP', () => {
+    const r = gw.reload()
+    process.stderr.write(
+      r.ok
+        ? `reloaded: ${r.value.stations} stations, ${r.value.terminals} terminals, ${r.value.rules} rules\n`
+        : `reload refused, the running configuration stays:\n${r.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}\n`,
+    )
+  })
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop()
     process.once('SIGINT', stop)

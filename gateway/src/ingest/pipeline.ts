@@ -7,19 +7,19 @@
  * device resend the same bad message forever while its good readings wait behind it.
  */
 import type { Logger } from 'pino'
-import type { RulesEngine, Transition } from '../../../rules/src/index.js'
+import type { Transition } from '../../../rules/src/index.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
 import { TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
 import type { Metrics } from '../metrics.js'
-import type { Registry } from '../registry/registry.js'
+import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
 import { decodeReading, plausibleValues, type RejectReason } from './decode.js'
 
 export interface IngestDeps {
-  readonly registry: Registry
+  /** Registry and rules engine in force (a reload swaps them). */
+  readonly runtime: CurrentRuntime
   readonly store: ReadingStore
-  readonly engine: RulesEngine
   readonly metrics: Metrics
   readonly log: Logger
   /** Level transitions caused by a reading (already evaluated, in event-time order). */
@@ -32,7 +32,7 @@ export interface IngestDeps {
 const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*)$/
 
 export function createIngest(deps: IngestDeps): PublishGate {
-  const { registry, store, engine, metrics, log } = deps
+  const { store, metrics, log } = deps
   const rejected = new RejectLog(log.child({ component: 'ingest' }))
   const rejectedBy = new Map<RejectReason, { inc(): void }>()
   const reject = (reason: RejectReason, source: string, topic: string, detail: string) => {
@@ -63,6 +63,7 @@ export function createIngest(deps: IngestDeps): PublishGate {
       }
       if (parsed.channel === 'status') return callback(null)
       metrics.readingsReceived.inc()
+      const { registry, engine } = deps.runtime()
       const sensor = registry.sensor(parsed.sensorId)
       if (!sensor) {
         reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')

@@ -4,19 +4,19 @@
  * version to the loudspeakers of the station's village.
  */
 import type { Logger } from 'pino'
-import { rank, type Level, type RulesEngine, type Rule, type Transition } from '../../../rules/src/index.js'
+import { rank, type Level, type Transition } from '../../../rules/src/index.js'
 import type { TerminalCommand, TerminalReceipt } from '../contracts/payloads.js'
 import { warningTopic } from '../contracts/topics.js'
 import type { LoudspeakerChannel } from '../channels/loudspeaker/channel.js'
 import type { Metrics } from '../metrics.js'
-import type { Registry } from '../registry/registry.js'
+import type { CurrentRuntime } from '../runtime.js'
 import type { WarningAction, WarningRepo, WarningRow } from './repo.js'
 import { warningText } from './text.js'
 
 export interface WarningManagerDeps {
   readonly repo: WarningRepo
-  readonly registry: Registry
-  readonly rules: ReadonlyMap<string, Rule>
+  /** Registry and rules in force (a reload swaps them). */
+  readonly runtime: CurrentRuntime
   readonly loudspeakers: LoudspeakerChannel
   /** Publishes the retained current state on `warnings/{region}/{hazard}`. */
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
@@ -46,18 +46,17 @@ export class WarningManager {
   }
 
   /**
-   * After a restart: tell the engine which levels are active, and send deliveries that were
-   * recorded but never handed to the broker. Deliveries already sent are not sent again.
+   * After a restart: send the deliveries that were recorded but never handed to the broker.
+   * Deliveries already sent are not sent again. (Active levels are restored with the runtime.)
    */
-  async restore(engine: RulesEngine): Promise<void> {
-    const active = this.deps.repo.list({ state: 'active', limit: 1_000_000 })
-    for (const w of active) engine.restore(w.ruleId, w.stationId, w.level)
-    this.deps.metrics.activeWarnings.set(active.length)
+  async resendQueued(): Promise<void> {
+    const active = this.deps.repo.countActive()
+    this.deps.metrics.activeWarnings.set(active)
     const queued = this.deps.repo.queued()
     const commands = queued.flatMap((d) => {
       const w = this.deps.repo.get(d.warningId)
       const v = this.deps.repo.version(d.warningId, d.version)
-      const terminal = this.deps.registry.terminal(d.terminalId)
+      const terminal = this.deps.runtime().registry.terminal(d.terminalId)
       if (!w || !v || !terminal) return []
       const expiresAt = v.createdAt + this.deps.playableForMs
       if (expiresAt <= this.deps.now()) return [] // an expired warning is never played
@@ -76,8 +75,8 @@ export class WarningManager {
         },
       ]
     })
-    if (active.length > 0 || commands.length > 0)
-      this.log.info({ active: active.length, resending: commands.length }, 'warnings restored')
+    if (active > 0 || commands.length > 0)
+      this.log.info({ active, resending: commands.length }, 'warnings restored')
     await this.deps.loudspeakers.send(commands)
   }
 
@@ -91,9 +90,10 @@ export class WarningManager {
   }
 
   private async applyOne(t: Transition): Promise<void> {
-    const { repo, registry } = this.deps
+    const { repo } = this.deps
+    const { registry, rules } = this.deps.runtime()
     const station = registry.station(t.stationId)
-    const rule = this.deps.rules.get(t.ruleId)
+    const rule = rules.get(t.ruleId)
     if (!station || !rule) return
     const current = repo.activeByKey(t.ruleId, t.stationId)
     let action: WarningAction
@@ -234,7 +234,7 @@ export class WarningManager {
 
   /** "示范县河口镇柳湾村": the names from county down to the village. */
   private placeName(code: string): string {
-    const { registry } = this.deps
+    const { registry } = this.deps.runtime()
     const parts = [code.slice(0, 6) + '000000', code.slice(0, 9) + '000', code]
     return [...new Set(parts)]
       .map((c) => registry.regionName(c))
