@@ -126,6 +126,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }
   const api = buildApi({
     runtime: current,
+    reset: (id, by) => warnings.reset(id, by),
     store,
     warnings: repo,
     metrics,

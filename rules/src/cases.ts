@@ -104,7 +104,8 @@ export interface CaseResult {
 export const CASE_T0 = Date.UTC(2026, 6, 15)
 
 const fmtOffset = (ms: number): string => {
-  const m = Math.round(ms / 60_000)
+  if (ms % 60_000 !== 0) return `${ms / 1000}s`
+  const m = ms / 60_000
   return m >= 60 && m % 60 === 0 ? `${m / 60}h` : `${m}m`
 }
 const line = (at: number, rule: string, station: string, kind: string, to: Level | null) =>

@@ -216,6 +216,42 @@ export class RulesEngine {
     st.lowerMax = null
   }
 
+  /**
+   * Operator reset of a latched alarm: allowed only once no level's condition holds at the
+   * station's latest reading. Returns the clear transition, or the explanation of what still holds.
+   */
+  reset(
+    ruleId: string,
+    stationId: string,
+  ): { ok: true; transition: Transition | undefined } | { ok: false; holds: Explanation } {
+    const station = this.stations.get(stationId)
+    const st = station?.rules.get(ruleId)
+    const compiled = [...this.byKind.values()].flat().find((c) => c.rule.id === ruleId)
+    if (!station || !st || !compiled || st.active === null) return { ok: true, transition: undefined }
+    const params = this.stationInfo(stationId)?.params ?? {}
+    for (const l of compiled.levels)
+      if (evalLogic(l.logic, l.conditions, station, params, station.lastTs, undefined))
+        return { ok: false, holds: explain(compiled, l.level, true, station, params, station.lastTs) }
+    const from = st.active
+    st.active = null
+    st.lowerSince = null
+    st.lowerMax = null
+    st.pendingSince = undefined
+    return {
+      ok: true,
+      transition: {
+        ruleId,
+        hazard: compiled.rule.hazard,
+        stationId,
+        ts: station.lastTs,
+        kind: 'clear',
+        from,
+        to: null,
+        explanation: explain(compiled, from, false, station, params, station.lastTs),
+      },
+    }
+  }
+
   /** The active level of a (rule, station) pair. */
   activeLevel(ruleId: string, stationId: string): Level | null {
     return this.stations.get(stationId)?.rules.get(ruleId)?.active ?? null
@@ -278,7 +314,8 @@ export class RulesEngine {
         explanation,
       }
     }
-    if (rank(candidate) === rank(st.active)) {
+    if (rank(candidate) === rank(st.active) || rule.latch) {
+      // Same level, or a latched alarm, which only an operator's reset() lowers.
       st.lowerSince = null
       st.lowerMax = null
       return undefined

@@ -9,7 +9,18 @@ export type {
   Transition,
   TransitionKind,
 } from './engine.js'
-export { Catalogue, Duration, Level, LEVELS, Rule, durationMs, rank } from './schema.js'
+export {
+  ALARM_STAGES,
+  Catalogue,
+  COLOURS,
+  Duration,
+  isAlarmStage,
+  Level,
+  LEVELS,
+  Rule,
+  durationMs,
+  rank,
+} from './schema.js'
 export { parseCatalogue, checkCatalogues, referencedParams } from './load.js'
 export { formatFileIssue, parseYaml } from './yaml.js'
 export type { FileIssue, Parsed } from './yaml.js'

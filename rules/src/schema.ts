@@ -5,13 +5,20 @@
  */
 import { z } from 'zod'
 
-/** Warning levels in ascending severity (GB/T and CMA practice: 蓝 < 黄 < 橙 < 红). */
-export const LEVELS = ['blue', 'yellow', 'orange', 'red'] as const
+/**
+ * Levels in ascending severity. Public warnings use the four colours (蓝 < 黄 < 橙 < 红);
+ * process and gas alarms at enterprises use two stages (一级报警 < 二级报警, GB/T 50493-2019).
+ * A rule uses one scheme or the other.
+ */
+export const COLOURS = ['blue', 'yellow', 'orange', 'red'] as const
+export const ALARM_STAGES = ['level_1', 'level_2'] as const
+export const LEVELS = [...COLOURS, ...ALARM_STAGES] as const
 export const Level = z.enum(LEVELS)
 export type Level = z.infer<typeof Level>
 
-/** Severity rank: blue 1 … red 4; no level is 0. */
-const RANK: Record<Level, number> = { blue: 1, yellow: 2, orange: 3, red: 4 }
+/** Severity rank within a scheme: blue 1 … red 4, level_1 1, level_2 2; no level is 0. */
+const RANK: Record<Level, number> = { blue: 1, yellow: 2, orange: 3, red: 4, level_1: 1, level_2: 2 }
+export const isAlarmStage = (level: Level): boolean => level === 'level_1' || level === 'level_2'
 export const rank = (level: Level | null | undefined): number => (level ? RANK[level] : 0)
 
 export const Duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 30s, 10m, 3h, 1d')
@@ -96,10 +103,21 @@ export const Rule = z
      * steps down or is lifted. Stepping up is always immediate.
      */
     clear: z.strictObject({ for: Duration }).default({ for: '0s' }),
+    /**
+     * Latching alarm (GB/T 50493-2019 gas alarms): once raised it never steps down or clears by
+     * itself; an operator resets it after the condition has cleared.
+     */
+    latch: z.boolean().default(false),
     note: z.string().optional(),
   })
   .superRefine((r, ctx) => {
     const seen = new Set<Level>()
+    if (new Set(r.levels.map((l) => isAlarmStage(l.level))).size > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['levels'],
+        message: 'a rule uses either the four colours or the alarm stages, not both',
+      })
     r.levels.forEach((l, i) => {
       if (seen.has(l.level))
         ctx.addIssue({

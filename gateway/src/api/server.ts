@@ -18,7 +18,19 @@ export interface ApiDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly info: () => Record<string, unknown>
+  /** Operator reset of a latched alarm. */
+  readonly reset: (
+    warningId: string,
+    by: string,
+  ) => Promise<
+    { ok: true; version: number } | { ok: false; status: 404 | 409; message: string; holds?: unknown }
+  >
 }
+
+const ResetBody = z.strictObject({
+  /** Who resets: recorded in the audit log. */
+  by: z.string().min(1).max(100),
+})
 
 const WarningsQuery = z.strictObject({
   state: z.enum(['active', 'lifted', 'all']).default('all'),
@@ -95,6 +107,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       s[d.state] = (s[d.state] ?? 0) + 1
     }
     return { warningId: w.id, summary, deliveries }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/warnings/:id/reset', async (req, reply) => {
+    const body = parse(ResetBody, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    const r = await deps.reset(req.params.id, body.value.by)
+    if (!r.ok)
+      return reply
+        .code(r.status)
+        .send({ error: r.status === 404 ? 'not_found' : 'conflict', message: r.message, holds: r.holds })
+    return { warningId: req.params.id, version: r.version, state: 'lifted' }
   })
 
   app.get('/metrics', async (_req, reply) =>

@@ -9,7 +9,7 @@ body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2rem;background:
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;background:#fff}
 td,th{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}
 .lv{display:inline-block;min-width:3.5rem;text-align:center;color:#fff;border-radius:3px;padding:0 .3rem}
-.blue{background:#1f6feb}.yellow{background:#d4a72c}.orange{background:#e16f24}.red{background:#cf222e}.none{background:#8c959f}
+.blue{background:#1f6feb}.yellow{background:#d4a72c}.orange{background:#e16f24}.red,.level_2{background:#cf222e}.level_1{background:#e16f24}.none{background:#8c959f}
 </style></head><body>
 <h1>哨兵 Shaobing — 预警 warnings</h1>
 <p id="info"></p>

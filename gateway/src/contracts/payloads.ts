@@ -53,7 +53,8 @@ export const SensorStatusPayload = z.strictObject({
   battery: z.number().min(0).max(100).optional(),
 })
 
-export const Level = z.enum(['blue', 'yellow', 'orange', 'red'])
+/** Four colours for public warnings; two alarm stages for enterprise gas and process alarms. */
+export const Level = z.enum(['blue', 'yellow', 'orange', 'red', 'level_1', 'level_2'])
 
 /** Command to a loudspeaker terminal on `terminals/{id}/cmd`. */
 export const TerminalCommand = z.discriminatedUnion('action', [

@@ -4,7 +4,7 @@
  * version to the loudspeakers of the station's village.
  */
 import type { Logger } from 'pino'
-import { rank, type Level, type Transition } from '../../../rules/src/index.js'
+import { isAlarmStage, rank, type Level, type Transition } from '../../../rules/src/index.js'
 import type { TerminalCommand, TerminalReceipt } from '../contracts/payloads.js'
 import { warningTopic } from '../contracts/topics.js'
 import type { LoudspeakerChannel } from '../channels/loudspeaker/channel.js'
@@ -28,8 +28,11 @@ export interface WarningManagerDeps {
   readonly repeat: number
 }
 
-/** Emergency content pre-empts routine broadcasts; higher levels pre-empt lower. */
-const priorityOf = (level: Level): number => 100 + 10 * rank(level)
+/**
+ * Emergency content pre-empts routine broadcasts; higher levels pre-empt lower. A gas alarm's
+ * second stage calls for evacuation like a red warning, its first stage for action like orange.
+ */
+const priorityOf = (level: Level): number => 100 + 10 * (isAlarmStage(level) ? rank(level) + 2 : rank(level))
 
 /** Stable, readable id derived from event time, so a replay of the same readings names it the same. */
 const warningId = (t: Transition): string =>
@@ -173,6 +176,37 @@ export class WarningManager {
         )
         .catch((e: unknown) => this.log.warn({ err: e }, 'warning state not published')),
     ])
+  }
+
+  /**
+   * Operator reset of a latched alarm (GB/T 50493 gas alarms hold until reset). Refused while a
+   * level's condition still holds at the station's latest reading; otherwise the warning is lifted
+   * through the same path as any other transition. Audited.
+   */
+  async reset(
+    warningId: string,
+    by: string,
+  ): Promise<
+    { ok: true; version: number } | { ok: false; status: 404 | 409; message: string; holds?: unknown }
+  > {
+    const w = this.deps.repo.get(warningId)
+    if (!w || w.state !== 'active')
+      return { ok: false, status: 404, message: `no active warning ${warningId}` }
+    const { engine, rules } = this.deps.runtime()
+    if (!rules.get(w.ruleId)?.latch)
+      return {
+        ok: false,
+        status: 409,
+        message: `rule ${w.ruleId} does not latch; its warnings lift by themselves`,
+      }
+    const r = engine.reset(w.ruleId, w.stationId)
+    if (!r.ok) return { ok: false, status: 409, message: 'the alarm condition still holds', holds: r.holds }
+    this.log.info(
+      { audit: true, by, warningId, ruleId: w.ruleId, stationId: w.stationId },
+      'latched alarm reset',
+    )
+    if (r.transition) await this.apply([r.transition])
+    return { ok: true, version: this.deps.repo.get(warningId)?.version ?? w.version }
   }
 
   /** Records a terminal's receipt against its delivery. */

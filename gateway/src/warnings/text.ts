@@ -2,16 +2,34 @@
  * The Mandarin text a loudspeaker reads and an SMS carries. Short, in the order a listener needs:
  * where, what, how severe, the measured fact, what to do.
  */
-import { rank, type ConditionResult, type Explanation, type Level } from '../../../rules/src/index.js'
+import {
+  isAlarmStage,
+  rank,
+  type ConditionResult,
+  type Explanation,
+  type Level,
+} from '../../../rules/src/index.js'
 import type { WarningAction } from './repo.js'
 
-export const LEVEL_ZH: Record<Level, string> = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' }
+export const LEVEL_ZH: Record<Level, string> = {
+  blue: '蓝色',
+  yellow: '黄色',
+  orange: '橙色',
+  red: '红色',
+  level_1: '一级',
+  level_2: '二级',
+}
+
+/** "黄色预警" for the public colours, "一级报警" for enterprise alarm stages. */
+const label = (level: Level): string => `${LEVEL_ZH[level]}${isAlarmStage(level) ? '报警' : '预警'}`
 
 const ADVICE_ZH: Record<Level, string> = {
   blue: '请注意防范。',
   yellow: '请做好防范准备。',
   orange: '请做好转移准备，听从指挥。',
   red: '请立即采取防范措施，听从指挥转移到安全地带。',
+  level_1: '请立即排查泄漏源，做好处置准备。',
+  level_2: '请立即撤离危险区域，启动应急处置。',
 }
 
 /** Spoken names of hazards; a hazard not listed is read by its rule's name. */
@@ -31,6 +49,11 @@ const QUANTITY_ZH: Record<string, { name: string; unit: string }> = {
   discharge_m3s: { name: '流量', unit: '立方米每秒' },
   pga_gal: { name: '水平峰值加速度', unit: '伽' },
   lel_pct: { name: '可燃气体浓度', unit: '%LEL' },
+  h2s_ppm: { name: '硫化氢浓度', unit: 'ppm' },
+  co_ppm: { name: '一氧化碳浓度', unit: 'ppm' },
+  nh3_ppm: { name: '氨气浓度', unit: 'ppm' },
+  cl2_ppm: { name: '氯气浓度', unit: 'ppm' },
+  o2_pct_vol: { name: '氧气浓度', unit: '%' },
 }
 const REF_ZH: Record<string, string> = {
   warning_level: '警戒水位',
@@ -84,10 +107,10 @@ export function warningText(t: TextInput): string {
     .map(describe)
     .join('；')
   if (t.action === 'lift' || t.level === null)
-    return `【预警解除】${t.place}：${t.station}${what}${t.prevLevel ? LEVEL_ZH[t.prevLevel] : ''}预警解除。${facts}。`
+    return `【${t.prevLevel && isAlarmStage(t.prevLevel) ? '报警' : '预警'}解除】${t.place}：${t.station}${what}${t.prevLevel ? label(t.prevLevel) : '预警'}解除。${facts}。`
   const head =
     t.action === 'issue'
-      ? `【${LEVEL_ZH[t.level]}预警】`
-      : `【预警${t.prevLevel && rank(t.level) > rank(t.prevLevel) ? '升级' : '降级'}为${LEVEL_ZH[t.level]}】`
-  return `${head}${t.place}：${t.station}${what}${LEVEL_ZH[t.level]}预警。${facts}。${ADVICE_ZH[t.level]}`
+      ? `【${label(t.level)}】`
+      : `【${isAlarmStage(t.level) ? '报警' : '预警'}${t.prevLevel && rank(t.level) > rank(t.prevLevel) ? '升级' : '降级'}为${label(t.level)}】`
+  return `${head}${t.place}：${t.station}${what}${label(t.level)}。${facts}。${ADVICE_ZH[t.level]}`
 }

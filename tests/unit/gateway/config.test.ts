@@ -24,6 +24,7 @@ describe('configuration loading', () => {
     expect(loaded.value.registry.stations.length).toBeGreaterThanOrEqual(9)
     expect(loaded.value.registry.terminals.length).toBeGreaterThanOrEqual(24)
     expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual([
+      'gas',
       'hydrology',
       'meteorology',
     ])
@@ -137,7 +138,7 @@ describe('rule catalogue validation', () => {
     const parsed = parseCatalogue(text, 'x.yaml')
     expect(!parsed.ok && parsed.error.map(formatFileIssue)).toEqual([
       'x.yaml:14: rules.0.levels.0.any_of.0.window: agg sum needs a window',
-      'x.yaml:15: rules.0.levels.1.level: Invalid option: expected one of "blue"|"yellow"|"orange"|"red"',
+      'x.yaml:15: rules.0.levels.1.level: Invalid option: expected one of "blue"|"yellow"|"orange"|"red"|"level_1"|"level_2"',
       'x.yaml:16: rules.0.levels.1.any_of.0: give exactly one of value or ref',
     ])
   })
