@@ -56,7 +56,7 @@ test('a changed station constant applies at reload; a broken catalogue is refuse
     ),
   )
   const applied = gw.reload()
-  expect(applied).toMatchObject({ ok: true, value: { rules: 2 } })
+  expect(applied).toMatchObject({ ok: true, value: { rules: 8 } }) // every shipped rule
   await stage(10, 33.3)
   await cmds.waitFor(2)
   expect(cmds.messages.map((m) => [m.payload.kind, m.payload.level])).toEqual([
