@@ -12,6 +12,7 @@ import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
 import { ok, type Result } from './core/result.js'
+import { FaultMonitor } from './faults/monitor.js'
 import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
 import { openDb } from './store/db.js'
@@ -85,9 +86,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onSent: (sent) => warnings.sent(sent),
     log: log.child({ component: 'loudspeaker' }),
   })
+  const faults = new FaultMonitor({ db, runtime: current, metrics, log, now, publish })
   const warnings = new WarningManager({
     repo,
     runtime: current,
+    stationFaulty: (id) => faults.stationFaulty(id),
     loudspeakers,
     publish,
     metrics,
@@ -105,6 +108,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
       runtime: current,
+      faults,
       store,
       metrics,
       log,
@@ -117,6 +121,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   })
   await warnings.resendQueued()
+  faults.start(durationMs(config.faults.checkEvery))
 
   const host = config.http.host
   const urls = {
@@ -127,6 +132,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const api = buildApi({
     runtime: current,
     reset: (id, by) => warnings.reset(id, by),
+    faults,
     store,
     warnings: repo,
     metrics,
@@ -198,6 +204,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log,
     stop: () =>
       (stopping ??= (async () => {
+        faults.stop()
         await api.close()
         await broker.close()
         store.close()

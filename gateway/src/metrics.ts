@@ -71,6 +71,18 @@ export function createMetrics() {
       labelNames: ['state'],
       registers: [registry],
     }),
+    faultsActive: new Gauge({
+      name: 'shaobing_sensor_faults_active',
+      help: 'Equipment faults (no data, out of range) currently active, by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    faultTransitions: new Counter({
+      name: 'shaobing_sensor_fault_transitions_total',
+      help: 'Equipment faults raised and cleared, by kind',
+      labelNames: ['kind', 'change'],
+      registers: [registry],
+    }),
     reloads: new Counter({
       name: 'shaobing_config_reloads_total',
       help: 'Configuration reloads, by outcome (applied | refused)',

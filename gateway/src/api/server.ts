@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Metrics } from '../metrics.js'
+import type { FaultMonitor } from '../faults/monitor.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
 import type { WarningRepo } from '../warnings/repo.js'
@@ -18,6 +19,7 @@ export interface ApiDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly info: () => Record<string, unknown>
+  readonly faults: Pick<FaultMonitor, 'list'>
   /** Operator reset of a latched alarm. */
   readonly reset: (
     warningId: string,
@@ -30,6 +32,11 @@ export interface ApiDeps {
 const ResetBody = z.strictObject({
   /** Who resets: recorded in the audit log. */
   by: z.string().min(1).max(100),
+})
+
+const FaultsQuery = z.strictObject({
+  state: z.enum(['active', 'all']).default('active'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 
 const WarningsQuery = z.strictObject({
@@ -118,6 +125,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         .code(r.status)
         .send({ error: r.status === 404 ? 'not_found' : 'conflict', message: r.message, holds: r.holds })
     return { warningId: req.params.id, version: r.version, state: 'lifted' }
+  })
+
+  app.get('/api/faults', async (req, reply) => {
+    const q = parse(FaultsQuery, req.query)
+    if (!q.ok) return reply.code(400).send(q.error)
+    return { faults: deps.faults.list(q.value.state, q.value.limit) }
   })
 
   app.get('/metrics', async (_req, reply) =>

@@ -49,6 +49,12 @@ export const GatewayConfigFile = z.strictObject({
       repeat: z.number().int().positive().default(3),
     })
     .prefault({}),
+  faults: z
+    .strictObject({
+      /** How often silent sensors are looked for; a kind's `noDataAfter` sets how long is too long. */
+      checkEvery: Duration.default('10s'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -17,6 +17,9 @@ export const terminalStatusTopic = (terminalId: string): string => `terminals/${
 /** Current state of a warning for integrators, retained: `warnings/{regionCode}/{hazard}`. */
 export const warningTopic = (regionCode: string, hazard: string): string => `warnings/${regionCode}/${hazard}`
 
+/** Equipment fault state of one sensor, retained: `faults/{stationId}/{sensorId}`. */
+export const faultTopic = (stationId: string, sensorId: string): string => `faults/${stationId}/${sensorId}`
+
 /** Subscription filters the gateway itself uses. */
 export const SENSOR_FILTER = 'sensors/#'
 export const TERMINAL_RECEIPT_FILTER = 'terminals/+/receipt'

@@ -11,6 +11,7 @@ import type { Transition } from '../../../rules/src/index.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
 import { TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
+import type { FaultMonitor } from '../faults/monitor.js'
 import type { Metrics } from '../metrics.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
@@ -24,12 +25,14 @@ export interface IngestDeps {
   readonly log: Logger
   /** Level transitions caused by a reading (already evaluated, in event-time order). */
   readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
+  /** Liveness and plausibility of each registered sensor (equipment faults). */
+  readonly faults: Pick<FaultMonitor, 'seen' | 'ranges'>
   /** A validated receipt from a loudspeaker terminal. */
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
 }
 
 /** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
-const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*)$/
+const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*|faults\/.*)$/
 
 export function createIngest(deps: IngestDeps): PublishGate {
   const { store, metrics, log } = deps
@@ -78,6 +81,7 @@ export function createIngest(deps: IngestDeps): PublishGate {
         )
         return callback(null)
       }
+      deps.faults.seen(sensor.sensorId) // any message proves the device is alive
       const kind = registry.kind(sensor.kind)!
       const decoded = decodeReading(toBuffer(packet.payload), kind)
       if (!decoded.ok) {
@@ -92,6 +96,7 @@ export function createIngest(deps: IngestDeps): PublishGate {
         ...(decoded.seq !== undefined ? { seq: decoded.seq } : {}),
         values: decoded.values,
       }
+      deps.faults.ranges(sensor.sensorId, sensor.station.id, decoded.faults)
       let evaluated = reading.values
       if (decoded.faults.length > 0) {
         for (const q of decoded.faults) metrics.faultValues.labels(sensor.kind, q).inc()

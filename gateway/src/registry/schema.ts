@@ -3,6 +3,7 @@
  * stations with their sensors and per-station constants, and loudspeaker terminals.
  */
 import { z } from 'zod'
+import { Duration } from '../../../rules/src/index.js'
 
 /** 12-digit administrative division code: province 2, city 2, county 2, township 3, village 3. */
 export const RegionCode = z.string().regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
@@ -24,6 +25,11 @@ export const SensorKind = z
     name: z.string().min(1),
     /** scalar: `{ts, values}`; seismic_batch: `{ts, sr, x[], y[], z[]}` reduced to derived quantities. */
     payload: z.enum(['scalar', 'seismic_batch']).default('scalar'),
+    /**
+     * Silence after which a sensor of this kind is in fault (设备故障: no data), measured on the
+     * gateway's clock from the last message received. Omitted: not watched.
+     */
+    noDataAfter: Duration.optional(),
     quantities: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), Quantity),
   })
   .refine((k) => Object.values(k.quantities).every((q) => q.min < q.max), {
@@ -45,7 +51,7 @@ const Station = z.strictObject({
   lon: z.number().min(-180).max(180).optional(),
   /** Per-station constants rules refer to (warning_level, guaranteed_level, ...), in the quantity's unit. */
   params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number()).default({}),
-  sensors: z.array(z.strictObject({ id: Id, kind: Id })).min(1),
+  sensors: z.array(z.strictObject({ id: Id, kind: Id, noDataAfter: Duration.optional() })).min(1),
 })
 export type Station = z.infer<typeof Station>
 

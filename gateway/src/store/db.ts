@@ -66,6 +66,21 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX deliveries_state ON deliveries (state);
   `,
+  `
+  -- Equipment faults (设备故障), a class apart from hazards: no data, values out of range.
+  CREATE TABLE faults (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    station_id  TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('no_data', 'out_of_range')),
+    detail      TEXT    NOT NULL,
+    since       INTEGER NOT NULL,          -- gateway wall clock, epoch ms
+    cleared_at  INTEGER
+  );
+  CREATE UNIQUE INDEX faults_active ON faults (sensor_id, kind) WHERE cleared_at IS NULL;
+  -- A hazard version decided while its station had an active fault is unverified.
+  ALTER TABLE warning_versions ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
+  `,
 ]
 
 export interface OpenOptions {

@@ -17,6 +17,8 @@ export interface WarningManagerDeps {
   readonly repo: WarningRepo
   /** Registry and rules in force (a reload swaps them). */
   readonly runtime: CurrentRuntime
+  /** Whether a station has an active equipment fault: its hazard versions are then unverified. */
+  readonly stationFaulty: (stationId: string) => boolean
   readonly loudspeakers: LoudspeakerChannel
   /** Publishes the retained current state on `warnings/{region}/{hazard}`. */
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
@@ -146,6 +148,7 @@ export class WarningManager {
           createdAt: now,
           text,
           explanation: t.explanation,
+          verified: !this.deps.stationFaulty(t.stationId),
         },
         terminals: terminals.map((x) => x.id),
       },

@@ -36,6 +36,8 @@ export interface VersionRow {
   readonly createdAt: number
   readonly text: string
   readonly explanation: unknown
+  /** False when the station had an equipment fault (设备故障) as this version was decided. */
+  readonly verified: boolean
 }
 
 export type DeliveryState = 'queued' | 'sent' | ReceiptState
@@ -91,6 +93,7 @@ const versionFrom = (r: Record<string, unknown>): VersionRow => ({
   createdAt: r.created_at as number,
   text: r.text as string,
   explanation: JSON.parse(r.explanation as string) as unknown,
+  verified: r.verified === 1,
 })
 
 const deliveryFrom = (r: Record<string, unknown>): DeliveryRow => ({
@@ -119,8 +122,8 @@ export class WarningRepo {
         ON CONFLICT (id) DO UPDATE SET level = excluded.level, state = excluded.state, version = excluded.version,
           updated_at = excluded.updated_at, lifted_at = excluded.lifted_at`),
       insertVersion: db.prepare(`
-        INSERT INTO warning_versions (warning_id, version, action, level, prev_level, ts, created_at, text, explanation)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO warning_versions (warning_id, version, action, level, prev_level, ts, created_at, text, explanation, verified)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertDelivery: db.prepare(`
         INSERT OR IGNORE INTO deliveries (warning_id, version, terminal_id, state, queued_at, updated_at)
         VALUES (?, ?, ?, 'queued', ?, ?)`),
@@ -213,6 +216,7 @@ export class WarningRepo {
         v.createdAt,
         v.text,
         JSON.stringify(v.explanation),
+        v.verified ? 1 : 0,
       )
       for (const t of change.terminals) this.stmts.insertDelivery.run(change.warning.id, version, t, now, now)
       return version
