@@ -24,8 +24,10 @@ describe('configuration loading', () => {
     expect(loaded.value.registry.stations.length).toBeGreaterThanOrEqual(9)
     expect(loaded.value.registry.terminals.length).toBeGreaterThanOrEqual(24)
     expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual([
+      'dust',
       'gas',
       'hydrology',
+      'major-hazard',
       'meteorology',
     ])
     expect(loaded.value.warnings).toEqual([])
