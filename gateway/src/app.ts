@@ -100,6 +100,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     repeat: config.warnings.repeat,
   })
 
+  // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
+  // In the order they were opened; closed in reverse.
+  const opened: (() => Promise<void> | void)[] = [() => db.close(), () => store.close(), () => faults.stop()]
+  const failStart = async (e: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await close()
+    throw e
+  }
   const broker: RunningBroker = await startBroker({
     host: config.mqtt.host,
     port: config.mqtt.port,
@@ -119,7 +126,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       },
       onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
     }),
-  })
+  }).catch(failStart)
+  opened.push(() => broker.close())
   await warnings.resendQueued()
   faults.start(durationMs(config.faults.checkEvery))
 
@@ -148,7 +156,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       mqttClients: broker.connectedClients,
     }),
   })
-  await api.listen({ host, port: config.http.port })
+  await api.listen({ host, port: config.http.port }).catch(failStart)
   const address = api.server.address()
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port
   urls.http = `http://${host}:${httpPort}`

@@ -60,7 +60,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     socket.setNoDelay(true)
     aedes.handle(socket)
   })
-  await listen(tcp, opts.port, opts.host)
+  try {
+    await listen(tcp, opts.port, opts.host)
+  } catch (e) {
+    // aedes keeps timers running; release it so a failed start lets the process exit.
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    throw e
+  }
   let http: HttpServer | undefined
   let wss: WebSocketServer | undefined
   if (opts.wsPort !== null) {
@@ -72,7 +78,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     })
     wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req))
-    await listen(http, opts.wsPort, opts.host)
+    try {
+      await listen(http, opts.wsPort, opts.host)
+    } catch (e) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await closeServer(tcp)
+      throw e
+    }
   }
   const ports = {
     mqtt: (tcp.address() as AddressInfo).port,

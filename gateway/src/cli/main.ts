@@ -135,6 +135,14 @@ async function run(
       console.error(e.message)
       return 1
     }
+    const err = e as NodeJS.ErrnoException & { address?: string; port?: number }
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      console.error(
+        `cannot listen on ${err.address ?? ''}:${err.port ?? ''} (${err.code === 'EADDRINUSE' ? 'already in use: another gateway or broker?' : 'permission denied'}); ` +
+          'choose other ports with --mqtt-port, --ws-port and --http-port (0 picks a free one)',
+      )
+      return 1
+    }
     throw e
   }
   const children: ReturnType<typeof fork>[] = []
