@@ -1,20 +1,13 @@
-/** Loads the shipped rule catalogues the way the gateway does, for unit tests of the engine. */
-import { readFileSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { parseCatalogue, type Catalogue } from '../../rules/src/index.js'
+/** The shipped rule catalogues, loaded by the gateway's own loader, for unit tests of the engine. */
+import { DEFAULT_RULES, loadCatalogues } from '../../gateway/src/config/load.js'
+import type { Catalogue } from '../../rules/src/index.js'
 
-export const CATALOG_DIR = join(import.meta.dirname, '../../rules/catalog')
+export const CATALOG_DIR = DEFAULT_RULES
 
 export function shippedCatalogues(): Catalogue[] {
-  return readdirSync(CATALOG_DIR)
-    .filter((f) => f.endsWith('.yaml') && !f.endsWith('.cases.yaml'))
-    .sort()
-    .map((f) => {
-      const file = join(CATALOG_DIR, f)
-      const parsed = parseCatalogue(readFileSync(file, 'utf8'), file)
-      if (!parsed.ok) throw new Error(JSON.stringify(parsed.error))
-      return parsed.value
-    })
+  const loaded = loadCatalogues([CATALOG_DIR])
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.error))
+  return loaded.value.map((c) => c.catalogue)
 }
 
 export const H = 3_600_000

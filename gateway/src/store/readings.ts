@@ -58,6 +58,8 @@ export class ReadingStore {
   private readonly insert: Statement
   private readonly insertChunk: Statement
   private readonly writeBatch
+  /** Prepared once: warm-up calls since() and latestTs() for every station at start and reload. */
+  private readonly queries
   private pending: Reading[] = []
   private callbacks: Done[] = []
   private timer: NodeJS.Timeout | undefined
@@ -70,6 +72,16 @@ export class ReadingStore {
     const sql = (rows: number) =>
       'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES ' +
       Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+    this.queries = {
+      since: db.prepare(
+        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id',
+      ),
+      latestTs: db.prepare('SELECT max(ts) AS ts FROM readings WHERE station_id = ?'),
+      latest: db.prepare(
+        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1',
+      ),
+      count: db.prepare('SELECT count(*) AS n FROM readings'),
+    }
     this.insert = db.prepare(sql(1))
     // Multi-row INSERTs: one statement step per CHUNK readings instead of one per reading.
     this.insertChunk = db.prepare(sql(CHUNK))
@@ -120,34 +132,24 @@ export class ReadingStore {
 
   /** Readings of one station with event time after `sinceTs`, oldest first (for warm-up replay). */
   since(stationId: string, sinceTs: number): Reading[] {
-    const rows = this.db
-      .prepare(
-        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id',
-      )
-      .all(stationId, sinceTs) as ReadingRow[]
+    const rows = this.queries.since.all(stationId, sinceTs) as ReadingRow[]
     return rows.map((r) => toReading(stationId, r))
   }
 
   /** Latest event time stored for a station, if any. */
   latestTs(stationId: string): number | undefined {
-    const row = this.db.prepare('SELECT max(ts) AS ts FROM readings WHERE station_id = ?').get(stationId) as {
-      ts: number | null
-    }
+    const row = this.queries.latestTs.get(stationId) as { ts: number | null }
     return row.ts ?? undefined
   }
 
   /** Latest reading per station (for the API). */
   latest(stationId: string): Reading | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1',
-      )
-      .get(stationId) as ReadingRow | undefined
+    const row = this.queries.latest.get(stationId) as ReadingRow | undefined
     return row && toReading(stationId, row)
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n
+    return (this.queries.count.get() as { n: number }).n
   }
 
   /** Commits what is queued and refuses further readings. */
