@@ -2,16 +2,20 @@
  * The rules engine: readings in, level transitions out. Pure: no I/O, no wall clock. Time is the
  * readings' event time, so a replay of the same readings gives the same transitions.
  */
+import { DailySeries, DAY_MS, type DailyOf } from './daily.js'
+import { DeriveStage, type DeriveState } from './derive.js'
 import {
   type Catalogue,
   type Comparison,
   type Condition,
   durationMs,
+  isDailyAgg,
   type Level,
   LEVELS,
   rank,
   type Rule,
 } from './schema.js'
+import type { Waveform } from './seismic.js'
 import { SlidingWindow, type Aggregate } from './window.js'
 
 /** One reading as the rules see it: a station's quantities at an event time (epoch ms). */
@@ -21,11 +25,16 @@ export interface Sample {
   readonly kind: string
   readonly ts: number
   readonly values: Readonly<Record<string, number>>
+  /** Raw samples of a seismic batch, for the derived seismic quantities. */
+  readonly waveform?: Waveform
 }
 
-/** What the engine needs to know about a station: its named constants. */
+/** What the engine needs to know about a station. */
 export interface StationInfo {
+  /** Named constants: the station's own over its region's (village over township over county). */
   readonly params: Readonly<Record<string, number>>
+  /** 12-digit administrative code of the station's location; groups stations for k-of-n rules. */
+  readonly region?: string
 }
 
 /** One comparison as it was evaluated: which value, against which threshold. */
@@ -33,14 +42,24 @@ export interface ConditionResult {
   readonly quantity: string
   readonly agg: Comparison['agg']
   readonly window?: string
+  /** Day aggregates: the daily aggregate and, for daily_change/consecutive_days, the days. */
+  readonly of?: Comparison['of']
+  readonly days?: number
   readonly op: Comparison['op']
-  /** The value compared, or null if the quantity has not been reported (or the window is empty). */
+  /**
+   * The value compared, or null if the quantity has not been reported (or the window is empty).
+   * For consecutive_days: how many consecutive days satisfied the comparison.
+   */
   readonly observed: number | null
   /** The threshold after resolving `ref` and `offset`, or null if a station constant is missing. */
   readonly threshold: number | null
   readonly ref?: string
   /** The station constant's own value when an offset was added to it. */
   readonly refValue?: number
+  /** The threshold came from the catalogue's default because no station constant was set. */
+  readonly defaulted?: boolean
+  /** The hysteresis margin applied because the level was already active. */
+  readonly deadband?: number
   readonly held: boolean
 }
 
@@ -65,26 +84,37 @@ export interface Transition {
   readonly ts: number
   /** For raise/escalate: the conditions of the new level; for steps down: of the level left. */
   readonly explanation: Explanation
+  /** k-of-n rules: the station group (region code prefix, or * for stations without one) … */
+  readonly group?: string
+  /** … and the stations that held the level within the rule's window, earliest first. */
+  readonly contributors?: readonly { readonly stationId: string; readonly ts: number }[]
 }
 
 export interface EvaluateResult {
   readonly transitions: readonly Transition[]
+  /** The values the rules saw: the reading's plus the derived quantities. */
+  readonly values: Readonly<Record<string, number>>
   /** True when the reading was older than the station's latest and was not evaluated. */
   readonly late: boolean
+}
+
+interface CompiledLevel {
+  readonly level: Level
+  readonly logic: 'any_of' | 'all_of'
+  readonly conditions: readonly Condition[]
+  readonly forMs: number
 }
 
 interface CompiledRule {
   readonly rule: Rule
   /** Levels most severe first, so the first that holds wins. */
-  readonly levels: readonly {
-    level: Level
-    logic: 'any_of' | 'all_of'
-    conditions: readonly Condition[]
-    forMs: number
-  }[]
+  readonly levels: readonly CompiledLevel[]
   readonly clearForMs: number
   /** Whether any level has a `for`: then every level is evaluated on every reading to keep its timer. */
   readonly timed: boolean
+  /** Whether any comparison has a hysteresis margin (its own or the rule's clear.deadband). */
+  readonly deadband: boolean
+  readonly network?: { readonly k: number; readonly withinMs: number; readonly digits: number }
 }
 
 interface RuleState {
@@ -101,7 +131,18 @@ interface StationState {
   lastTs: number
   readonly latest: Map<string, number>
   readonly windows: Map<string, SlidingWindow>
+  readonly daily: Map<string, DailySeries>
   readonly rules: Map<string, RuleState>
+  readonly derive: Map<number, DeriveState>
+}
+
+/** A k-of-n rule's state for one group of stations. */
+interface GroupState {
+  readonly key: string
+  lastTs: number
+  readonly rule: RuleState
+  /** Per level: each station's latest event time at which it held that level (or a higher one). */
+  readonly seen: Map<Level, Map<string, number>>
 }
 
 /** Windows a rule set needs, per quantity: span and which order statistics to keep. */
@@ -113,10 +154,44 @@ interface WindowSpec {
   trackMin: boolean
 }
 
+/** Day series a rule set needs: quantity, daily aggregate, days to keep. */
+interface DailySpec {
+  readonly key: string
+  readonly quantity: string
+  readonly of: DailyOf
+  keepDays: number
+}
+
+/** Digits of a 12-digit region code that name each level of the administrative hierarchy. */
+const SCOPE_DIGITS = { province: 2, city: 4, county: 6, township: 9, village: 12 } as const
+
+/** Evaluation context, reused across readings so the hot path allocates nothing. */
+interface Ctx {
+  station: StationState
+  params: Readonly<Record<string, number>>
+  now: number
+  out: ConditionResult[] | undefined
+  /** When set, comparisons are relaxed by their deadband (the level is already active). */
+  relax: boolean
+  ruleDeadband: number
+}
+
 export class RulesEngine {
   private readonly byKind = new Map<string, CompiledRule[]>()
+  private readonly byId = new Map<string, CompiledRule>()
   private readonly windowSpecs = new Map<string, WindowSpec[]>()
+  private readonly dailySpecs = new Map<string, DailySpec[]>()
   private readonly stations = new Map<string, StationState>()
+  private readonly groups = new Map<string, GroupState>()
+  private readonly derive: DeriveStage
+  private readonly ctx: Ctx = {
+    station: undefined as unknown as StationState,
+    params: {},
+    now: 0,
+    out: undefined,
+    relax: false,
+    ruleDeadband: 0,
+  }
   readonly rules: readonly Rule[]
 
   constructor(
@@ -124,6 +199,7 @@ export class RulesEngine {
     private readonly stationInfo: (stationId: string) => StationInfo | undefined,
   ) {
     const rules: Rule[] = []
+    this.derive = new DeriveStage(catalogues.flatMap((c) => c.derive ?? []))
     for (const cat of catalogues) {
       for (const rule of cat.rules) {
         rules.push(rule)
@@ -140,7 +216,19 @@ export class RulesEngine {
           levels,
           clearForMs: durationMs(rule.clear.for),
           timed: levels.some((l) => l.forMs > 0),
+          deadband:
+            (rule.clear.deadband ?? 0) > 0 || levels.some((l) => l.conditions.some((c) => hasDeadband(c))),
+          ...(rule.network
+            ? {
+                network: {
+                  k: rule.network.k,
+                  withinMs: durationMs(rule.network.within),
+                  digits: SCOPE_DIGITS[rule.network.scope],
+                },
+              }
+            : {}),
         }
+        this.byId.set(rule.id, compiled)
         for (const kind of rule.kinds) {
           const list = this.byKind.get(kind) ?? []
           list.push(compiled)
@@ -155,6 +243,19 @@ export class RulesEngine {
   private collectWindows(kind: string, c: Condition): void {
     if ('any_of' in c) return c.any_of.forEach((x) => this.collectWindows(kind, x))
     if ('all_of' in c) return c.all_of.forEach((x) => this.collectWindows(kind, x))
+    if (isDailyAgg(c.agg)) {
+      const of = c.of as DailyOf
+      const key = dailyKey(c.quantity, of)
+      const specs = this.dailySpecs.get(kind) ?? []
+      let spec = specs.find((s) => s.key === key)
+      if (!spec) {
+        spec = { key, quantity: c.quantity, of, keepDays: 1 }
+        specs.push(spec)
+        this.dailySpecs.set(kind, specs)
+      }
+      spec.keepDays = Math.max(spec.keepDays, (c.days ?? 0) + 1)
+      return
+    }
     if (c.agg === 'last' || c.window === undefined) return
     const key = windowKey(c.quantity, c.window)
     const specs = this.windowSpecs.get(kind) ?? []
@@ -173,22 +274,28 @@ export class RulesEngine {
     return (this.byKind.get(kind) ?? []).map((c) => c.rule)
   }
 
-  /** The largest window span in the rule set: how much history a warm-up replay needs. */
+  /** How much history a warm-up replay needs: the longest window, day run or dwell. */
   get maxLookbackMs(): number {
     let max = 0
     for (const specs of this.windowSpecs.values()) for (const s of specs) max = Math.max(max, s.spanMs)
-    for (const list of this.byKind.values()) for (const c of list) max = Math.max(max, c.clearForMs)
+    for (const specs of this.dailySpecs.values())
+      for (const s of specs) max = Math.max(max, s.keepDays * DAY_MS)
+    for (const list of this.byKind.values())
+      for (const c of list) max = Math.max(max, c.clearForMs, c.network?.withinMs ?? 0)
     return max
   }
 
   /** Evaluates one reading; returns the level transitions it causes. */
   evaluate(sample: Sample): EvaluateResult {
     const station = this.station(sample.stationId)
-    if (sample.ts <= station.lastTs) return { transitions: [], late: true }
+    if (sample.ts <= station.lastTs) return { transitions: [], values: sample.values, late: true }
     station.lastTs = sample.ts
-    for (const q in sample.values) station.latest.set(q, sample.values[q]!)
+    const values = this.derive.has(sample.kind)
+      ? this.derive.apply(sample.kind, sample.ts, sample.values, sample.waveform, station.derive)
+      : sample.values
+    for (const q in values) station.latest.set(q, values[q]!)
     for (const spec of this.windowSpecs.get(sample.kind) ?? NONE) {
-      const v = sample.values[spec.quantity]
+      const v = values[spec.quantity]
       if (v === undefined) continue
       let w = station.windows.get(spec.key)
       if (!w) {
@@ -197,20 +304,36 @@ export class RulesEngine {
       }
       w.push(sample.ts, v)
     }
+    for (const spec of this.dailySpecs.get(sample.kind) ?? NONE) {
+      const v = values[spec.quantity]
+      if (v === undefined) continue
+      let d = station.daily.get(spec.key)
+      if (!d) {
+        d = new DailySeries(spec.of, spec.keepDays)
+        station.daily.set(spec.key, d)
+      }
+      d.push(sample.ts, v)
+    }
     const rules = this.byKind.get(sample.kind)
-    if (!rules) return { transitions: [], late: false }
-    const params = this.stationInfo(sample.stationId)?.params ?? {}
+    if (!rules) return { transitions: [], values, late: false }
+    const info = this.stationInfo(sample.stationId)
+    const params = info?.params ?? {}
     const transitions: Transition[] = []
     for (const compiled of rules) {
-      const t = this.step(compiled, station, params, sample)
+      const t = compiled.network
+        ? this.stepGroup(compiled, station, params, info?.region, sample)
+        : this.step(compiled, station, params, sample)
       if (t) transitions.push(t)
     }
-    return { transitions, late: false }
+    return { transitions, values, late: false }
   }
 
   /** Sets a (rule, station) pair's active level, e.g. from a warning restored after a restart. */
   restore(ruleId: string, stationId: string, level: Level | null): void {
-    const st = this.ruleState(this.station(stationId), ruleId)
+    const compiled = this.byId.get(ruleId)
+    const st = compiled?.network
+      ? this.group(compiled, this.stationInfo(stationId)?.region).rule
+      : this.ruleState(this.station(stationId), ruleId)
     st.active = level
     st.lowerSince = null
     st.lowerMax = null
@@ -225,13 +348,15 @@ export class RulesEngine {
     stationId: string,
   ): { ok: true; transition: Transition | undefined } | { ok: false; holds: Explanation } {
     const station = this.stations.get(stationId)
-    const st = station?.rules.get(ruleId)
-    const compiled = [...this.byKind.values()].flat().find((c) => c.rule.id === ruleId)
-    if (!station || !st || !compiled || st.active === null) return { ok: true, transition: undefined }
+    const compiled = this.byId.get(ruleId)
+    if (!station || !compiled) return { ok: true, transition: undefined }
+    const region = this.stationInfo(stationId)?.region
+    const st = compiled.network ? this.group(compiled, region).rule : station.rules.get(ruleId)
+    if (!st || st.active === null) return { ok: true, transition: undefined }
     const params = this.stationInfo(stationId)?.params ?? {}
     for (const l of compiled.levels)
-      if (evalLogic(l.logic, l.conditions, station, params, station.lastTs, undefined))
-        return { ok: false, holds: explain(compiled, l.level, true, station, params, station.lastTs) }
+      if (this.holds(compiled, l, station, params, station.lastTs, false))
+        return { ok: false, holds: this.explain(compiled, l.level, true, station, params, station.lastTs) }
     const from = st.active
     st.active = null
     st.lowerSince = null
@@ -247,32 +372,159 @@ export class RulesEngine {
         kind: 'clear',
         from,
         to: null,
-        explanation: explain(compiled, from, false, station, params, station.lastTs),
+        explanation: this.explain(compiled, from, false, station, params, station.lastTs),
       },
     }
   }
 
-  /** The active level of a (rule, station) pair. */
+  /** The active level of a (rule, station) pair (for k-of-n rules, of the station's group). */
   activeLevel(ruleId: string, stationId: string): Level | null {
+    const compiled = this.byId.get(ruleId)
+    if (compiled?.network) {
+      const key = groupKey(compiled, this.stationInfo(stationId)?.region)
+      return this.groups.get(`${ruleId}|${key}`)?.rule.active ?? null
+    }
     return this.stations.get(stationId)?.rules.get(ruleId)?.active ?? null
   }
 
   private station(id: string): StationState {
     let s = this.stations.get(id)
     if (!s) {
-      s = { lastTs: -Infinity, latest: new Map(), windows: new Map(), rules: new Map() }
+      s = {
+        lastTs: -Infinity,
+        latest: new Map(),
+        windows: new Map(),
+        daily: new Map(),
+        rules: new Map(),
+        derive: new Map(),
+      }
       this.stations.set(id, s)
     }
     return s
   }
 
+  private group(compiled: CompiledRule, region: string | undefined): GroupState {
+    const key = groupKey(compiled, region)
+    const id = `${compiled.rule.id}|${key}`
+    let g = this.groups.get(id)
+    if (!g) {
+      g = { key, lastTs: -Infinity, rule: newRuleState(), seen: new Map() }
+      this.groups.set(id, g)
+    }
+    return g
+  }
+
   private ruleState(station: StationState, ruleId: string): RuleState {
     let st = station.rules.get(ruleId)
     if (!st) {
-      st = { active: null, pendingSince: undefined, lowerSince: null, lowerMax: null }
+      st = newRuleState()
       station.rules.set(ruleId, st)
     }
     return st
+  }
+
+  /** Whether a level's conditions hold; `relax` applies the deadbands of an active level. */
+  private holds(
+    compiled: CompiledRule,
+    l: CompiledLevel,
+    station: StationState,
+    params: Readonly<Record<string, number>>,
+    now: number,
+    relax: boolean,
+    out?: ConditionResult[],
+  ): boolean {
+    const ctx = this.ctx
+    ctx.station = station
+    ctx.params = params
+    ctx.now = now
+    ctx.out = out
+    ctx.relax = relax
+    ctx.ruleDeadband = compiled.rule.clear.deadband ?? 0
+    return evalLogic(l.logic, l.conditions, ctx)
+  }
+
+  /** Re-evaluates one level with every condition's values recorded (windows are idempotent at `now`). */
+  private explain(
+    compiled: CompiledRule,
+    level: Level,
+    held: boolean,
+    station: StationState,
+    params: Readonly<Record<string, number>>,
+    now: number,
+    relax = false,
+  ): Explanation {
+    const l = compiled.levels.find((x) => x.level === level)!
+    const conditions: ConditionResult[] = []
+    this.holds(compiled, l, station, params, now, relax, conditions)
+    return { level, held, conditions }
+  }
+
+  /**
+   * The most severe level whose condition holds at this reading (and, with `for`, has held long
+   * enough). Pending timers live in `st`.
+   */
+  private candidate(
+    compiled: CompiledRule,
+    st: RuleState,
+    station: StationState,
+    params: Readonly<Record<string, number>>,
+    ts: number,
+  ): Level | null {
+    let candidate: Level | null = null
+    for (const l of compiled.levels) {
+      if (candidate !== null && !compiled.timed) break
+      const held = this.holds(compiled, l, station, params, ts, false)
+      if (l.forMs > 0) {
+        // Pending until the condition has held for `for`; any reading where it fails resets it.
+        const pending = (st.pendingSince ??= new Map())
+        if (!held) pending.delete(l.level)
+        else {
+          const since = pending.get(l.level) ?? ts
+          pending.set(l.level, since)
+          if (candidate === null && ts - since >= l.forMs) candidate = l.level
+        }
+      } else if (held && candidate === null) candidate = l.level
+    }
+    return candidate
+  }
+
+  /**
+   * Moves a rule state toward `candidate`: up at once, down only after the lower level has held
+   * for clear.for, never for a latched rule. Returns the change, if any.
+   */
+  private settle(
+    compiled: CompiledRule,
+    st: RuleState,
+    candidate: Level | null,
+    ts: number,
+  ): { kind: TransitionKind; from: Level | null; to: Level | null } | undefined {
+    if (rank(candidate) > rank(st.active)) {
+      const from = st.active
+      st.active = candidate
+      st.lowerSince = null
+      st.lowerMax = null
+      return { kind: from === null ? 'raise' : 'escalate', from, to: candidate }
+    }
+    if (rank(candidate) === rank(st.active) || compiled.rule.latch) {
+      // Same level, or a latched alarm, which only an operator's reset() lowers.
+      st.lowerSince = null
+      st.lowerMax = null
+      return undefined
+    }
+    // Stepping down: only after a lower level has held for the dwell (hysteresis against flapping).
+    if (st.lowerSince === null) {
+      st.lowerSince = ts
+      st.lowerMax = candidate
+    } else if (rank(candidate) > rank(st.lowerMax)) {
+      st.lowerMax = candidate
+    }
+    if (ts - st.lowerSince < compiled.clearForMs) return undefined
+    const from = st.active as Level
+    const to = st.lowerMax
+    st.active = to
+    st.lowerSince = null
+    st.lowerMax = null
+    return { kind: to === null ? 'clear' : 'deescalate', from, to }
   }
 
   private step(
@@ -281,69 +533,87 @@ export class RulesEngine {
     params: Readonly<Record<string, number>>,
     sample: Sample,
   ): Transition | undefined {
-    const { rule } = compiled
-    const st = this.ruleState(station, rule.id)
+    const st = this.ruleState(station, compiled.rule.id)
     // Hot path: no explanation is built unless the level changes.
-    let candidate: Level | null = null
-    for (const l of compiled.levels) {
-      if (candidate !== null && !compiled.timed) break
-      const held = evalLogic(l.logic, l.conditions, station, params, sample.ts, undefined)
-      if (l.forMs > 0) {
-        // Pending until the condition has held for `for`; any reading where it fails resets it.
-        const pending = (st.pendingSince ??= new Map())
-        if (!held) pending.delete(l.level)
-        else {
-          const since = pending.get(l.level) ?? sample.ts
-          pending.set(l.level, since)
-          if (candidate === null && sample.ts - since >= l.forMs) candidate = l.level
-        }
-      } else if (held && candidate === null) candidate = l.level
+    let candidate = this.candidate(compiled, st, station, params, sample.ts)
+    if (st.active !== null && rank(candidate) < rank(st.active) && compiled.deadband) {
+      // Inside the deadband the active level still holds.
+      const active = compiled.levels.find((l) => l.level === st.active)!
+      if (this.holds(compiled, active, station, params, sample.ts, true)) candidate = st.active
     }
-    if (rank(candidate) > rank(st.active)) {
-      const from = st.active
-      st.active = candidate
-      st.lowerSince = null
-      st.lowerMax = null
-      const level = candidate as Level
-      const explanation = explain(compiled, level, true, station, params, sample.ts)
-      return {
-        ...base(rule, sample),
-        kind: from === null ? 'raise' : 'escalate',
-        from,
-        to: level,
-        explanation,
-      }
-    }
-    if (rank(candidate) === rank(st.active) || rule.latch) {
-      // Same level, or a latched alarm, which only an operator's reset() lowers.
-      st.lowerSince = null
-      st.lowerMax = null
-      return undefined
-    }
-    // Stepping down: only after a lower level has held for the dwell (hysteresis against flapping).
-    if (st.lowerSince === null) {
-      st.lowerSince = sample.ts
-      st.lowerMax = candidate
-    } else if (rank(candidate) > rank(st.lowerMax)) {
-      st.lowerMax = candidate
-    }
-    if (sample.ts - st.lowerSince < compiled.clearForMs) return undefined
-    const from = st.active as Level
-    const to = st.lowerMax
-    st.active = to
-    st.lowerSince = null
-    st.lowerMax = null
+    const change = this.settle(compiled, st, candidate, sample.ts)
+    if (!change) return undefined
+    const up = change.kind === 'raise' || change.kind === 'escalate'
+    const level = (up ? change.to : change.from) as Level
     return {
-      ...base(rule, sample),
-      kind: to === null ? 'clear' : 'deescalate',
-      from,
-      to,
-      explanation: explain(compiled, from, false, station, params, sample.ts),
+      ...base(compiled.rule, sample),
+      ...change,
+      explanation: this.explain(compiled, level, up, station, params, sample.ts, !up),
+    }
+  }
+
+  /** k-of-n: the station's own level feeds its group; the group's level is what warns. */
+  private stepGroup(
+    compiled: CompiledRule,
+    station: StationState,
+    params: Readonly<Record<string, number>>,
+    region: string | undefined,
+    sample: Sample,
+  ): Transition | undefined {
+    const net = compiled.network!
+    const own = this.candidate(
+      compiled,
+      this.ruleState(station, compiled.rule.id),
+      station,
+      params,
+      sample.ts,
+    )
+    const g = this.group(compiled, region)
+    g.lastTs = Math.max(g.lastTs, sample.ts)
+    const now = g.lastTs
+    for (const l of compiled.levels) {
+      let seen = g.seen.get(l.level)
+      if (rank(own) >= rank(l.level)) {
+        if (!seen) g.seen.set(l.level, (seen = new Map()))
+        seen.set(sample.stationId, sample.ts)
+      }
+      if (seen) for (const [id, ts] of seen) if (ts <= now - net.withinMs) seen.delete(id)
+    }
+    let candidate: Level | null = null
+    for (const l of compiled.levels)
+      if ((g.seen.get(l.level)?.size ?? 0) >= net.k) {
+        candidate = l.level
+        break
+      }
+    const change = this.settle(compiled, g.rule, candidate, now)
+    if (!change) return undefined
+    const up = change.kind === 'raise' || change.kind === 'escalate'
+    const level = (up ? change.to : change.from) as Level
+    const contributors = [...(g.seen.get(level)?.entries() ?? [])]
+      .map(([stationId, ts]) => ({ stationId, ts }))
+      .sort((a, b) => a.ts - b.ts || a.stationId.localeCompare(b.stationId))
+    return {
+      ...base(compiled.rule, sample),
+      ts: now,
+      ...change,
+      explanation: this.explain(compiled, level, up, station, params, sample.ts),
+      group: g.key,
+      contributors,
     }
   }
 }
 
 const NONE: readonly never[] = []
+
+const newRuleState = (): RuleState => ({
+  active: null,
+  pendingSince: undefined,
+  lowerSince: null,
+  lowerMax: null,
+})
+
+const groupKey = (compiled: CompiledRule, region: string | undefined): string =>
+  region ? region.slice(0, compiled.network!.digits) : '*'
 
 const base = (rule: Rule, sample: Sample) => ({
   ruleId: rule.id,
@@ -352,95 +622,108 @@ const base = (rule: Rule, sample: Sample) => ({
   ts: sample.ts,
 })
 
-/** Re-evaluates one level with every condition's values recorded (windows are idempotent at `now`). */
-function explain(
-  compiled: CompiledRule,
-  level: Level,
-  held: boolean,
-  station: StationState,
-  params: Readonly<Record<string, number>>,
-  now: number,
-): Explanation {
-  const l = compiled.levels.find((x) => x.level === level)!
-  const conditions: ConditionResult[] = []
-  evalLogic(l.logic, l.conditions, station, params, now, conditions)
-  return { level, held, conditions }
+function hasDeadband(c: Condition): boolean {
+  if ('any_of' in c) return c.any_of.some(hasDeadband)
+  if ('all_of' in c) return c.all_of.some(hasDeadband)
+  return (c.deadband ?? 0) > 0
 }
 
 /** Window keys are computed once per condition, not per reading. */
 const keys = new WeakMap<Comparison, string>()
 const windowKey = (quantity: string, window: string): string => `${quantity}|${durationMs(window)}`
-function conditionWindowKey(c: Comparison & { window: string }): string {
+const dailyKey = (quantity: string, of: DailyOf): string => `${quantity}|day|${of}`
+function conditionKey(c: Comparison): string {
   let k = keys.get(c)
   if (k === undefined) {
-    k = windowKey(c.quantity, c.window)
+    k = isDailyAgg(c.agg) ? dailyKey(c.quantity, c.of as DailyOf) : windowKey(c.quantity, c.window!)
     keys.set(c, k)
   }
   return k
 }
 
-function evalLogic(
-  logic: 'any_of' | 'all_of',
-  conditions: readonly Condition[],
-  station: StationState,
-  params: Readonly<Record<string, number>>,
-  now: number,
-  out: ConditionResult[] | undefined,
-): boolean {
+function evalLogic(logic: 'any_of' | 'all_of', conditions: readonly Condition[], ctx: Ctx): boolean {
   // When explaining, every branch is evaluated so the explanation shows all the values;
   // otherwise the first deciding branch ends the evaluation.
   let any = false
   let all = true
   for (const c of conditions) {
-    const held = evalCondition(c, station, params, now, out)
+    const held = evalCondition(c, ctx)
     any ||= held
     all &&= held
-    if (out === undefined && (logic === 'any_of' ? any : !all)) break
+    if (ctx.out === undefined && (logic === 'any_of' ? any : !all)) break
   }
   return logic === 'any_of' ? any : all
 }
 
-function evalCondition(
-  c: Condition,
-  station: StationState,
-  params: Readonly<Record<string, number>>,
-  now: number,
-  out: ConditionResult[] | undefined,
-): boolean {
-  if ('any_of' in c) return evalLogic('any_of', c.any_of, station, params, now, out)
-  if ('all_of' in c) return evalLogic('all_of', c.all_of, station, params, now, out)
-  const observed = observe(c, station, now)
-  const threshold = resolveThreshold(c, params)
-  const held = observed !== null && threshold !== null && compare(observed, c.op, threshold)
+function evalCondition(c: Condition, ctx: Ctx): boolean {
+  if ('any_of' in c) return evalLogic('any_of', c.any_of, ctx)
+  if ('all_of' in c) return evalLogic('all_of', c.all_of, ctx)
+  const { params } = ctx
+  const base = c.value ?? (c.ref !== undefined ? params[c.ref] : undefined)
+  const defaulted = base === undefined && c.default !== undefined
+  let threshold = resolveThreshold(c, base ?? c.default, params)
+  const deadband = ctx.relax ? (c.deadband ?? ctx.ruleDeadband) : 0
+  if (threshold !== null && deadband > 0)
+    threshold = snap(c.op === '>=' || c.op === '>' ? threshold - deadband : threshold + deadband)
+  let observed: number | null
+  let held: boolean
+  if (c.agg === 'consecutive_days') {
+    const series = ctx.station.daily.get(conditionKey(c))
+    const t = threshold
+    observed = series && t !== null ? series.run(ctx.now, (v) => compare(v, c.op, t)) : 0
+    held = t !== null && observed >= c.days!
+  } else {
+    observed = observe(c, ctx)
+    held = observed !== null && threshold !== null && compare(observed, c.op, threshold)
+  }
+  const out = ctx.out
   if (out === undefined) return held
   const refValue = c.ref !== undefined && c.offset !== undefined ? params[c.ref] : undefined
   out.push({
     quantity: c.quantity,
     agg: c.agg,
     ...(c.window !== undefined ? { window: c.window } : {}),
+    ...(c.of !== undefined ? { of: c.of } : {}),
+    ...(c.days !== undefined ? { days: c.days } : {}),
     op: c.op,
     observed,
     threshold,
     ...(c.ref !== undefined ? { ref: c.ref } : {}),
     ...(refValue !== undefined ? { refValue } : {}),
+    ...(defaulted ? { defaulted: true } : {}),
+    ...(deadband > 0 ? { deadband } : {}),
     held,
   })
   return held
 }
 
-function observe(c: Comparison, station: StationState, now: number): number | null {
-  if (c.agg === 'last' || c.window === undefined) return station.latest.get(c.quantity) ?? null
-  const w = station.windows.get(conditionWindowKey(c as Comparison & { window: string }))
+function observe(c: Comparison, ctx: Ctx): number | null {
+  const { station, now } = ctx
+  if (c.agg === 'last') return station.latest.get(c.quantity) ?? null
+  if (c.agg === 'daily' || c.agg === 'daily_change') {
+    const series = station.daily.get(conditionKey(c))
+    const today = series?.value(now)
+    if (today === undefined) return null
+    if (c.agg === 'daily') return today
+    const before = series!.value(now, c.days)
+    return before === undefined ? null : snap(today - before)
+  }
+  const w = station.windows.get(conditionKey(c))
   if (!w) return c.agg === 'count' ? 0 : null
   return w.value(c.agg as Aggregate, now) ?? null
 }
 
-function resolveThreshold(c: Comparison, params: Readonly<Record<string, number>>): number | null {
-  const base = c.value ?? (c.ref !== undefined ? params[c.ref] : undefined)
+const snap = (x: number): number => Math.round(x * 1e9) / 1e9
+
+function resolveThreshold(
+  c: Comparison,
+  base: number | undefined,
+  params: Readonly<Record<string, number>>,
+): number | null {
   if (base === undefined) return null
   if (c.offset === undefined) return base
   const off = typeof c.offset === 'number' ? c.offset : params[c.offset]
-  return off === undefined ? null : Math.round((base + off) * 1e9) / 1e9
+  return off === undefined ? null : snap(base + off)
 }
 
 function compare(a: number, op: Comparison['op'], b: number): boolean {

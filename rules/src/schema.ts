@@ -34,32 +34,55 @@ export function durationMs(d: string): number {
 
 const ParamName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'station constants are snake_case')
 
-/** A comparison of one quantity (instant or windowed) with a threshold. */
+const WINDOW_AGGS = ['sum', 'mean', 'min', 'max', 'count', 'delta', 'rate_per_h'] as const
+const DAILY_AGGS = ['daily', 'daily_change', 'consecutive_days'] as const
+export type DailyAgg = (typeof DAILY_AGGS)[number]
+export const isDailyAgg = (agg: string): agg is DailyAgg => (DAILY_AGGS as readonly string[]).includes(agg)
+
+/** A comparison of one quantity (instant, windowed or per day) with a threshold. */
 export const Comparison = z
   .strictObject({
     quantity: z.string().regex(/^[a-z][a-z0-9_]*$/),
-    /** `last` is the instant value; the others aggregate over `window` of event time. */
-    agg: z.enum(['last', 'sum', 'mean', 'min', 'max', 'count', 'delta', 'rate_per_h']).default('last'),
+    /**
+     * `last` is the instant value; window aggregates run over `window` of event time; day
+     * aggregates over Beijing-time calendar days of the quantity's daily `of` (max, min, …):
+     * `daily` is today's so far, `daily_change` today's minus that of `days` days before, and
+     * `consecutive_days` holds when the last `days` days each satisfy the comparison.
+     */
+    agg: z.enum(['last', ...WINDOW_AGGS, ...DAILY_AGGS]).default('last'),
     window: Duration.optional(),
+    of: z.enum(['max', 'min', 'sum', 'mean']).optional(),
+    days: z.number().int().positive().max(366).optional(),
     op: z.enum(['>=', '>', '<=', '<']),
     /** A constant threshold … */
     value: z.number().optional(),
-    /** … or a named per-station constant (warning_level, guaranteed_level, …). */
+    /** … or a named constant of the station (or of its region: village, township, county). */
     ref: ParamName.optional(),
+    /** The threshold when neither the station nor its regions define `ref`. */
+    default: z.number().optional(),
     /** Added to the threshold: a number, or the name of a station constant. */
     offset: z.union([z.number(), ParamName]).optional(),
+    /**
+     * Hysteresis margin: once the level is active, this comparison keeps holding until the value
+     * is this far on the safe side of the threshold (overrides the rule's clear.deadband).
+     */
+    deadband: z.number().nonnegative().optional(),
   })
   .superRefine((c, ctx) => {
-    if ((c.value === undefined) === (c.ref === undefined))
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of value or ref' })
-    if (c.agg !== 'last' && c.window === undefined)
-      ctx.addIssue({ code: 'custom', path: ['window'], message: `agg ${c.agg} needs a window` })
-    if (c.agg === 'last' && c.window !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['window'],
-        message: 'an instant (last) comparison takes no window',
-      })
+    const issue = (message: string, path?: string) =>
+      ctx.addIssue({ code: 'custom', message, ...(path ? { path: [path] } : {}) })
+    if ((c.value === undefined) === (c.ref === undefined)) issue('give exactly one of value or ref')
+    if (c.default !== undefined && c.ref === undefined) issue('default goes with ref', 'default')
+    const daily = isDailyAgg(c.agg)
+    if (daily || c.agg === 'last') {
+      if (c.window !== undefined) issue(`agg ${c.agg} takes no window`, 'window')
+    } else if (c.window === undefined) issue(`agg ${c.agg} needs a window`, 'window')
+    if (daily && c.of === undefined) issue(`agg ${c.agg} needs of: max, min, sum or mean`, 'of')
+    if (!daily && c.of !== undefined) issue('of goes with the daily aggregates', 'of')
+    if ((c.agg === 'daily_change' || c.agg === 'consecutive_days') && c.days === undefined)
+      issue(`agg ${c.agg} needs days`, 'days')
+    if (c.agg !== 'daily_change' && c.agg !== 'consecutive_days' && c.days !== undefined)
+      issue('days goes with daily_change and consecutive_days', 'days')
   })
 export type Comparison = z.infer<typeof Comparison>
 
@@ -102,7 +125,25 @@ export const Rule = z
      * Hysteresis: a lower level (or no level) must hold this long in event time before the warning
      * steps down or is lifted. Stepping up is always immediate.
      */
-    clear: z.strictObject({ for: Duration }).default({ for: '0s' }),
+    clear: z
+      .strictObject({
+        for: Duration.default('0s'),
+        /** Margin every comparison of the active level must clear by before it stops holding. */
+        deadband: z.number().nonnegative().optional(),
+      })
+      .default({ for: '0s' }),
+    /**
+     * k-of-n across stations: a level holds for a group of stations (those sharing a region at
+     * `scope`) when at least `k` of them have held it within `within` of event time. The
+     * warning records the contributing stations.
+     */
+    network: z
+      .strictObject({
+        k: z.number().int().min(1),
+        within: Duration,
+        scope: z.enum(['province', 'city', 'county', 'township', 'village']).default('county'),
+      })
+      .optional(),
     /**
      * Latching alarm (GB/T 50493-2019 gas alarms): once raised it never steps down or clears by
      * itself; an operator resets it after the condition has cleared.
@@ -130,14 +171,90 @@ export const Rule = z
   })
 export type Rule = z.infer<typeof Rule>
 
+const Kinds = z.array(z.string()).min(1)
+const Quantity = z.string().regex(/^[a-z][a-z0-9_]*$/)
+
+/** Conversions from one reported quantity to a new one (thresholds.yaml unit_tables). */
+const Convert = z.discriminatedUnion('fn', [
+  z.strictObject({ fn: z.literal('ms_to_beaufort'), kinds: Kinds, from: Quantity, quantity: Quantity }),
+  z.strictObject({ fn: z.literal('beaufort_to_ms'), kinds: Kinds, from: Quantity, quantity: Quantity }),
+  z.strictObject({
+    fn: z.literal('ppm_to_mgm3'),
+    kinds: Kinds,
+    from: Quantity,
+    quantity: Quantity,
+    molar_mass: z.number().positive(),
+  }),
+  z.strictObject({
+    fn: z.literal('mgm3_to_ppm'),
+    kinds: Kinds,
+    from: Quantity,
+    quantity: Quantity,
+    molar_mass: z.number().positive(),
+  }),
+  z.strictObject({
+    fn: z.literal('vol_to_lel'),
+    kinds: Kinds,
+    from: Quantity,
+    quantity: Quantity,
+    lel: z.number().positive(),
+  }),
+  z.strictObject({
+    fn: z.literal('lel_to_vol'),
+    kinds: Kinds,
+    from: Quantity,
+    quantity: Quantity,
+    lel: z.number().positive(),
+  }),
+  /**
+   * GB/T 17742-2020 instrumental intensity from acceleration batches: `intensity` from the peak
+   * PGA and PGV over `peak_window`, plus each batch's `pga_ms2` and `pgv_ms`.
+   */
+  z.strictObject({ fn: z.literal('gb17742'), kinds: Kinds, peak_window: Duration.default('60s') }),
+  /** STA/LTA P-wave trigger on acceleration batches: `sta_lta` (largest ratio) and `p_trigger` (0/1). */
+  z.strictObject({
+    fn: z.literal('sta_lta'),
+    kinds: Kinds,
+    sta: Duration.default('1s'),
+    lta: Duration.default('10s'),
+    on: z.number().positive().default(3),
+    off: z.number().positive().default(1.5),
+    band: z.tuple([z.number().positive(), z.number().positive()]).default([1, 10]),
+  }),
+])
+export const Derive = Convert
+export type Derive = z.infer<typeof Derive>
+
+/** The quantities a derive entry adds to a reading. */
+export function derivedQuantities(d: Derive): string[] {
+  if (d.fn === 'gb17742') return ['intensity', 'pga_ms2', 'pgv_ms']
+  if (d.fn === 'sta_lta') return ['sta_lta', 'p_trigger']
+  return [d.quantity]
+}
+
 export const Catalogue = z
   .strictObject({
     catalogue: z.string().regex(/^[a-z][a-z0-9-]*$/),
     version: z.number().int().positive(),
     title: z.string().min(1),
+    /** Quantities computed from readings before the rules see them (unit conversions, seismic). */
+    derive: z.array(Derive).default([]),
     rules: z.array(Rule).min(1),
   })
   .superRefine((cat, ctx) => {
+    const made = new Set<string>()
+    cat.derive.forEach((d, i) => {
+      for (const kind of d.kinds)
+        for (const q of derivedQuantities(d)) {
+          if (made.has(`${kind}.${q}`))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['derive', i],
+              message: `${q} is already derived for kind ${kind}`,
+            })
+          made.add(`${kind}.${q}`)
+        }
+    })
     const ids = new Set<string>()
     cat.rules.forEach((r, i) => {
       if (ids.has(r.id))
