@@ -26,7 +26,7 @@ export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, repo: Wa
   const { registry, catalogues } = loaded
   const engine = new RulesEngine(
     catalogues.map((c) => c.catalogue),
-    (id) => registry.station(id),
+    (id) => registry.stationInfo(id),
   )
   const replayed = warmUp(engine, store, registry)
   // Transitions found during the replay were discarded; the levels in force are the stored warnings'.

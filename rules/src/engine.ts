@@ -84,7 +84,11 @@ export interface Transition {
   readonly ts: number
   /** For raise/escalate: the conditions of the new level; for steps down: of the level left. */
   readonly explanation: Explanation
-  /** k-of-n rules: the station group (region code prefix, or * for stations without one) … */
+  /**
+   * k-of-n rules: the station group (region code prefix, or * for stations without one). The
+   * transition's stationId is then the station that raised the group's warning, for as long as
+   * it stays active, so every change of one group's warning carries the same station.
+   */
   readonly group?: string
   /** … and the stations that held the level within the rule's window, earliest first. */
   readonly contributors?: readonly { readonly stationId: string; readonly ts: number }[]
@@ -140,6 +144,8 @@ interface StationState {
 interface GroupState {
   readonly key: string
   lastTs: number
+  /** The station that raised the group's current warning: transitions carry its id throughout. */
+  anchor: string | null
   readonly rule: RuleState
   /** Per level: each station's latest event time at which it held that level (or a higher one). */
   readonly seen: Map<Level, Map<string, number>>
@@ -331,9 +337,12 @@ export class RulesEngine {
   /** Sets a (rule, station) pair's active level, e.g. from a warning restored after a restart. */
   restore(ruleId: string, stationId: string, level: Level | null): void {
     const compiled = this.byId.get(ruleId)
-    const st = compiled?.network
-      ? this.group(compiled, this.stationInfo(stationId)?.region).rule
-      : this.ruleState(this.station(stationId), ruleId)
+    let st: RuleState
+    if (compiled?.network) {
+      const g = this.group(compiled, this.stationInfo(stationId)?.region)
+      g.anchor = level === null ? null : stationId
+      st = g.rule
+    } else st = this.ruleState(this.station(stationId), ruleId)
     st.active = level
     st.lowerSince = null
     st.lowerMax = null
@@ -351,8 +360,10 @@ export class RulesEngine {
     const compiled = this.byId.get(ruleId)
     if (!station || !compiled) return { ok: true, transition: undefined }
     const region = this.stationInfo(stationId)?.region
-    const st = compiled.network ? this.group(compiled, region).rule : station.rules.get(ruleId)
+    const g = compiled.network ? this.group(compiled, region) : undefined
+    const st = g ? g.rule : station.rules.get(ruleId)
     if (!st || st.active === null) return { ok: true, transition: undefined }
+    if (g) g.anchor = null
     const params = this.stationInfo(stationId)?.params ?? {}
     for (const l of compiled.levels)
       if (this.holds(compiled, l, station, params, station.lastTs, false))
@@ -408,7 +419,7 @@ export class RulesEngine {
     const id = `${compiled.rule.id}|${key}`
     let g = this.groups.get(id)
     if (!g) {
-      g = { key, lastTs: -Infinity, rule: newRuleState(), seen: new Map() }
+      g = { key, lastTs: -Infinity, anchor: null, rule: newRuleState(), seen: new Map() }
       this.groups.set(id, g)
     }
     return g
@@ -592,8 +603,11 @@ export class RulesEngine {
     const contributors = [...(g.seen.get(level)?.entries() ?? [])]
       .map(([stationId, ts]) => ({ stationId, ts }))
       .sort((a, b) => a.ts - b.ts || a.stationId.localeCompare(b.stationId))
+    const anchor = g.anchor ?? sample.stationId
+    g.anchor = change.to === null ? null : anchor
     return {
       ...base(compiled.rule, sample),
+      stationId: anchor,
       ts: now,
       ...change,
       explanation: this.explain(compiled, level, up, station, params, sample.ts),

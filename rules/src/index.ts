@@ -21,6 +21,9 @@ export {
   durationMs,
   rank,
 } from './schema.js'
+export type { Waveform } from './seismic.js'
+export { instrumentalIntensity } from './seismic.js'
+export { beaufortFromMs, lelFromVol, mgm3FromPpm, msFromBeaufort, ppmFromMgm3, volFromLel } from './units.js'
 export { parseCatalogue, checkCatalogues, referencedParams } from './load.js'
 export { formatFileIssue, parseYaml } from './yaml.js'
 export type { FileIssue, Parsed } from './yaml.js'

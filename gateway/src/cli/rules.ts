@@ -143,7 +143,7 @@ async function backtest(argv: string[], out: Out): Promise<number> {
   }
   const engine = new RulesEngine(
     cats.map((c) => c.catalogue),
-    (id) => registry.station(id),
+    (id) => registry.stationInfo(id),
   )
   const transitions: Transition[] = []
   let late = 0

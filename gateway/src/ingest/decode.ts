@@ -3,6 +3,7 @@
  */
 import { ReadingPayload, SeismicBatchPayload } from '../contracts/payloads.js'
 import type { SensorKind } from '../registry/schema.js'
+import type { Waveform } from '../../../rules/src/index.js'
 
 /** Why a message was refused; each is a label value on shaobing_readings_rejected_total. */
 export type RejectReason =
@@ -23,6 +24,8 @@ export type Decoded =
       values: Record<string, number>
       /** Quantities outside the kind's plausible range: equipment faults, kept out of evaluation. */
       faults: string[]
+      /** A seismic batch's raw samples, for the rules' derived seismic quantities. */
+      waveform?: Waveform
     }
   | { ok: false; reason: RejectReason; detail: string }
 
@@ -36,6 +39,7 @@ export function decodeReading(payload: Buffer, kind: SensorKind): Decoded {
   let ts: number
   let seq: number | undefined
   let values: Record<string, number>
+  let waveform: Waveform | undefined
   if (kind.payload === 'seismic_batch') {
     const p = SeismicBatchPayload.safeParse(json)
     if (!p.success) return { ok: false, reason: 'invalid_payload', detail: summarize(p.error.issues) }
@@ -43,6 +47,7 @@ export function decodeReading(payload: Buffer, kind: SensorKind): Decoded {
     ts = Math.round(p.data.ts + ((p.data.x.length - 1) * 1000) / p.data.sr)
     seq = p.data.seq
     values = peakAcceleration(p.data.x, p.data.y, p.data.z)
+    waveform = { t0: p.data.ts, sr: p.data.sr, x: p.data.x, y: p.data.y, z: p.data.z }
   } else {
     const p = ReadingPayload.safeParse(json)
     if (!p.success) return { ok: false, reason: 'invalid_payload', detail: summarize(p.error.issues) }
@@ -61,7 +66,14 @@ export function decodeReading(payload: Buffer, kind: SensorKind): Decoded {
       }
     if (v < spec.min || v > spec.max) faults.push(q)
   }
-  return { ok: true, ts, ...(seq !== undefined ? { seq } : {}), values, faults }
+  return {
+    ok: true,
+    ts,
+    ...(seq !== undefined ? { seq } : {}),
+    values,
+    faults,
+    ...(waveform ? { waveform } : {}),
+  }
 }
 
 /** The quantities inside their kind's plausible range: what the rules may evaluate. */
@@ -79,8 +91,8 @@ export function plausibleValues(
 
 /**
  * Peak horizontal (vector of x, y) and vertical acceleration of a batch, after removing each
- * axis's mean (sensor offset and gravity on z). The GB/T 17742 intensity path comes with the
- * rules engine's derived quantities.
+ * axis's mean (sensor offset and gravity on z). The GB/T 17742 intensity (band-passed, with the
+ * velocity path) is the rules engine's derived `intensity`.
  */
 export function peakAcceleration(
   x: readonly number[],

@@ -13,6 +13,7 @@ import { TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
 import type { FaultMonitor } from '../faults/monitor.js'
 import type { Metrics } from '../metrics.js'
+import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
 import { decodeReading, plausibleValues, type RejectReason } from './decode.js'
@@ -108,11 +109,15 @@ export function createIngest(deps: IngestDeps): PublishGate {
         kind: reading.kind,
         ts: reading.ts,
         values: evaluated,
+        ...(decoded.waveform ? { waveform: decoded.waveform } : {}),
       })
       if (result.late) metrics.readingsLate.inc()
       if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
+      // A batch's samples are not stored; the quantities derived from them that its kind declares
+      // (intensity, PGA, PGV, STA/LTA) are, so history and warm-up replays see them.
+      const stored = decoded.waveform ? { ...reading, values: declared(result.values, kind) } : reading
       // The PUBACK waits for the group commit: acknowledged means durable.
-      store.add(reading, (e) => callback(e ?? null))
+      store.add(stored, (e) => callback(e ?? null))
       return
     }
 
@@ -176,3 +181,10 @@ class RejectLog {
 }
 
 const toBuffer = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p)
+
+/** The values whose quantities the kind declares, whatever their range. */
+function declared(values: Readonly<Record<string, number>>, kind: SensorKind): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const q in values) if (q in kind.quantities) out[q] = values[q]!
+  return out
+}

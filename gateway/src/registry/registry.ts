@@ -1,5 +1,7 @@
 /** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
+import type { StationInfo } from '../../../rules/src/index.js'
 import {
+  parentCode,
   regionContains,
   type KindsFile,
   type RegistryFile,
@@ -20,12 +22,17 @@ export class Registry {
   private readonly regionNames = new Map<string, string>()
   private readonly terminalsById = new Map<string, Terminal>()
   private readonly coverCache = new Map<string, readonly Terminal[]>()
+  private readonly regionParams = new Map<string, Readonly<Record<string, number>>>()
+  private readonly infos = new Map<string, StationInfo>()
 
   constructor(
     readonly file: RegistryFile,
     readonly kinds: KindsFile['kinds'],
   ) {
-    for (const r of file.regions) this.regionNames.set(r.code, r.name)
+    for (const r of file.regions) {
+      this.regionNames.set(r.code, r.name)
+      if (Object.keys(r.params).length > 0) this.regionParams.set(r.code, r.params)
+    }
     for (const s of file.stations) {
       this.stationsById.set(s.id, s)
       for (const sensor of s.sensors)
@@ -40,6 +47,26 @@ export class Registry {
 
   station(id: string): Station | undefined {
     return this.stationsById.get(id)
+  }
+
+  /**
+   * What the rules engine knows of a station: its region, and its constants layered county →
+   * township → village → station, the nearest definition winning.
+   */
+  stationInfo(id: string): StationInfo | undefined {
+    let info = this.infos.get(id)
+    if (info) return info
+    const station = this.stationsById.get(id)
+    if (!station) return undefined
+    const chain: string[] = []
+    for (let code: string | undefined = station.region; code !== undefined; code = parentCode(code))
+      chain.unshift(code)
+    const params: Record<string, number> = {}
+    for (const code of chain) Object.assign(params, this.regionParams.get(code))
+    Object.assign(params, station.params)
+    info = { params, region: station.region }
+    this.infos.set(id, info)
+    return info
   }
 
   get stations(): readonly Station[] {

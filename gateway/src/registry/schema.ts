@@ -41,7 +41,18 @@ export type SensorKind = z.infer<typeof SensorKind>
 export const KindsFile = z.strictObject({ kinds: z.record(Id, SensorKind) })
 export type KindsFile = z.infer<typeof KindsFile>
 
-const Region = z.strictObject({ code: RegionCode, name: z.string().min(1), level: RegionLevel })
+const ParamName = z.string().regex(/^[a-z][a-z0-9_]*$/)
+
+const Region = z.strictObject({
+  code: RegionCode,
+  name: z.string().min(1),
+  level: RegionLevel,
+  /**
+   * Constants for every station inside the region (a county's critical rainfall, a village's
+   * evacuation thresholds); a nearer region's value wins, and a station's own wins over all.
+   */
+  params: z.record(ParamName, z.number()).default({}),
+})
 
 const Station = z.strictObject({
   id: Id,
@@ -50,7 +61,7 @@ const Station = z.strictObject({
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
   /** Per-station constants rules refer to (warning_level, guaranteed_level, ...), in the quantity's unit. */
-  params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number()).default({}),
+  params: z.record(ParamName, z.number()).default({}),
   sensors: z.array(z.strictObject({ id: Id, kind: Id, noDataAfter: Duration.optional() })).min(1),
 })
 export type Station = z.infer<typeof Station>

@@ -113,7 +113,9 @@ export class WarningManager {
     const now = this.deps.now()
     const id = current?.id ?? warningId(t)
     const prevLevel = current?.level ?? null
-    const place = this.placeName(station.region)
+    // A k-of-n rule warns its whole group (e.g. the county), not the raising station's village.
+    const region = t.group !== undefined && t.group !== '*' ? t.group.padEnd(12, '0') : station.region
+    const place = this.placeName(region)
     const text = warningText({
       action,
       level: t.to,
@@ -124,13 +126,13 @@ export class WarningManager {
       ruleName: rule.name,
       explanation: t.explanation,
     })
-    const terminals = registry.terminalsIn(station.region)
+    const terminals = registry.terminalsIn(region)
     const warning: Omit<WarningRow, 'version'> = {
       id,
       ruleId: t.ruleId,
       stationId: t.stationId,
       hazard: t.hazard,
-      region: station.region,
+      region,
       level: t.to,
       state: action === 'lift' ? 'lifted' : 'active',
       issuedAt: current?.issuedAt ?? t.ts,
@@ -147,8 +149,13 @@ export class WarningManager {
           ts: t.ts,
           createdAt: now,
           text,
-          explanation: t.explanation,
-          verified: !this.deps.stationFaulty(t.stationId),
+          // k-of-n rules record the group and the stations that confirmed it.
+          explanation: t.contributors
+            ? { ...t.explanation, group: t.group, contributors: t.contributors }
+            : t.explanation,
+          verified: !(t.contributors?.map((c) => c.stationId) ?? [t.stationId]).some((id) =>
+            this.deps.stationFaulty(id),
+          ),
         },
         terminals: terminals.map((x) => x.id),
       },

@@ -509,5 +509,7 @@ describe('k-of-n across stations', () => {
       [130, 'clear', null],
     ])
     expect(out[1]!.contributors!.map((c) => c.stationId)).toEqual(['A', 'D', 'B'])
+    // Every change of the group's warning names the station that raised it.
+    expect(out.map((t) => t.stationId)).toEqual(['C', 'C', 'C', 'C'])
   })
 })

@@ -106,7 +106,9 @@ describe('river flood levels against station constants (hydro.flood_signal)', ()
   test('late and duplicate readings are not evaluated', () => {
     const e = engine()
     e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0 + H, values: { stage_m: 30 } })
-    expect(e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0, values: { stage_m: 36 } })).toMatchObject({
+    expect(
+      e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0, values: { stage_m: 36 } }),
+    ).toMatchObject({
       transitions: [],
       late: true,
     })
