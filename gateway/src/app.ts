@@ -56,6 +56,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
   const now = opts.now ?? Date.now
   for (const w of loaded.value.warnings) log.warn({ component: 'config' }, w)
+  for (const n of loaded.value.notices) log.info({ component: 'config' }, n)
 
   const metrics = createMetrics()
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
@@ -191,6 +192,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         'listener, data directory and store settings changed: they take effect at the next restart',
       )
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
+    for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
     const built = buildRuntime(next.value, store, repo)
     runtime = built // the swap: everything after this line sees only the new runtime
     metrics.reloads.labels('applied').inc()

@@ -14,6 +14,11 @@ import { parseYaml, type Parsed } from './yaml.js'
 const Station = z.strictObject({
   kind: z.string(),
   params: z.record(z.string(), z.number()).default({}),
+  /** 12-digit region code, which groups stations for k-of-n rules. */
+  region: z
+    .string()
+    .regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
+    .optional(),
 })
 
 const Expected = z.strictObject({

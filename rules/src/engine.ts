@@ -34,7 +34,7 @@ export interface StationInfo {
   /** Named constants: the station's own over its region's (village over township over county). */
   readonly params: Readonly<Record<string, number>>
   /** 12-digit administrative code of the station's location; groups stations for k-of-n rules. */
-  readonly region?: string
+  readonly region?: string | undefined
 }
 
 /** One comparison as it was evaluated: which value, against which threshold. */

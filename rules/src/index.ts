@@ -24,7 +24,7 @@ export {
 export type { Waveform } from './seismic.js'
 export { instrumentalIntensity } from './seismic.js'
 export { beaufortFromMs, lelFromVol, mgm3FromPpm, msFromBeaufort, ppmFromMgm3, volFromLel } from './units.js'
-export { parseCatalogue, checkCatalogues, referencedParams } from './load.js'
+export { parseCatalogue, checkCatalogues, levelsThatCannotFire, referencedParams } from './load.js'
 export { formatFileIssue, parseYaml } from './yaml.js'
 export type { FileIssue, Parsed } from './yaml.js'
 export { CASE_T0, CasesFile, expandSeries, parseCases, runCases } from './cases.js'

@@ -1,5 +1,5 @@
 /** Catalogue text → validated Catalogue, with located issues; cross-catalogue checks. */
-import { Catalogue, type Condition, type Rule } from './schema.js'
+import { Catalogue, type Condition, type Level, type Rule } from './schema.js'
 import { type FileIssue, type Parsed, parseYaml } from './yaml.js'
 
 export function parseCatalogue(text: string, file: string): Parsed<Catalogue> {
@@ -41,4 +41,21 @@ export function referencedParams(rule: Rule): Set<string> {
   }
   for (const l of rule.levels) [...(l.any_of ?? []), ...(l.all_of ?? [])].forEach(walk)
   return out
+}
+
+/**
+ * The levels of a rule that cannot fire with these station constants: those where no branch can
+ * resolve its thresholds (any_of: no comparison; all_of: some comparison lacks its constant).
+ * A `ref` with a `default` always resolves.
+ */
+export function levelsThatCannotFire(rule: Rule, params: Readonly<Record<string, number>>): Level[] {
+  const resolves = (c: Condition): boolean => {
+    if ('any_of' in c) return c.any_of.some(resolves)
+    if ('all_of' in c) return c.all_of.every(resolves)
+    if (c.ref !== undefined && c.default === undefined && !(c.ref in params)) return false
+    return typeof c.offset !== 'string' || c.offset in params
+  }
+  return rule.levels
+    .filter((l) => (l.any_of ? !l.any_of.some(resolves) : !(l.all_of ?? []).every(resolves)))
+    .map((l) => l.level)
 }

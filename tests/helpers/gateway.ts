@@ -53,12 +53,18 @@ export async function connect(url: string, opts: IClientOptions = {}): Promise<M
 }
 
 /** Collects messages on a filter; `waitFor(n)` resolves once n have arrived. */
-export async function collector(url: string, filter: string) {
+/**
+ * Subscribes to `filter` and keeps the messages; `hazard` keeps only commands of that hazard (a
+ * rain gauge in a village with flash-flood thresholds also raises flash-flood warnings).
+ */
+export async function collector(url: string, filter: string, opts: { hazard?: string } = {}) {
   const client = await connect(url)
   const messages: { topic: string; payload: Record<string, unknown> }[] = []
   const waiters: { n: number; resolve: () => void }[] = []
   client.on('message', (topic, payload) => {
-    messages.push({ topic, payload: JSON.parse(payload.toString('utf8')) as Record<string, unknown> })
+    const json = JSON.parse(payload.toString('utf8')) as Record<string, unknown>
+    if (opts.hazard !== undefined && json.hazard !== opts.hazard) return
+    messages.push({ topic, payload: json })
     for (const w of [...waiters]) if (messages.length >= w.n) w.resolve()
   })
   await client.subscribeAsync(filter, { qos: 1 })

@@ -25,11 +25,12 @@ interface Warning {
   id: string
   ruleId: string
   stationId: string
+  region: string
   state: string
   versions: { action: string; level: string | null }[]
 }
 
-test('demo-flood: flood and rainstorm warnings rise to red and are lifted; Liuwan and Shimen loudspeakers play every version', async () => {
+test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted; every targeted loudspeaker plays every version', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
   const loaded = loadScenario(readFileSync(DEMO, 'utf8'), DEMO)
   if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
@@ -47,10 +48,9 @@ test('demo-flood: flood and rainstorm warnings rise to red and are lifted; Liuwa
   expect(summary.sent).toBe(6 * 108)
 
   const { warnings } = await getJson<{ warnings: Warning[] }>(gw.urls.http, '/api/warnings?state=all')
-  const byStation = new Map(warnings.map((w) => [w.stationId, w]))
-  expect([...byStation.keys()].sort()).toEqual(['RG-LW-01', 'RG-SM-01', 'WL-LW-01'])
-  const flood = byStation.get('WL-LW-01')!
-  expect(flood.state).toBe('lifted')
+  const byKey = new Map(warnings.map((w) => [`${w.ruleId} ${w.stationId}`, w]))
+  expect(warnings.every((w) => w.state === 'lifted')).toBe(true)
+  const flood = byKey.get('river-flood WL-LW-01')!
   expect(flood.versions.map((v) => v.level)).toEqual([
     'blue',
     'yellow',
@@ -61,27 +61,41 @@ test('demo-flood: flood and rainstorm warnings rise to red and are lifted; Liuwa
     'blue',
     null,
   ])
+  // Both gauges: the rainstorm signal reaches red; each gauge's village thresholds call for
+  // evacuation (red = 立即转移).
   for (const id of ['RG-LW-01', 'RG-SM-01']) {
-    const rain = byStation.get(id)!
-    expect(rain.state).toBe('lifted')
-    expect(rain.versions.map((v) => v.level)).toContain('red')
+    expect(byKey.get(`rainstorm ${id}`)!.versions.map((v) => v.level)).toContain('red')
+    expect(byKey.get(`flash-flood-village ${id}`)!.versions.map((v) => v.level)).toContain('red')
   }
+  // The two gauges of 河口镇 confirm each other: one township-wide warning, for the township.
+  const township = warnings.filter((w) => w.ruleId === 'flash-flood-township')
+  expect(township.map((w) => w.region)).toEqual(['511823100000'])
+  expect(new Set(warnings.map((w) => w.ruleId))).toEqual(
+    new Set(['river-flood', 'rainstorm', 'flash-flood-village', 'flash-flood-township']),
+  )
 
-  // Every delivery of every version was played by the four terminals of its village, and by no other.
+  // Every delivery of every version was played by every terminal of the warning's region, and
+  // by no other.
+  const terminals = registryTerminals(DEMO_REGISTRY)
+  const inRegion = (region: string) => {
+    const prefix = region.replace(/(000)+$/, '')
+    // Demo terminal ids are T{village code}-NN.
+    return terminals.filter((t) => t.id.slice(1, 13).startsWith(prefix))
+  }
+  const expected = warnings.reduce((n, w) => n + w.versions.length * inRegion(w.region).length, 0)
   let played = 0
-  const expected = warnings.reduce((n, w) => n + w.versions.length * 4, 0)
   for (let i = 0; i < 50 && played < expected; i++) {
     await sleep(100)
     played = fleet.played().length
   }
   expect(played).toBe(expected)
   const villages = new Set(fleet.played().map((p) => p.terminalId.slice(1, 13)))
-  expect(villages).toEqual(new Set(['511823100201', '511823100202']))
+  expect(villages).toEqual(new Set(['511823100201', '511823100202', '511823100203']))
   for (const w of warnings) {
     const { summary: counts } = await getJson<{ summary: Record<string, Record<string, number>> }>(
       gw.urls.http,
       `/api/warnings/${w.id}/deliveries`,
     )
-    expect(Object.values(counts)).toEqual(w.versions.map(() => ({ played: 4 })))
+    expect(Object.values(counts)).toEqual(w.versions.map(() => ({ played: inRegion(w.region).length })))
   }
 }, 60_000)

@@ -138,7 +138,7 @@ describe('river gauge → flood warning → village loudspeakers', () => {
   })
 
   test('the rainstorm signal grades 3 h sums from a rain gauge', async () => {
-    const cmds = await collector(gw.urls.mqtt, 'terminals/T511823100202-01/cmd')
+    const cmds = await collector(gw.urls.mqtt, 'terminals/T511823100202-01/cmd', { hazard: 'rainstorm' })
     const gauge = await connect(gw.urls.mqtt, { clientId: 'rg-sm-01' })
     // 20 mm every 30 min: 3 h sum 50 at 1 h 30 (orange... needs 3 h ≥ 50 → at 1.5 h: 60), 100 at 2.5 h.
     for (let i = 1; i <= 5; i++)

@@ -91,7 +91,7 @@ test('windows survive a reload: a rain sum spanning it is graded whole', async (
   const { config } = makeConfigDir()
   const g = await startTestGateway(config)
   try {
-    const cmds = await collector(g.gw.urls.mqtt, 'terminals/T511823100201-01/cmd')
+    const cmds = await collector(g.gw.urls.mqtt, 'terminals/T511823100201-01/cmd', { hazard: 'rainstorm' })
     const gaugeC = await connect(g.gw.urls.mqtt, { clientId: 'rg-lw-01' })
     const rain = (min: number, mm: number) =>
       gaugeC.publishAsync(

@@ -26,7 +26,7 @@ async function publishRain(url: string, from: number, amounts: number[]) {
 test('an active warning survives a restart; the same level is not re-sent; the next change is version 2', async () => {
   const { config } = makeConfigDir()
   ;({ gw } = await startTestGateway(config))
-  let cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd')
+  let cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'rainstorm' })
   // 30 mm per half hour: 3 h sum reaches 60 at 1 h → orange; 4 terminals in the village.
   await publishRain(gw.urls.mqtt, 1, [30, 30])
   await cmds.waitFor(4)
@@ -37,12 +37,13 @@ test('an active warning survives a restart; the same level is not re-sent; the n
   await gw.stop()
 
   ;({ gw } = await startTestGateway(config))
-  const active = await getJson<{ warnings: { id: string; level: string; version: number }[] }>(
-    gw.urls.http,
-    '/api/warnings?state=active',
-  )
-  expect(active.warnings.map((w) => [w.level, w.version])).toEqual([['orange', 1]])
-  cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd')
+  const active = await getJson<{
+    warnings: { id: string; hazard: string; level: string; version: number }[]
+  }>(gw.urls.http, '/api/warnings?state=active')
+  expect(active.warnings.filter((w) => w.hazard === 'rainstorm').map((w) => [w.level, w.version])).toEqual([
+    ['orange', 1],
+  ])
+  cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'rainstorm' })
   await sleep(300)
   expect(cmds.messages).toHaveLength(0) // nothing re-sent on start
 
@@ -60,6 +61,6 @@ test('an active warning survives a restart; the same level is not re-sent; the n
         (m) => `${m.payload.warningId}:${m.payload.version}:${m.payload.kind}:${m.payload.level}`,
       ),
     ),
-  ).toEqual(new Set([`${active.warnings[0]!.id}:2:update:red`]))
+  ).toEqual(new Set([`${active.warnings.find((w) => w.hazard === 'rainstorm')!.id}:2:update:red`]))
   await cmds.close()
 })

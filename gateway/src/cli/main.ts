@@ -114,6 +114,7 @@ function check(configPath: string): number {
     return 1
   }
   for (const w of loaded.value.warnings) console.log(`warning: ${w}`)
+  for (const n of loaded.value.notices) console.log(`note: ${n}`)
   const { registry, catalogues } = loaded.value
   console.log(
     `ok: ${registry.stations.length} stations, ${registry.terminals.length} terminals, ` +

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkCatalogues, parseCatalogue, parseYaml, referencedParams } from '../../../rules/src/index.js'
+import { checkCatalogues, levelsThatCannotFire, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
 import type { Catalogue, FileIssue } from '../../../rules/src/index.js'
 import { err, ok, type Result } from '../core/result.js'
 import { KindsFile, RegistryFile } from '../registry/schema.js'
@@ -44,6 +44,8 @@ export interface LoadedConfig {
   readonly catalogues: readonly { file: string; catalogue: Catalogue }[]
   /** Things that are valid but probably not meant (a station lacking a constant a rule uses). */
   readonly warnings: readonly string[]
+  /** Rules that cannot fire at some stations at all (a reservoir rule at a river gauge): info only. */
+  readonly notices: readonly string[]
 }
 
 export function readText(file: string): Result<string, FileIssue[]> {
@@ -144,31 +146,41 @@ export function loadConfig(
         })
     }),
   )
+  const registry = new Registry(registryFile.value, known)
   const warnings: string[] = []
+  const notices: string[] = []
   for (const { file: f, catalogue } of catalogues.value)
     catalogue.rules.forEach((rule, i) => {
       for (const kind of rule.kinds)
         if (!(kind in known))
           issues.push({ file: f, path: `rules.${i}.kinds`, message: `unknown sensor kind ${kind}` })
-      // One line per rule and missing constant, not per station: a county has thousands.
-      const params = referencedParams(rule)
-      const lacking = new Map<string, string[]>()
+      // One line per rule (and level), not per station: a county has thousands.
+      const never: string[] = []
+      const partial = new Map<string, string[]>()
       for (const s of registryFile.value.stations) {
         if (!s.sensors.some((x) => rule.kinds.includes(x.kind))) continue
-        for (const p of params) if (!(p in s.params)) lacking.set(p, [...(lacking.get(p) ?? []), s.id])
+        const dead = levelsThatCannotFire(rule, registry.stationInfo(s.id)?.params ?? {})
+        if (dead.length === 0) continue
+        if (dead.length === rule.levels.length) never.push(s.id)
+        else partial.set(dead.join(', '), [...(partial.get(dead.join(', ')) ?? []), s.id])
       }
-      for (const [p, ids] of lacking)
+      const some = (ids: string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`
+      if (never.length > 0)
+        notices.push(
+          `rule ${rule.id} never fires at ${never.length} station(s) that set none of its constants: ${some(never)}`,
+        )
+      for (const [levels, ids] of partial)
         warnings.push(
-          `${ids.length} station(s) lack ${p}, so levels of rule ${rule.id} that use it cannot fire there: ` +
-            `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+          `${ids.length} station(s) lack the constants for level(s) ${levels} of rule ${rule.id}: ${some(ids)}`,
         )
     })
   if (issues.length > 0) return err(issues)
   return ok({
     file,
     config,
-    registry: new Registry(registryFile.value, known),
+    registry,
     catalogues: catalogues.value,
     warnings,
+    notices,
   })
 }

@@ -40,6 +40,33 @@ const HAZARD_ZH: Record<string, string> = {
   earthquake: '地震',
   gas_leak: '可燃气体泄漏',
   dust_explosion: '粉尘爆炸风险',
+  gale: '大风',
+  snowstorm: '暴雪',
+  cold_wave: '寒潮',
+  high_temperature: '高温',
+  fog: '大雾',
+  haze: '霾',
+  frost: '霜冻',
+  reservoir: '水库水位',
+  low_water: '枯水',
+  strong_motion: '强震动',
+  toxic_gas: '有毒气体',
+  oxygen: '氧气浓度异常',
+  tank_process: '储罐工艺参数异常',
+}
+
+/** Advice that differs by hazard: 山洪 orange and red are 准备转移 and 立即转移. */
+const HAZARD_ADVICE_ZH: Record<string, Partial<Record<Level, string>>> = {
+  flash_flood: {
+    orange: '请危险区群众做好转移准备（准备转移）。',
+    red: '请危险区群众立即转移到安全地带（立即转移）。',
+  },
+  earthquake: {
+    blue: '请保持冷静，注意避险。',
+    yellow: '请立即就近避险，远离门窗和高大物体。',
+    orange: '请立即就近避险，震后有序撤离到空旷地带。',
+    red: '请立即就近避险，震后有序撤离到空旷地带。',
+  },
 }
 
 /** Spoken names of quantities and station constants; unknown ones are read by their id. */
@@ -54,14 +81,55 @@ const QUANTITY_ZH: Record<string, { name: string; unit: string }> = {
   nh3_ppm: { name: '氨气浓度', unit: 'ppm' },
   cl2_ppm: { name: '氯气浓度', unit: 'ppm' },
   o2_pct_vol: { name: '氧气浓度', unit: '%' },
+  ch4_lel_pct: { name: '甲烷浓度', unit: '%LEL' },
+  h2s_mgm3: { name: '硫化氢浓度', unit: '毫克每立方米' },
+  co_mgm3: { name: '一氧化碳浓度', unit: '毫克每立方米' },
+  nh3_mgm3: { name: '氨气浓度', unit: '毫克每立方米' },
+  cl2_mgm3: { name: '氯气浓度', unit: '毫克每立方米' },
+  so2_mgm3: { name: '二氧化硫浓度', unit: '毫克每立方米' },
+  no2_mgm3: { name: '二氧化氮浓度', unit: '毫克每立方米' },
+  hcn_mgm3: { name: '氰化氢浓度', unit: '毫克每立方米' },
+  hcl_mgm3: { name: '氯化氢浓度', unit: '毫克每立方米' },
+  wind_force: { name: '平均风力', unit: '级' },
+  gust_force: { name: '阵风', unit: '级' },
+  air_temp_c: { name: '气温', unit: '摄氏度' },
+  ground_temp_c: { name: '地面温度', unit: '摄氏度' },
+  visibility_m: { name: '能见度', unit: '米' },
+  humidity_pct: { name: '相对湿度', unit: '%' },
+  snow_mm: { name: '降雪量', unit: '毫米' },
+  intensity: { name: '仪器地震烈度', unit: '度' },
+  p_trigger: { name: '地震波触发', unit: '' },
+  collector_temp_c: { name: '除尘器灰斗温度', unit: '摄氏度' },
+  diff_pressure_pa: { name: '除尘器压差', unit: '帕' },
+  dust_mec_pct: { name: '粉尘浓度', unit: '%MEC' },
 }
+const OF_ZH: Record<string, string> = { max: '最高', min: '最低', sum: '累计', mean: '平均' }
 const REF_ZH: Record<string, string> = {
   warning_level: '警戒水位',
   guaranteed_level: '保证水位',
   historical_max_level: '历史最高水位',
   flood_limit_level: '汛限水位',
+  design_flood_level: '设计洪水位',
+  check_flood_level: '校核洪水位',
+  warning_discharge: '警戒流量',
+  guaranteed_discharge: '保证流量',
+  historical_max_discharge: '历史最大流量',
+  drought_warning_level: '旱警水位',
+  seasonal_historical_min: '历史同期最低水位',
+  historical_min_level: '历史最低水位',
+  village_prepare_rain_1h_mm: '准备转移临界雨量',
+  village_prepare_rain_3h_mm: '准备转移临界雨量',
+  village_prepare_rain_6h_mm: '准备转移临界雨量',
+  village_immediate_rain_1h_mm: '立即转移临界雨量',
+  village_immediate_rain_3h_mm: '立即转移临界雨量',
+  village_immediate_rain_6h_mm: '立即转移临界雨量',
+  village_prepare_level_m: '准备转移水位',
+  village_immediate_level_m: '立即转移水位',
+  site_high_temp: '温度设定值',
 }
 const WINDOW_ZH: Record<string, string> = {
+  '10m': '10分钟',
+  '30m': '30分钟',
   '1h': '1小时',
   '3h': '3小时',
   '6h': '6小时',
@@ -74,7 +142,21 @@ const fmt = (x: number): string => (Math.round(x * 100) / 100).toString()
 function describe(c: ConditionResult): string {
   const q = QUANTITY_ZH[c.quantity] ?? { name: c.quantity, unit: '' }
   const span = c.window !== undefined ? (WINDOW_ZH[c.window] ?? c.window) : ''
-  const what = c.agg === 'sum' ? `${span}${q.name}` : c.agg === 'last' ? q.name : `${span}${c.agg} ${q.name}`
+  const of = OF_ZH[c.of ?? ''] ?? ''
+  if (c.agg === 'consecutive_days')
+    return `连续${c.observed ?? 0}天日${of}${q.name}${c.op.startsWith('>') ? '达到' : '低于'}${fmt(c.threshold ?? 0)}${q.unit}`
+  const what =
+    c.agg === 'sum' || c.agg === 'last'
+      ? `${span}${q.name}`
+      : c.agg === 'max' || c.agg === 'min'
+        ? `${span}${OF_ZH[c.agg]}${q.name}`
+        : c.agg === 'daily'
+          ? `今日${of}${q.name}`
+          : c.agg === 'daily_change'
+            ? `日${of}${q.name}${(c.days ?? 1) * 24}小时变化`
+            : c.agg === 'rate_per_h'
+              ? `${q.name}每小时上涨`
+              : `${span}${q.name}${c.agg === 'delta' ? '变化' : c.agg === 'mean' ? '平均' : '次数'}`
   const observed = c.observed === null ? '无数据' : `${fmt(c.observed)}${q.unit}`
   if (c.threshold === null) return `${what}${observed}`
   const rising = c.op.startsWith('>')
@@ -112,5 +194,6 @@ export function warningText(t: TextInput): string {
     t.action === 'issue'
       ? `【${label(t.level)}】`
       : `【${isAlarmStage(t.level) ? '报警' : '预警'}${t.prevLevel && rank(t.level) > rank(t.prevLevel) ? '升级' : '降级'}为${label(t.level)}】`
-  return `${head}${t.place}：${t.station}${what}${label(t.level)}。${facts}。${ADVICE_ZH[t.level]}`
+  const advice = HAZARD_ADVICE_ZH[t.hazard]?.[t.level] ?? ADVICE_ZH[t.level]
+  return `${head}${t.place}：${t.station}${what}${label(t.level)}。${facts}。${advice}`
 }

@@ -25,10 +25,12 @@ describe('configuration loading', () => {
     expect(loaded.value.registry.terminals.length).toBeGreaterThanOrEqual(24)
     expect(loaded.value.catalogues.map((c) => c.catalogue.catalogue).sort()).toEqual([
       'dust',
+      'flash-flood',
       'gas',
       'hydrology',
       'major-hazard',
       'meteorology',
+      'seismic',
     ])
     expect(loaded.value.warnings).toEqual([])
     const kinds = new Set(loaded.value.registry.stations.flatMap((s) => s.sensors.map((x) => x.kind)))
@@ -97,10 +99,13 @@ describe('configuration loading', () => {
     )
     const loaded = loadConfig(file)
     expect(loaded.ok && loaded.value.warnings).toEqual([
-      '1 station(s) lack historical_max_level, so levels of rule river-flood that use it cannot fire there: S1',
-      '1 station(s) lack guaranteed_level, so levels of rule river-flood that use it cannot fire there: S1',
-      '1 station(s) lack approach_offset_m, so levels of rule river-flood that use it cannot fire there: S1',
+      '1 station(s) lack the constants for level(s) red, orange, blue of rule river-flood: S1',
     ])
+    // Rules that need constants a station sets none of (a reservoir rule at a river gauge) are
+    // only noted.
+    expect(loaded.ok && loaded.value.notices).toContain(
+      'rule reservoir-level never fires at 1 station(s) that set none of its constants: S1',
+    )
   })
 
   test('a missing registry file is named', () => {

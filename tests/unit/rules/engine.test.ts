@@ -100,6 +100,16 @@ describe('river flood levels against station constants (hydro.flood_signal)', ()
         ref: 'guaranteed_level',
         held: true,
       },
+      // The other branch of the level, as evaluated: this station reports no discharge.
+      {
+        quantity: 'discharge_m3s',
+        agg: 'last',
+        op: '>=',
+        observed: null,
+        threshold: null,
+        ref: 'guaranteed_discharge',
+        held: false,
+      },
     ])
   })
 
