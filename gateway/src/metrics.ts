@@ -33,8 +33,8 @@ export function createMetrics() {
       registers: [registry],
     }),
     faultValues: new Counter({
-      name: 'shaobing_reading_values_out_of_range_total',
-      help: 'Quantities outside their kind plausible range (equipment faults), left out of evaluation',
+      name: 'shaobing_reading_values_faulty_total',
+      help: 'Quantities left out of evaluation as equipment faults: outside their plausible range or spiking',
       labelNames: ['kind', 'quantity'],
       registers: [registry],
     }),

@@ -240,7 +240,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     expect(
       await metric(
         gw.urls.http,
-        'shaobing_reading_values_out_of_range_total',
+        'shaobing_reading_values_faulty_total',
         'kind="water_level",quantity="stage_m"',
       ),
     ).toBe(1)

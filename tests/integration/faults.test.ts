@@ -106,3 +106,41 @@ test('no data, out of range, recovery, and unverified hazards at a faulty statio
   expect((await fetch(`${base}/api/faults?state=broken`)).status).toBe(400)
   await Promise.all([retained.close(), cmds.close(), gauge.endAsync()])
 })
+
+test('a spike is a fault and never a flood; a stuck gauge is a flatline fault until it moves', async () => {
+  await gw?.stop()
+  ;({ gw } = await startTestGateway(makeConfigDir().config))
+  const base = gw.urls.http
+  const active = () => getJson<{ faults: Fault[] }>(base, '/api/faults?state=active').then((r) => r.faults)
+  const kinds = () => active().then((f) => f.filter((x) => x.sensorId === 'wl-lw-01').map((x) => x.kind))
+  const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  const stage = (min: number, v: number) =>
+    gauge.publishAsync(
+      sensorDataTopic('water_level', 'wl-lw-01'),
+      JSON.stringify({ ts: T0 + min * 60_000, values: { stage_m: v } }),
+      { qos: 1 },
+    )
+  // 30.0 → 35.0 m within a minute (limit 0.5 m/min) would be red at this gauge; it is a spike.
+  await stage(0, 30.0)
+  await stage(1, 30.02)
+  await stage(2, 35.0)
+  await until(kinds, (k) => k.includes('spike'), 'a spike fault')
+  // Back to 30.03: that jump is refused too; the next steady reading clears the fault.
+  await stage(3, 30.03)
+  await stage(4, 30.04)
+  await until(kinds, (k) => !k.includes('spike'), 'the spike fault to clear')
+  const { warnings } = await getJson<{ warnings: unknown[] }>(base, '/api/warnings?state=all')
+  expect(warnings).toEqual([])
+  expect(
+    await metric(base, 'shaobing_reading_values_faulty_total', 'kind="water_level",quantity="stage_m"'),
+  ).toBe(2)
+
+  // The same value to the centimetre for more than 48 h of event time: stuck.
+  for (const h of [12, 24, 36, 49]) await stage(4 + h * 60, 30.04)
+  await until(kinds, (k) => k.includes('flatline'), 'a flatline fault')
+  const [flat] = (await active()).filter((f) => f.kind === 'flatline')
+  expect(flat).toMatchObject({ stationId: 'WL-LW-01' })
+  await stage(4 + 50 * 60, 30.1)
+  await until(kinds, (k) => !k.includes('flatline'), 'the flatline fault to clear')
+  await gauge.endAsync()
+})

@@ -1,6 +1,7 @@
 /**
  * Equipment faults (设备故障), kept apart from hazards (险情): a sensor that has sent nothing for its
- * kind's `noDataAfter`, or that reports values outside its kind's plausible range. Silence is
+ * kind's `noDataAfter`, that reports values outside its kind's plausible range, that jumps faster
+ * than its quantity can change (spike), or whose value is stuck (flatline). Silence is
  * measured on the gateway's clock from the last message received, since a silent sensor's own
  * event time stands still. Faults are persisted, exposed on the API and retained on
  * `faults/{stationId}/{sensorId}`; a hazard decided while its station is faulty is unverified.
@@ -9,10 +10,21 @@ import type { Logger } from 'pino'
 import { durationMs } from '../../../rules/src/index.js'
 import { faultTopic } from '../contracts/topics.js'
 import type { Metrics } from '../metrics.js'
+import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Db } from '../store/db.js'
 
-export type FaultKind = 'no_data' | 'out_of_range'
+export type FaultKind = 'no_data' | 'out_of_range' | 'spike' | 'flatline'
+const FAULT_KINDS: readonly FaultKind[] = ['no_data', 'out_of_range', 'spike', 'flatline']
+
+/** What the monitor remembers of one quantity of one sensor, in event time. */
+interface Track {
+  lastTs: number
+  last: number
+  /** Since when, and over how many readings, the value has not changed. */
+  sameSince: number
+  sameCount: number
+}
 
 export interface FaultRow {
   readonly id: number
@@ -46,6 +58,8 @@ const faultFrom = (r: Record<string, unknown>): FaultRow => ({
 
 export class FaultMonitor {
   private readonly lastSeen = new Map<string, number>()
+  /** Per `${sensorId}|${quantity}`: the previous value, for spikes and flatlines. */
+  private readonly tracks = new Map<string, Track>()
   /** Active faults by `${sensorId}|${kind}`. */
   private readonly active = new Map<string, FaultRow>()
   private readonly startedAt: number
@@ -81,12 +95,73 @@ export class FaultMonitor {
     if (this.active.has(`${sensorId}|no_data`)) this.clear(sensorId, 'no_data')
   }
 
-  /** The sensor's latest reading had quantities outside their plausible range (or none). */
-  ranges(sensorId: string, stationId: string, outOfRange: readonly string[]): void {
-    const open = this.active.has(`${sensorId}|out_of_range`)
-    if (outOfRange.length > 0 && !open)
-      this.raise(sensorId, stationId, 'out_of_range', `out of range: ${outOfRange.join(', ')}`)
-    else if (outOfRange.length === 0 && open) this.clear(sensorId, 'out_of_range')
+  /**
+   * Checks a sensor's reading (event time `ts`) for faults: out of range (found by the decoder),
+   * spikes and flatlines. Returns the quantities to keep out of evaluation: out of range or
+   * spiking. A flatlining value is still evaluated, but the station's hazards are unverified.
+   */
+  inspect(
+    sensorId: string,
+    stationId: string,
+    kind: SensorKind,
+    ts: number,
+    values: Readonly<Record<string, number>>,
+    outOfRange: readonly string[],
+  ): string[] {
+    const spikes: string[] = []
+    const stuck: string[] = []
+    for (const q in values) {
+      const spec = kind.quantities[q]
+      if (!spec || (spec.maxChangePerMin === undefined && spec.flatlineAfter === undefined)) continue
+      if (outOfRange.includes(q)) continue // an impossible value is no baseline for the next one
+      const v = values[q]!
+      const key = `${sensorId}|${q}`
+      const t = this.tracks.get(key)
+      if (!t) {
+        this.tracks.set(key, { lastTs: ts, last: v, sameSince: ts, sameCount: 1 })
+        continue
+      }
+      if (ts <= t.lastTs) continue // late or repeated: no rate to judge
+      if (spec.maxChangePerMin !== undefined) {
+        const minutes = (ts - t.lastTs) / 60_000
+        if (Math.abs(v - t.last) > spec.maxChangePerMin * minutes)
+          spikes.push(`${q} ${t.last} → ${v} in ${Math.round(minutes * 60)} s`)
+      }
+      if (v === t.last) t.sameCount++
+      else {
+        t.sameSince = ts
+        t.sameCount = 1
+      }
+      t.lastTs = ts
+      t.last = v
+      if (
+        spec.flatlineAfter !== undefined &&
+        t.sameCount >= 3 &&
+        ts - t.sameSince >= durationMs(spec.flatlineAfter)
+      )
+        stuck.push(`${q} stuck at ${v} since ${new Date(t.sameSince).toISOString()}`)
+    }
+    this.state(
+      sensorId,
+      stationId,
+      'out_of_range',
+      outOfRange.length > 0 ? `out of range: ${outOfRange.join(', ')}` : null,
+    )
+    this.state(
+      sensorId,
+      stationId,
+      'spike',
+      spikes.length > 0 ? `impossible jump: ${spikes.join('; ')}` : null,
+    )
+    this.state(sensorId, stationId, 'flatline', stuck.length > 0 ? stuck.join('; ') : null)
+    return [...outOfRange, ...spikes.map((s) => s.split(' ')[0]!)]
+  }
+
+  /** Raises (with `detail`) or clears (null) one kind of fault of a sensor. */
+  private state(sensorId: string, stationId: string, kind: FaultKind, detail: string | null): void {
+    const open = this.active.has(`${sensorId}|${kind}`)
+    if (detail !== null && !open) this.raise(sensorId, stationId, kind, detail)
+    else if (detail === null && open) this.clear(sensorId, kind)
   }
 
   /** True while any sensor of the station is in fault: its hazard evaluations are unverified. */
@@ -159,7 +234,7 @@ export class FaultMonitor {
   }
 
   private gauge(): void {
-    const counts: Record<FaultKind, number> = { no_data: 0, out_of_range: 0 }
+    const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>
     for (const f of this.active.values()) counts[f.kind]++
     for (const [k, n] of Object.entries(counts)) this.deps.metrics.faultsActive.labels(k).set(n)
   }

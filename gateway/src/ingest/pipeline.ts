@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.js'
 import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
-import { decodeReading, plausibleValues, type RejectReason } from './decode.js'
+import { decodeReading, type RejectReason } from './decode.js'
 
 export interface IngestDeps {
   /** Registry and rules engine in force (a reload swaps them). */
@@ -27,7 +27,7 @@ export interface IngestDeps {
   /** Level transitions caused by a reading (already evaluated, in event-time order). */
   readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
   /** Liveness and plausibility of each registered sensor (equipment faults). */
-  readonly faults: Pick<FaultMonitor, 'seen' | 'ranges'>
+  readonly faults: Pick<FaultMonitor, 'seen' | 'inspect'>
   /** A validated receipt from a loudspeaker terminal. */
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
 }
@@ -97,11 +97,19 @@ export function createIngest(deps: IngestDeps): PublishGate {
         ...(decoded.seq !== undefined ? { seq: decoded.seq } : {}),
         values: decoded.values,
       }
-      deps.faults.ranges(sensor.sensorId, sensor.station.id, decoded.faults)
+      // Out-of-range and spiking values are equipment faults, kept out of evaluation.
+      const excluded = deps.faults.inspect(
+        sensor.sensorId,
+        sensor.station.id,
+        kind,
+        decoded.ts,
+        decoded.values,
+        decoded.faults,
+      )
       let evaluated = reading.values
-      if (decoded.faults.length > 0) {
-        for (const q of decoded.faults) metrics.faultValues.labels(sensor.kind, q).inc()
-        evaluated = plausibleValues(reading.values, kind)
+      if (excluded.length > 0) {
+        for (const q of excluded) metrics.faultValues.labels(sensor.kind, q).inc()
+        evaluated = Object.fromEntries(Object.entries(reading.values).filter(([q]) => !excluded.includes(q)))
       }
       metrics.readingsAccepted.inc()
       const result = engine.evaluate({

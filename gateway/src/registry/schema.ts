@@ -17,6 +17,16 @@ const Quantity = z.strictObject({
   /** Plausible range; a reading outside it is a device fault, not a hazard. */
   min: z.number(),
   max: z.number(),
+  /**
+   * Fastest plausible change per minute of event time between consecutive readings; a faster
+   * jump is a spike (设备故障) and the value is kept out of evaluation.
+   */
+  maxChangePerMin: z.number().positive().optional(),
+  /**
+   * A value that has not changed at all for this long (event time, three readings or more) is a
+   * stuck sensor (flatline). Only for quantities that always vary, never for rain.
+   */
+  flatlineAfter: Duration.optional(),
   description: z.string().optional(),
 })
 

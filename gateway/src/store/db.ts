@@ -81,6 +81,23 @@ const MIGRATIONS: readonly string[] = [
   -- A hazard version decided while its station had an active fault is unverified.
   ALTER TABLE warning_versions ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;
   `,
+  `
+  -- Stuck sensors (flatline) and physically impossible jumps (spike) are faults too. SQLite cannot
+  -- widen a CHECK in place, so the table is rebuilt.
+  CREATE TABLE faults_v3 (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    station_id  TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('no_data', 'out_of_range', 'spike', 'flatline')),
+    detail      TEXT    NOT NULL,
+    since       INTEGER NOT NULL,          -- gateway wall clock, epoch ms
+    cleared_at  INTEGER
+  );
+  INSERT INTO faults_v3 SELECT * FROM faults;
+  DROP TABLE faults;
+  ALTER TABLE faults_v3 RENAME TO faults;
+  CREATE UNIQUE INDEX faults_active ON faults (sensor_id, kind) WHERE cleared_at IS NULL;
+  `,
 ]
 
 export interface OpenOptions {
