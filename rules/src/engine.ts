@@ -4,6 +4,7 @@
  */
 import { DailySeries, DAY_MS, type DailyOf } from './daily.js'
 import { DeriveStage, type DeriveState } from './derive.js'
+import { levelsThatCannotFire } from './load.js'
 import {
   type Catalogue,
   type Comparison,
@@ -119,9 +120,18 @@ interface CompiledRule {
   /** Whether any comparison has a hysteresis margin (its own or the rule's clear.deadband). */
   readonly deadband: boolean
   readonly network?: { readonly k: number; readonly withinMs: number; readonly digits: number }
+  /** Keys of the windows and day series the rule's conditions read. */
+  readonly keys: Set<string>
 }
 
 interface RuleState {
+  /** k-of-n rules: the group of the station this state belongs to. */
+  group?: GroupState
+  /**
+   * Whether the station lacks the constants of every level, so the rule can never fire there
+   * and is not evaluated at all; decided on the station's first reading (undefined until then).
+   */
+  dead: boolean | undefined
   active: Level | null
   /** For levels with `for`: event time since when the condition has held without a break. */
   pendingSince: Map<Level, number> | undefined
@@ -137,7 +147,15 @@ interface StationState {
   readonly windows: Map<string, SlidingWindow>
   readonly daily: Map<string, DailySeries>
   readonly rules: Map<string, RuleState>
+  /** The same states per sensor kind, with the windows their live rules need. */
+  readonly byKind: Map<string, KindState>
   readonly derive: Map<number, DeriveState>
+}
+
+interface KindState {
+  readonly states: RuleState[]
+  readonly windows: readonly WindowSpec[]
+  readonly daily: readonly DailySpec[]
 }
 
 /** A k-of-n rule's state for one group of stations. */
@@ -220,6 +238,7 @@ export class RulesEngine {
         const compiled: CompiledRule = {
           rule,
           levels,
+          keys: new Set(levels.flatMap((l) => l.conditions.flatMap(conditionKeys))),
           clearForMs: durationMs(rule.clear.for),
           timed: levels.some((l) => l.forMs > 0),
           deadband:
@@ -300,7 +319,10 @@ export class RulesEngine {
       ? this.derive.apply(sample.kind, sample.ts, sample.values, sample.waveform, station.derive)
       : sample.values
     for (const q in values) station.latest.set(q, values[q]!)
-    for (const spec of this.windowSpecs.get(sample.kind) ?? NONE) {
+    const info = this.stationInfo(sample.stationId)
+    const params = info?.params ?? {}
+    const k = this.kindState(station, sample.kind, params)
+    for (const spec of k.windows) {
       const v = values[spec.quantity]
       if (v === undefined) continue
       let w = station.windows.get(spec.key)
@@ -310,7 +332,7 @@ export class RulesEngine {
       }
       w.push(sample.ts, v)
     }
-    for (const spec of this.dailySpecs.get(sample.kind) ?? NONE) {
+    for (const spec of k.daily) {
       const v = values[spec.quantity]
       if (v === undefined) continue
       let d = station.daily.get(spec.key)
@@ -321,17 +343,19 @@ export class RulesEngine {
       d.push(sample.ts, v)
     }
     const rules = this.byKind.get(sample.kind)
-    if (!rules) return { transitions: [], values, late: false }
-    const info = this.stationInfo(sample.stationId)
-    const params = info?.params ?? {}
-    const transitions: Transition[] = []
-    for (const compiled of rules) {
+    if (!rules) return { transitions: NONE, values, late: false }
+    const states = k.states
+    let transitions: Transition[] | undefined
+    for (let i = 0; i < rules.length; i++) {
+      const compiled = rules[i]!
+      const st = states[i]!
+      if (st.dead) continue
       const t = compiled.network
-        ? this.stepGroup(compiled, station, params, info?.region, sample)
-        : this.step(compiled, station, params, sample)
-      if (t) transitions.push(t)
+        ? this.stepGroup(compiled, st, station, params, info?.region, sample)
+        : this.step(compiled, st, station, params, sample)
+      if (t) (transitions ??= []).push(t)
     }
-    return { transitions, values, late: false }
+    return { transitions: transitions ?? NONE, values, late: false }
   }
 
   /** Sets a (rule, station) pair's active level, e.g. from a warning restored after a restart. */
@@ -407,11 +431,41 @@ export class RulesEngine {
         windows: new Map(),
         daily: new Map(),
         rules: new Map(),
+        byKind: new Map(),
         derive: new Map(),
       }
       this.stations.set(id, s)
     }
     return s
+  }
+
+  /**
+   * A station's rule states for one sensor kind, in the order of the kind's rules, and the windows
+   * and day series its live rules read. Rules whose constants the station lacks entirely are dead
+   * there: never evaluated, and their windows never kept.
+   */
+  private kindState(
+    station: StationState,
+    kind: string,
+    params: Readonly<Record<string, number>>,
+  ): KindState {
+    let k = station.byKind.get(kind)
+    if (k) return k
+    const rules = this.byKind.get(kind) ?? NONE
+    const states = rules.map((c) => {
+      const st = this.ruleState(station, c.rule.id)
+      st.dead ??= levelsThatCannotFire(c.rule, params).length === c.levels.length
+      return st
+    })
+    const live = rules.filter((_, i) => !states[i]!.dead)
+    const needed = new Set(live.flatMap((c) => [...c.keys]))
+    k = {
+      states,
+      windows: (this.windowSpecs.get(kind) ?? NONE).filter((s) => needed.has(s.key)),
+      daily: (this.dailySpecs.get(kind) ?? NONE).filter((s) => needed.has(s.key)),
+    }
+    station.byKind.set(kind, k)
+    return k
   }
 
   private group(compiled: CompiledRule, region: string | undefined): GroupState {
@@ -540,11 +594,11 @@ export class RulesEngine {
 
   private step(
     compiled: CompiledRule,
+    st: RuleState,
     station: StationState,
     params: Readonly<Record<string, number>>,
     sample: Sample,
   ): Transition | undefined {
-    const st = this.ruleState(station, compiled.rule.id)
     // Hot path: no explanation is built unless the level changes.
     let candidate = this.candidate(compiled, st, station, params, sample.ts)
     if (st.active !== null && rank(candidate) < rank(st.active) && compiled.deadband) {
@@ -566,20 +620,15 @@ export class RulesEngine {
   /** k-of-n: the station's own level feeds its group; the group's level is what warns. */
   private stepGroup(
     compiled: CompiledRule,
+    st: RuleState,
     station: StationState,
     params: Readonly<Record<string, number>>,
     region: string | undefined,
     sample: Sample,
   ): Transition | undefined {
     const net = compiled.network!
-    const own = this.candidate(
-      compiled,
-      this.ruleState(station, compiled.rule.id),
-      station,
-      params,
-      sample.ts,
-    )
-    const g = this.group(compiled, region)
+    const own = this.candidate(compiled, st, station, params, sample.ts)
+    const g = (st.group ??= this.group(compiled, region))
     g.lastTs = Math.max(g.lastTs, sample.ts)
     const now = g.lastTs
     for (const l of compiled.levels) {
@@ -620,6 +669,7 @@ export class RulesEngine {
 const NONE: readonly never[] = []
 
 const newRuleState = (): RuleState => ({
+  dead: undefined,
   active: null,
   pendingSince: undefined,
   lowerSince: null,
@@ -636,6 +686,12 @@ const base = (rule: Rule, sample: Sample) => ({
   ts: sample.ts,
 })
 
+function conditionKeys(c: Condition): string[] {
+  if ('any_of' in c) return c.any_of.flatMap(conditionKeys)
+  if ('all_of' in c) return c.all_of.flatMap(conditionKeys)
+  return c.agg === 'last' ? [] : [conditionKey(c)]
+}
+
 function hasDeadband(c: Condition): boolean {
   if ('any_of' in c) return c.any_of.some(hasDeadband)
   if ('all_of' in c) return c.all_of.some(hasDeadband)
@@ -643,14 +699,19 @@ function hasDeadband(c: Condition): boolean {
 }
 
 /** Window keys are computed once per condition, not per reading. */
-const keys = new WeakMap<Comparison, string>()
 const windowKey = (quantity: string, window: string): string => `${quantity}|${durationMs(window)}`
 const dailyKey = (quantity: string, of: DailyOf): string => `${quantity}|day|${of}`
+/**
+ * The key is kept on the comparison itself under a symbol (it depends only on the comparison, so
+ * engines sharing a parsed catalogue agree); a property read is cheaper than a WeakMap lookup.
+ */
+const KEY = Symbol('shaobing.windowKey')
 function conditionKey(c: Comparison): string {
-  let k = keys.get(c)
+  const holder = c as Comparison & { [KEY]?: string }
+  let k = holder[KEY]
   if (k === undefined) {
     k = isDailyAgg(c.agg) ? dailyKey(c.quantity, c.of as DailyOf) : windowKey(c.quantity, c.window!)
-    keys.set(c, k)
+    Object.defineProperty(holder, KEY, { value: k, enumerable: false })
   }
   return k
 }
@@ -673,6 +734,17 @@ function evalCondition(c: Condition, ctx: Ctx): boolean {
   if ('any_of' in c) return evalLogic('any_of', c.any_of, ctx)
   if ('all_of' in c) return evalLogic('all_of', c.all_of, ctx)
   const { params } = ctx
+  if (ctx.out === undefined && !ctx.relax && c.agg !== 'consecutive_days') {
+    // Hot path: nothing to record, no deadband; a quantity not reported decides at once.
+    const observed = observe(c, ctx)
+    if (observed === null) return false
+    const t = resolveThreshold(
+      c,
+      c.value ?? (c.ref !== undefined ? params[c.ref] : undefined) ?? c.default,
+      params,
+    )
+    return t !== null && compare(observed, c.op, t)
+  }
   const base = c.value ?? (c.ref !== undefined ? params[c.ref] : undefined)
   const defaulted = base === undefined && c.default !== undefined
   let threshold = resolveThreshold(c, base ?? c.default, params)

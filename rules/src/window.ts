@@ -47,6 +47,9 @@ export class SlidingWindow {
         this.minQ.pop()
       this.minQ.push(i)
     }
+    // A window no condition reads for a while (a branch never reached) must not grow without end:
+    // once its oldest sample is two spans old, evict (so it holds at most two spans).
+    if (ts - this.ts[this.head]! > 2 * this.spanMs) this.evict(ts)
   }
 
   /** Drops samples that are no longer inside the window at `now`. */

@@ -16,6 +16,7 @@ import {
   RulesEngine,
   runCases,
   type Catalogue,
+  type ConditionResult,
   type Transition,
 } from '../../../rules/src/index.js'
 import { DEFAULT_RULES, DEMO_CONFIG, loadCatalogues, loadConfig, readText } from '../config/load.js'
@@ -166,10 +167,26 @@ async function backtest(argv: string[], out: Out): Promise<number> {
 export function describeTransition(t: Transition): string {
   const why = t.explanation.conditions
     .filter((c) => c.held === t.explanation.held)
-    .map(
-      (c) =>
-        `${c.agg === 'last' ? c.quantity : `${c.agg}(${c.quantity}, ${c.window})`} ${c.observed ?? 'n/a'} ${t.explanation.held ? c.op : 'not ' + c.op} ${c.threshold ?? 'n/a'}${c.ref !== undefined ? ` (${c.ref})` : ''}`,
-    )
+    .map((c) => describeCondition(c, t.explanation.held))
     .join('; ')
-  return `${new Date(t.ts).toISOString()}  ${t.ruleId}  ${t.stationId}  ${t.kind} ${t.from ?? '-'} → ${t.to ?? 'none'}  ${why}`
+  const group =
+    t.contributors !== undefined ? `  [${t.group}: ${t.contributors.map((c) => c.stationId).join(', ')}]` : ''
+  return `${new Date(t.ts).toISOString()}  ${t.ruleId}  ${t.stationId}  ${t.kind} ${t.from ?? '-'} → ${t.to ?? 'none'}  ${why}${group}`
+}
+
+function describeCondition(c: ConditionResult, held: boolean): string {
+  const op = held ? c.op : `not ${c.op}`
+  const ref = c.ref !== undefined ? ` (${c.ref}${c.defaulted ? ', default' : ''})` : ''
+  const band = c.deadband !== undefined ? ` ±${c.deadband}` : ''
+  if (c.agg === 'consecutive_days')
+    return `days with ${c.of}(${c.quantity}) ${c.op} ${c.threshold ?? 'n/a'}${ref}: ${c.observed ?? 0} in a row, ${held ? '>=' : '<'} ${c.days}`
+  const what =
+    c.agg === 'last'
+      ? c.quantity
+      : c.agg === 'daily'
+        ? `today's ${c.of}(${c.quantity})`
+        : c.agg === 'daily_change'
+          ? `change of daily ${c.of}(${c.quantity}) over ${c.days}d`
+          : `${c.agg}(${c.quantity}, ${c.window})`
+  return `${what} ${c.observed ?? 'n/a'} ${op} ${c.threshold ?? 'n/a'}${ref}${band}`
 }

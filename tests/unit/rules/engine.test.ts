@@ -217,6 +217,13 @@ describe('incremental sliding window', () => {
     }
   })
 
+  test('a window nobody reads stays bounded (pushes evict too)', () => {
+    const w = new SlidingWindow(H, false, false)
+    for (let i = 0; i < 10_000; i++) w.push(T0 + i * M, 1)
+    expect(w.count).toBeLessThanOrEqual(2 * 60 + 1)
+    expect(w.value('count', T0 + 9_999 * M)).toBe(60)
+  })
+
   test('an empty window has no sum but a count of 0', () => {
     const w = new SlidingWindow(H, false, false)
     w.push(T0, 5)
