@@ -52,10 +52,10 @@ export interface ConditionResult {
    * For consecutive_days: how many consecutive days satisfied the comparison.
    */
   readonly observed: number | null
-  /** The threshold after resolving `ref` and `offset`, or null if a station constant is missing. */
+  /** The threshold after resolving `ref`, `scale` and `offset`, or null if a constant is missing. */
   readonly threshold: number | null
   readonly ref?: string
-  /** The station constant's own value when an offset was added to it. */
+  /** The station constant's own value when it was scaled or offset. */
   readonly refValue?: number
   /** The threshold came from the catalogue's default because no station constant was set. */
   readonly defaulted?: boolean
@@ -764,7 +764,8 @@ function evalCondition(c: Condition, ctx: Ctx): boolean {
   }
   const out = ctx.out
   if (out === undefined) return held
-  const refValue = c.ref !== undefined && c.offset !== undefined ? params[c.ref] : undefined
+  const refValue =
+    c.ref !== undefined && (c.offset !== undefined || c.scale !== undefined) ? params[c.ref] : undefined
   out.push({
     quantity: c.quantity,
     agg: c.agg,
@@ -807,9 +808,10 @@ function resolveThreshold(
   params: Readonly<Record<string, number>>,
 ): number | null {
   if (base === undefined) return null
-  if (c.offset === undefined) return base
-  const off = typeof c.offset === 'number' ? c.offset : params[c.offset]
-  return off === undefined ? null : snap(base + off)
+  if (c.offset === undefined && c.scale === undefined) return base
+  const scale = c.scale === undefined ? 1 : typeof c.scale === 'number' ? c.scale : params[c.scale]
+  const off = c.offset === undefined ? 0 : typeof c.offset === 'number' ? c.offset : params[c.offset]
+  return off === undefined || scale === undefined ? null : snap(base * scale + off)
 }
 
 function compare(a: number, op: Comparison['op'], b: number): boolean {

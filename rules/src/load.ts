@@ -38,6 +38,7 @@ export function referencedParams(rule: Rule): Set<string> {
     if ('all_of' in c) return c.all_of.forEach(walk)
     if (c.ref !== undefined) out.add(c.ref)
     if (typeof c.offset === 'string') out.add(c.offset)
+    if (typeof c.scale === 'string') out.add(c.scale)
   }
   for (const l of rule.levels) [...(l.any_of ?? []), ...(l.all_of ?? [])].forEach(walk)
   return out
@@ -53,7 +54,10 @@ export function levelsThatCannotFire(rule: Rule, params: Readonly<Record<string,
     if ('any_of' in c) return c.any_of.some(resolves)
     if ('all_of' in c) return c.all_of.every(resolves)
     if (c.ref !== undefined && c.default === undefined && !(c.ref in params)) return false
-    return typeof c.offset !== 'string' || c.offset in params
+    return (
+      (typeof c.offset !== 'string' || c.offset in params) &&
+      (typeof c.scale !== 'string' || c.scale in params)
+    )
   }
   return rule.levels
     .filter((l) => (l.any_of ? !l.any_of.some(resolves) : !(l.all_of ?? []).every(resolves)))

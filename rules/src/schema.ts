@@ -60,7 +60,11 @@ export const Comparison = z
     ref: ParamName.optional(),
     /** The threshold when neither the station nor its regions define `ref`. */
     default: z.number().optional(),
-    /** Added to the threshold: a number, or the name of a station constant. */
+    /**
+     * Simple arithmetic on the threshold: it is multiplied by `scale`, then `offset` is added; each
+     * a number or the name of a station constant (0.6 × LOC, LOC − 2, warning level − 0.5 m).
+     */
+    scale: z.union([z.number(), ParamName]).optional(),
     offset: z.union([z.number(), ParamName]).optional(),
     /**
      * Hysteresis margin: once the level is active, this comparison keeps holding until the value

@@ -160,7 +160,8 @@ function describe(c: ConditionResult): string {
   const observed = c.observed === null ? '无数据' : `${fmt(c.observed)}${q.unit}`
   if (c.threshold === null) return `${what}${observed}`
   const rising = c.op.startsWith('>')
-  const refName = c.ref !== undefined ? (REF_ZH[c.ref] ?? c.ref) : undefined
+  // Constants with a spoken name are read by it (警戒水位); others just by their value.
+  const refName = c.ref !== undefined ? REF_ZH[c.ref] : undefined
   // A threshold set just below a reference level reads as "approaching" it (接近警戒水位).
   if (refName !== undefined && c.refValue !== undefined && rising && c.threshold < c.refValue && c.held)
     return `${what}${observed}，接近${refName}${fmt(c.refValue)}${q.unit}`

@@ -108,6 +108,28 @@ describe('configuration loading', () => {
     )
   })
 
+  test('station constants are layered county → township → village → station, nearest winning', () => {
+    const file = configWith(
+      [
+        'regions:',
+        "  - { code: '511823000000', name: 县, level: county, params: { a: 1, b: 1, c: 1 } }",
+        "  - { code: '511823100000', name: 镇, level: township, params: { b: 2 } }",
+        "  - { code: '511823100201', name: 村, level: village, params: { c: 3 } }",
+        'stations:',
+        "  - { id: S1, name: s, region: '511823100201', params: { c: 4, d: 5 }, sensors: [{ id: s1, kind: rain }] }",
+        "  - { id: S2, name: s, region: '511823100201', sensors: [{ id: s2, kind: rain }] }",
+        '',
+      ].join('\n'),
+    )
+    const loaded = loadConfig(file)
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error))
+    expect(loaded.value.registry.stationInfo('S1')).toEqual({
+      params: { a: 1, b: 2, c: 4, d: 5 },
+      region: '511823100201',
+    })
+    expect(loaded.value.registry.stationInfo('S2')?.params).toEqual({ a: 1, b: 2, c: 3 })
+  })
+
   test('a missing registry file is named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shaobing-config-'))
     writeFileSync(join(dir, 'gateway.yaml'), 'registry: nowhere.yaml\nmqtt: { port: 99999 }\n')
