@@ -97,13 +97,19 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     metrics,
     log,
     now,
-    playableForMs: durationMs(config.warnings.playableFor),
-    repeat: config.warnings.repeat,
+    config: config.warnings,
   })
+  let operators = config.operators
 
   // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
   // In the order they were opened; closed in reverse.
-  const opened: (() => Promise<void> | void)[] = [() => db.close(), () => store.close(), () => faults.stop()]
+  const opened: (() => Promise<void> | void)[] = [
+    () => db.close(),
+    () => store.close(),
+    () => faults.stop(),
+    () => clearInterval(ticker),
+  ]
+  let ticker: NodeJS.Timeout | undefined = undefined
   const failStart = async (e: unknown): Promise<never> => {
     for (const close of opened.reverse()) await close()
     throw e
@@ -130,6 +136,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }).catch(failStart)
   opened.push(() => broker.close())
   await warnings.resendQueued()
+  // Approval timeouts, silences, flap holds, escalations and expiry run on the wall clock.
+  ticker = setInterval(() => {
+    warnings.tick().catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'warning tick failed'))
+  }, durationMs(config.warnings.tickEvery))
+  ticker.unref()
   faults.start(durationMs(config.faults.checkEvery))
 
   const host = config.http.host
@@ -140,7 +151,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }
   const api = buildApi({
     runtime: current,
-    reset: (id, by) => warnings.reset(id, by),
+    manager: warnings,
+    operators: () => operators,
     faults,
     store,
     warnings: repo,
@@ -186,11 +198,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       metrics.reloads.labels('refused').inc()
       return next
     }
-    const fixed = (c: typeof config) => JSON.stringify([c.mqtt, c.http, c.dataDir, c.store])
+    const fixed = (c: typeof config) => JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings])
     if (fixed(next.value.config) !== fixed(config))
       reloadLog.warn(
-        'listener, data directory and store settings changed: they take effect at the next restart',
+        'listener, data directory, store and warnings settings changed: they take effect at the next restart',
       )
+    operators = next.value.config.operators
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
     for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
     const built = buildRuntime(next.value, store, repo)
@@ -215,6 +228,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     stop: () =>
       (stopping ??= (async () => {
         faults.stop()
+        clearInterval(ticker)
         await api.close()
         await broker.close()
         store.close()

@@ -60,6 +60,22 @@ export function createMetrics() {
       help: 'Warnings currently active',
       registers: [registry],
     }),
+    alertsSilenced: new Counter({
+      name: 'shaobing_alerts_silenced_total',
+      help: 'Alerts muted by a silence (maintenance window); each is on /api/alerts with its silence',
+      registers: [registry],
+    }),
+    flaps: new Counter({
+      name: 'shaobing_warning_flaps_total',
+      help: 'Flapping episodes detected: steps down held',
+      registers: [registry],
+    }),
+    escalations: new Counter({
+      name: 'shaobing_warning_escalations_total',
+      help: 'Unacknowledged warnings escalated, by tier reached (1 township, 2 county)',
+      labelNames: ['tier'],
+      registers: [registry],
+    }),
     terminalCommands: new Counter({
       name: 'shaobing_terminal_commands_total',
       help: 'Commands published to loudspeaker terminals',

@@ -29,9 +29,8 @@ export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, repo: Wa
     (id) => registry.stationInfo(id),
   )
   const replayed = warmUp(engine, store, registry)
-  // Transitions found during the replay were discarded; the levels in force are the stored warnings'.
-  for (const w of repo.list({ state: 'active', limit: 1_000_000 }))
-    engine.restore(w.ruleId, w.stationId, w.level)
+  // Transitions found during the replay were discarded; the levels in force are the stored alerts'.
+  for (const a of repo.alerts()) engine.restore(a.ruleId, a.stationId, a.level)
   return { registry, engine, rules: new Map(engine.rules.map((r) => [r.id, r])), replayed }
 }
 

@@ -2,6 +2,7 @@
  * Starts a real gateway in-process for a test: embedded broker and HTTP API on 127.0.0.1 port 0,
  * a SQLite file in a fresh temporary directory, the demo county registry and shipped catalogues.
  */
+import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,35 @@ import { pino, type Logger } from 'pino'
 import { startGateway, type RunningGateway } from '../../gateway/src/app.js'
 
 export const DEMO_REGISTRY = join(import.meta.dirname, '../../gateway/config/demo/county.yaml')
+
+/** Operators every test gateway knows, by their bearer tokens. */
+export const TOKENS = {
+  /** 值班员 duty: operator and approver. */
+  duty: 'test-token-duty',
+  /** A second approver, for two-person approval. */
+  approver: 'test-token-approver',
+  /** An operator without the approver role. */
+  clerk: 'test-token-clerk',
+} as const
+const sha = (t: string) => createHash('sha256').update(t).digest('hex')
+export const OPERATORS_YAML = [
+  'operators:',
+  `  - { id: duty, name: 值班员张三, roles: [operator, approver], tokenSha256: ${sha(TOKENS.duty)} }`,
+  `  - { id: approver2, name: 审核员李四, roles: [approver], tokenSha256: ${sha(TOKENS.approver)} }`,
+  `  - { id: clerk, name: 操作员王五, roles: [operator], tokenSha256: ${sha(TOKENS.clerk)} }`,
+].join('\n')
+
+/** A request to the API as an operator (by token), with a JSON body. */
+export function api(base: string, method: string, path: string, body?: unknown, token: string = TOKENS.duty) {
+  return fetch(base + path, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  })
+}
 
 /** A data directory with a gateway.yaml that uses loopback and free ports. */
 export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: string; config: string } {
@@ -23,6 +53,7 @@ export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: stri
       `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
       'mqtt: { host: 127.0.0.1, port: 0, wsPort: 0 }',
       'http: { host: 127.0.0.1, port: 0 }',
+      OPERATORS_YAML,
       extra,
     ].join('\n'),
   )

@@ -5,18 +5,14 @@
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
-import { collector, connect, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { api, collector, connect, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
 
-const reset = (id: string, body: unknown) =>
-  fetch(`${gw!.urls.http}/api/warnings/${id}/reset`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
+const reset = (id: string, token?: string) =>
+  api(gw!.urls.http, 'POST', `/api/warnings/${id}/reset`, {}, token)
 
 test('combustible gas: 一级 then 二级 alarm, latched while it falls, reset refused until clear, then lifted', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
@@ -42,19 +38,20 @@ test('combustible gas: 一级 then 二级 alarm, latched while it falls, reset r
   expect(second!.payload.priority).toBe(140) // evacuation: as urgent as a red warning
   const id = String(second!.payload.warningId)
 
-  expect((await reset(id, {})).status).toBe(400) // who resets must be named
-  const early = await reset(id, { by: '值班员张三' })
+  expect((await reset(id, '')).status).toBe(401) // only an operator may reset
+  expect((await reset(id, 'wrong-token')).status).toBe(401)
+  const early = await reset(id)
   expect(early.status).toBe(409)
-  expect(await early.json()).toMatchObject({ error: 'conflict', holds: { level: 'level_2' } })
+  expect(await early.json()).toMatchObject({ error: 'conflict', detail: { level: 'level_2' } })
 
   await lel(20, 5) // the leak is stopped: a latched alarm does not clear by itself
   await lel(600, 2)
   await sleep(200)
   expect(cmds.messages).toHaveLength(2)
 
-  const ok = await reset(id, { by: '值班员张三' })
+  const ok = await reset(id)
   expect(ok.status).toBe(200)
-  expect(await ok.json()).toEqual({ warningId: id, version: 3, state: 'lifted' })
+  expect(await ok.json()).toEqual({ ok: true, warningId: id, version: 3, state: 'lifted' })
   await cmds.waitFor(3)
   expect(cmds.messages[2]!.payload).toMatchObject({ kind: 'lift', version: 3, level: 'level_2' })
   expect(String(cmds.messages[2]!.payload.text)).toContain('【报警解除】')
@@ -63,6 +60,6 @@ test('combustible gas: 一级 then 二级 alarm, latched while it falls, reset r
   await lel(610, 26)
   await cmds.waitFor(4)
   expect(cmds.messages[3]!.payload).toMatchObject({ kind: 'issue', level: 'level_1' })
-  expect((await reset('nope', { by: 'x' })).status).toBe(404)
+  expect((await reset('nope')).status).toBe(404)
   await Promise.all([cmds.close(), detector.endAsync()])
 })

@@ -1,6 +1,8 @@
 /**
  * The HTTP API (fastify, logging through the gateway's pino): health, stations, warnings with
- * their versions and deliveries, Prometheus metrics, and a minimal status page.
+ * their versions, approvals, escalations and deliveries; alerts (muted ones with their silence),
+ * silences, rule noise statistics, the audit log; operators' actions (issue, update, lift,
+ * acknowledge, approve, silence, reset) behind bearer tokens; Prometheus metrics.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -9,7 +11,11 @@ import type { Metrics } from '../metrics.js'
 import type { FaultMonitor } from '../faults/monitor.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
-import type { WarningRepo } from '../warnings/repo.js'
+import { LEVELS } from '../../../rules/src/index.js'
+import { RegionCode } from '../registry/schema.js'
+import { reportOf, type Outcome, type WarningManager } from '../warnings/manager.js'
+import type { VersionRow, WarningRepo } from '../warnings/repo.js'
+import { authenticate, type Operator, type Role } from './auth.js'
 import { STATUS_PAGE } from './status-page.js'
 
 export interface ApiDeps {
@@ -20,19 +26,45 @@ export interface ApiDeps {
   readonly log: Logger
   readonly info: () => Record<string, unknown>
   readonly faults: Pick<FaultMonitor, 'list'>
-  /** Operator reset of a latched alarm. */
-  readonly reset: (
-    warningId: string,
-    by: string,
-  ) => Promise<
-    { ok: true; version: number } | { ok: false; status: 404 | 409; message: string; holds?: unknown }
-  >
+  readonly manager: WarningManager
+  /** The operators in force (a reload may change them). */
+  readonly operators: () => readonly Operator[]
 }
 
-const ResetBody = z.strictObject({
-  /** Who resets: recorded in the audit log. */
-  by: z.string().min(1).max(100),
+const Level = z.enum(LEVELS)
+const Hazard = z.string().regex(/^[a-z][a-z0-9_]*$/, 'hazards are snake_case, e.g. flood, rainstorm')
+
+const ManualIssue = z.strictObject({
+  hazard: Hazard,
+  level: Level,
+  /** Regions whose loudspeakers it goes to: 12-digit codes (a county covers its villages). */
+  regions: z.array(RegionCode).min(1).max(500),
+  /** The broadcast text; by default one is composed from hazard, level and places. */
+  text: z.string().min(1).max(1000).optional(),
 })
+const ManualUpdate = z.strictObject({ level: Level, text: z.string().min(1).max(1000).optional() })
+const Silence = z
+  .strictObject({
+    stationId: z.string().min(1).max(64).optional(),
+    region: RegionCode.optional(),
+    hazard: Hazard.optional(),
+    /** Epoch ms or ISO-8601; default now. */
+    startsAt: z
+      .union([z.number().int(), z.iso.datetime({ offset: true }).transform((x) => Date.parse(x))])
+      .optional(),
+    endsAt: z.union([z.number().int(), z.iso.datetime({ offset: true }).transform((x) => Date.parse(x))]),
+    reason: z.string().min(1).max(500),
+  })
+  .refine((x) => x.stationId !== undefined || x.region !== undefined || x.hazard !== undefined, {
+    message: 'a silence needs at least one of stationId, region, hazard',
+    path: ['stationId'],
+  })
+const AuditQuery = z.strictObject({
+  subject: z.string().max(200).optional(),
+  action: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+})
+const Empty = z.strictObject({})
 
 const FaultsQuery = z.strictObject({
   state: z.enum(['active', 'all']).default('active'),
@@ -63,6 +95,36 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       },
     }
   }
+
+  /** The operator behind the request, or the reply already sent (401 / 403). */
+  const who = (
+    req: { headers: Record<string, unknown> },
+    reply: { code(n: number): { send(x: unknown): unknown } },
+    role: Role,
+  ) => {
+    const op = authenticate(req.headers.authorization as string | undefined, deps.operators())
+    if (!op) {
+      reply.code(401).send({
+        error: 'unauthorized',
+        message: 'an operator token is needed: Authorization: Bearer <token>',
+      })
+      return undefined
+    }
+    if (!op.roles.includes(role)) {
+      reply.code(403).send({ error: 'forbidden', message: `${op.id} lacks the ${role} role` })
+      return undefined
+    }
+    return op
+  }
+  /** Sends an operator action's outcome: 200 with its fields, or its status with the reason. */
+  const answer = (reply: { code(n: number): { send(x: unknown): unknown } }, r: Outcome) => {
+    if (r.ok) return reply.code(200).send(r)
+    const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict' }[r.status]
+    return reply
+      .code(r.status)
+      .send({ error, message: r.message, ...(r.detail !== undefined ? { detail: r.detail } : {}) })
+  }
+  const withReport = (v: VersionRow) => ({ ...v, ...reportOf(v.action) })
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE))
 
@@ -95,13 +157,158 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       ...(q.value.state !== 'all' ? { state: q.value.state } : {}),
       limit: q.value.limit,
     })
-    return { warnings: rows.map((w) => ({ ...w, versions: deps.warnings.versions(w.id) })) }
+    return { warnings: rows.map((w) => ({ ...w, versions: deps.warnings.versions(w.id).map(withReport) })) }
   })
 
   app.get<{ Params: { id: string } }>('/api/warnings/:id', async (req, reply) => {
     const w = deps.warnings.get(req.params.id)
     if (!w) return reply.code(404).send({ error: 'not_found', message: `no warning ${req.params.id}` })
-    return { ...w, versions: deps.warnings.versions(w.id) }
+    return {
+      ...w,
+      versions: deps.warnings
+        .versions(w.id)
+        .map((v) => ({ ...withReport(v), approvals: deps.warnings.approvals(w.id, v.version) })),
+      escalations: deps.warnings.escalations(w.id),
+      audit: deps.warnings.auditLog({ subject: w.id, limit: 200 }),
+    }
+  })
+
+  app.post('/api/warnings', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(ManualIssue, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    return answer(
+      reply,
+      await deps.manager.issueManual(body.value, { id: op.id, approver: op.roles.includes('approver') }),
+    )
+  })
+
+  app.post<{ Params: { id: string } }>('/api/warnings/:id/update', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(ManualUpdate, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    return answer(
+      reply,
+      await deps.manager.updateManual(req.params.id, body.value, {
+        id: op.id,
+        approver: op.roles.includes('approver'),
+      }),
+    )
+  })
+
+  app.post<{ Params: { id: string } }>('/api/warnings/:id/lift', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(Empty, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    return answer(reply, await deps.manager.lift(req.params.id, op.id))
+  })
+
+  app.post<{ Params: { id: string } }>('/api/warnings/:id/ack', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(Empty, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    return answer(reply, deps.manager.ack(req.params.id, op.id))
+  })
+
+  for (const decision of ['approve', 'reject'] as const)
+    app.post<{ Params: { id: string; version: string } }>(
+      `/api/warnings/:id/versions/:version/${decision}`,
+      async (req, reply) => {
+        const op = who(req, reply, 'approver')
+        if (!op) return reply
+        const version = Number(req.params.version)
+        if (!Number.isInteger(version) || version < 1)
+          return reply.code(400).send({
+            error: 'bad_request',
+            issues: [{ field: 'version', message: 'expected a positive integer' }],
+          })
+        return answer(reply, await deps.manager.decide(req.params.id, version, op.id, decision))
+      },
+    )
+
+  app.get('/api/approvals', async () => ({
+    pending: deps.warnings
+      .pendingVersions()
+      .map((v) => ({ ...withReport(v), warning: deps.warnings.get(v.warningId) })),
+  }))
+
+  app.get('/api/alerts', async () => {
+    const silences = new Map(deps.warnings.silences(1000).map((s) => [s.id, s]))
+    return {
+      alerts: deps.warnings.alerts().map((a) => ({
+        ...a,
+        muted: a.mutedBy !== null,
+        silence: a.mutedBy !== null ? (silences.get(a.mutedBy) ?? null) : null,
+      })),
+    }
+  })
+
+  app.get('/api/silences', async () => ({ silences: deps.warnings.silences(1000) }))
+
+  app.post('/api/silences', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(Silence, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    const b = body.value
+    const startsAt = b.startsAt ?? Date.now()
+    if (b.endsAt <= startsAt)
+      return reply
+        .code(400)
+        .send({ error: 'bad_request', issues: [{ field: 'endsAt', message: 'must be after startsAt' }] })
+    return answer(
+      reply,
+      await deps.manager.addSilence(
+        {
+          stationId: b.stationId ?? null,
+          region: b.region ?? null,
+          hazard: b.hazard ?? null,
+          startsAt,
+          endsAt: b.endsAt,
+          reason: b.reason,
+        },
+        op.id,
+      ),
+    )
+  })
+
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    return answer(reply, await deps.manager.endSilence(Number(req.params.id), op.id))
+  })
+
+  app.get('/api/rules/stats', async () => {
+    const flaps = new Map<string, number>()
+    for (const a of deps.warnings.auditLog({ action: 'flap_detected', limit: 100_000 })) {
+      const rule = (a.detail as { ruleId?: string }).ruleId
+      if (rule) flaps.set(rule, (flaps.get(rule) ?? 0) + 1)
+    }
+    const rows = deps.warnings.alertStats(deps.manager.quickLiftMs)
+    const ids = new Set([...rows.map((r) => r.ruleId), ...flaps.keys()])
+    return {
+      quickLiftWithinMs: deps.manager.quickLiftMs,
+      rules: [...ids].sort().map((id) => {
+        const r = rows.find((x) => x.ruleId === id)
+        return {
+          ruleId: id,
+          fired: r?.fired ?? 0,
+          cleared: r?.cleared ?? 0,
+          quickLifts: r?.quickLifts ?? 0,
+          flaps: flaps.get(id) ?? 0,
+        }
+      }),
+    }
+  })
+
+  app.get('/api/audit', async (req, reply) => {
+    const q = parse(AuditQuery, req.query)
+    if (!q.ok) return reply.code(400).send(q.error)
+    return { audit: deps.warnings.auditLog(q.value) }
   })
 
   app.get<{ Params: { id: string } }>('/api/warnings/:id/deliveries', async (req, reply) => {
@@ -117,14 +324,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   })
 
   app.post<{ Params: { id: string } }>('/api/warnings/:id/reset', async (req, reply) => {
-    const body = parse(ResetBody, req.body ?? {})
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(Empty, req.body ?? {})
     if (!body.ok) return reply.code(400).send(body.error)
-    const r = await deps.reset(req.params.id, body.value.by)
-    if (!r.ok)
-      return reply
-        .code(r.status)
-        .send({ error: r.status === 404 ? 'not_found' : 'conflict', message: r.message, holds: r.holds })
-    return { warningId: req.params.id, version: r.version, state: 'lifted' }
+    const r = await deps.manager.reset(req.params.id, op.id)
+    if (!r.ok) return answer(reply, r)
+    return { ok: true, warningId: req.params.id, version: r.version, state: 'lifted' }
   })
 
   app.get('/api/faults', async (req, reply) => {

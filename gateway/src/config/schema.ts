@@ -7,6 +7,78 @@ import { Duration } from '../../../rules/src/index.js'
 
 const Port = z.number().int().min(0).max(65535)
 
+const LevelName = z.enum(['blue', 'yellow', 'orange', 'red', 'level_1', 'level_2'])
+/** A hazard name, or `*` for every hazard. */
+const HazardMatch = z.union([z.literal('*'), z.string().regex(/^[a-z][a-z0-9_]*$/)])
+
+/**
+ * The alert manager between the rules and the channels: grouping, release (approval), inhibition,
+ * flap damping, acknowledgement and escalation, expiry.
+ */
+const WarningsConfig = z.strictObject({
+  /** How long a loudspeaker command stays playable if not superseded. */
+  playableFor: Duration.default('6h'),
+  /** Times a terminal repeats the announcement. */
+  repeat: z.number().int().positive().default(3),
+  /**
+   * What one warning covers. Public warnings (the four colours) group the alerts of one hazard by
+   * the stations' village (or township, county, or each station alone); enterprise alarms (the
+   * two stages) by the station's site (`site` in the registry; the station itself without one).
+   * Twenty gauges in one village make one warning.
+   */
+  groupBy: z
+    .strictObject({
+      public: z.enum(['station', 'village', 'township', 'county']).default('village'),
+      alarm: z.enum(['site', 'station', 'village']).default('site'),
+    })
+    .prefault({}),
+  /**
+   * Versions that wait for an approver before they go out, per hazard and level; the first entry
+   * that matches applies. Unmatched versions are released at once (earthquake, gas, dust). A
+   * version unanswered for `timeout` is released by the gateway; `twoPerson` needs two approvers.
+   */
+  approval: z
+    .array(
+      z.strictObject({
+        hazards: z.array(HazardMatch).min(1),
+        levels: z.array(LevelName).min(1),
+        timeout: Duration,
+        twoPerson: z.boolean().default(false),
+      }),
+    )
+    .default([]),
+  /** A released warning suppresses lower-level warnings of its hazard inside its region. */
+  inhibit: z.boolean().default(true),
+  /**
+   * Flapping: this many level changes of one warning within `window` (event time) make it flap;
+   * while it does, steps down are held until no step has come for `hold` (wall clock).
+   */
+  flap: z
+    .strictObject({
+      changes: z.number().int().min(2).default(4),
+      window: Duration.default('30m'),
+      hold: Duration.default('15m'),
+    })
+    .prefault({}),
+  /** A lift within this long (event time) of the raise counts as noise in the rule statistics. */
+  quickLift: Duration.default('10m'),
+  /**
+   * Acknowledgement: warnings at these levels must be acknowledged; unacknowledged after `after`,
+   * they escalate to the next tier of responsible people (village → township → county duty).
+   */
+  escalation: z
+    .strictObject({
+      levels: z.array(LevelName).default(['yellow', 'orange', 'red', 'level_1', 'level_2']),
+      after: Duration.default('10m'),
+    })
+    .prefault({}),
+  /** A warning with no new version for this long (wall clock) expires (终报, CAP Cancel). */
+  expireAfter: Duration.default('24h'),
+  /** How often approval timeouts, escalations, silences, holds and expiry are checked. */
+  tickEvery: Duration.default('1s'),
+})
+export type WarningsConfig = z.infer<typeof WarningsConfig>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
@@ -41,14 +113,30 @@ export const GatewayConfigFile = z.strictObject({
       synchronous: z.enum(['normal', 'full']).default('normal'),
     })
     .prefault({}),
-  warnings: z
-    .strictObject({
-      /** How long a loudspeaker command stays playable if not superseded. */
-      playableFor: Duration.default('6h'),
-      /** Times a terminal repeats the announcement. */
-      repeat: z.number().int().positive().default(3),
-    })
-    .prefault({}),
+  warnings: WarningsConfig.prefault({}),
+  /**
+   * People who act through the API. Each authenticates with `Authorization: Bearer <token>`; only
+   * the token's SHA-256 (hex) is stored here. Roles: `operator` (issue, update, lift, acknowledge,
+   * silence, reset), `approver` (approve or reject a version waiting for release).
+   */
+  operators: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+        name: z.string().min(1),
+        roles: z.array(z.enum(['operator', 'approver'])).min(1),
+        tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the hex SHA-256 of the token'),
+      }),
+    )
+    .default([])
+    .superRefine((ops, ctx) => {
+      const seen = new Set<string>()
+      ops.forEach((o, i) => {
+        if (seen.has(o.id))
+          ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate operator ${o.id}` })
+        seen.add(o.id)
+      })
+    }),
   faults: z
     .strictObject({
       /** How often silent sensors are looked for; a kind's `noDataAfter` sets how long is too long. */

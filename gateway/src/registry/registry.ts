@@ -4,6 +4,8 @@ import {
   parentCode,
   regionContains,
   type KindsFile,
+  type Person,
+  type PersonRole,
   type RegistryFile,
   type SensorKind,
   type Station,
@@ -67,6 +69,15 @@ export class Registry {
     info = { params, region: station.region }
     this.infos.set(id, info)
     return info
+  }
+
+  /** People of a region (exactly that region) with one of the roles. */
+  peopleIn(code: string, roles: readonly PersonRole[]): readonly Person[] {
+    return this.file.people.filter((p) => p.region === code && p.roles.some((r) => roles.includes(r)))
+  }
+
+  get people(): readonly Person[] {
+    return this.file.people
   }
 
   get stations(): readonly Station[] {

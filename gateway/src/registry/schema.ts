@@ -73,6 +73,8 @@ const Station = z.strictObject({
   /** Per-station constants rules refer to (warning_level, guaranteed_level, ...), in the quantity's unit. */
   params: z.record(ParamName, z.number()).default({}),
   sensors: z.array(z.strictObject({ id: Id, kind: Id, noDataAfter: Duration.optional() })).min(1),
+  /** Enterprise site (a plant, a park operator) whose alarms are grouped together. */
+  site: Id.optional(),
 })
 export type Station = z.infer<typeof Station>
 
@@ -86,11 +88,32 @@ const Terminal = z.strictObject({
 })
 export type Terminal = z.infer<typeof Terminal>
 
+/**
+ * Responsible people and population groups: duty officers and village heads are the escalation
+ * tiers (village → township → county); enterprise safety officers answer for their site.
+ */
+export const PersonRole = z.enum(['duty_officer', 'village_head', 'safety_officer', 'resident'])
+export type PersonRole = z.infer<typeof PersonRole>
+const Person = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  region: RegionCode,
+  roles: z.array(PersonRole).min(1),
+  /** Mobile number for SMS (E.164 or 11-digit mainland). */
+  phone: z
+    .string()
+    .regex(/^(\+?\d{6,15})$/, 'expected a phone number of digits, optionally with a leading +')
+    .optional(),
+  site: Id.optional(),
+})
+export type Person = z.infer<typeof Person>
+
 export const RegistryFile = z
   .strictObject({
     regions: z.array(Region).min(1),
     stations: z.array(Station).default([]),
     terminals: z.array(Terminal).default([]),
+    people: z.array(Person).default([]),
   })
   .superRefine((reg, ctx) => {
     const codes = new Set<string>()
@@ -117,7 +140,7 @@ export const RegistryFile = z
           message: `parent region ${parent} is not declared`,
         })
     })
-    const unique = (list: { id: string }[], key: 'stations' | 'terminals') => {
+    const unique = (list: { id: string }[], key: 'stations' | 'terminals' | 'people') => {
       const seen = new Set<string>()
       list.forEach((x, i) => {
         if (seen.has(x.id))
@@ -127,6 +150,11 @@ export const RegistryFile = z
     }
     unique(reg.stations, 'stations')
     unique(reg.terminals, 'terminals')
+    unique(reg.people, 'people')
+    reg.people.forEach((p, i) => {
+      if (!codes.has(p.region))
+        ctx.addIssue({ code: 'custom', path: ['people', i, 'region'], message: `unknown region ${p.region}` })
+    })
     const sensorIds = new Set<string>()
     reg.stations.forEach((s, i) => {
       if (!codes.has(s.region))

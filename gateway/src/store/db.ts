@@ -98,6 +98,100 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE faults_v3 RENAME TO faults;
   CREATE UNIQUE INDEX faults_active ON faults (sensor_id, kind) WHERE cleared_at IS NULL;
   `,
+  `
+  -- The alert manager. A warning is keyed by what it covers (hazard + village, hazard + site, or a
+  -- manual warning's own key), no longer by (rule, station): twenty gauges, one warning.
+  DROP INDEX warnings_active_key;
+  ALTER TABLE warnings ADD COLUMN key TEXT NOT NULL DEFAULT '';
+  UPDATE warnings SET key = hazard || '|' || region;
+  CREATE UNIQUE INDEX warnings_active_key ON warnings (key) WHERE state = 'active';
+  ALTER TABLE warnings ADD COLUMN origin TEXT NOT NULL DEFAULT 'rule';     -- rule | manual
+  ALTER TABLE warnings ADD COLUMN targets TEXT;                             -- JSON region codes
+  ALTER TABLE warnings ADD COLUMN end_reason TEXT;                          -- cleared | lifted | expired | reset
+  ALTER TABLE warnings ADD COLUMN acked_at INTEGER;
+  ALTER TABLE warnings ADD COLUMN acked_by TEXT;
+  ALTER TABLE warnings ADD COLUMN tier INTEGER NOT NULL DEFAULT 0;         -- escalation tier reached
+  ALTER TABLE warnings ADD COLUMN escalate_at INTEGER;                      -- wall clock; NULL: none due
+  ALTER TABLE warnings ADD COLUMN hold_until INTEGER;                       -- flap damping, wall clock
+  ALTER TABLE warning_versions ADD COLUMN reason TEXT NOT NULL DEFAULT 'rule';
+  -- released | pending (approval) | rejected | inhibited | superseded
+  ALTER TABLE warning_versions ADD COLUMN release TEXT NOT NULL DEFAULT 'released';
+  ALTER TABLE warning_versions ADD COLUMN release_due INTEGER;              -- approval deadline
+  ALTER TABLE warning_versions ADD COLUMN released_at INTEGER;
+  ALTER TABLE warning_versions ADD COLUMN released_by TEXT;                 -- JSON operator ids, or system
+  ALTER TABLE warning_versions ADD COLUMN alerts TEXT NOT NULL DEFAULT '[]'; -- JSON: alerts behind it
+  UPDATE warning_versions SET released_at = created_at;
+
+  -- What each rule says at each station (its level), kept so a restart and the API know it.
+  CREATE TABLE alerts (
+    rule_id      TEXT    NOT NULL,
+    station_id   TEXT    NOT NULL,
+    hazard       TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    region       TEXT    NOT NULL,
+    level        TEXT,                     -- NULL: not firing
+    since        INTEGER NOT NULL,         -- event time of the last change
+    explanation  TEXT    NOT NULL,         -- JSON
+    muted_by     INTEGER,                  -- silence id while silenced
+    PRIMARY KEY (rule_id, station_id)
+  );
+  CREATE INDEX alerts_key ON alerts (key);
+  CREATE TABLE alert_events (
+    id           INTEGER PRIMARY KEY,
+    rule_id      TEXT    NOT NULL,
+    station_id   TEXT    NOT NULL,
+    from_level   TEXT,
+    to_level     TEXT,
+    ts           INTEGER NOT NULL,         -- event time
+    raised_ts    INTEGER                   -- for a clear: event time of the raise it ends
+  );
+  CREATE INDEX alert_events_rule ON alert_events (rule_id);
+
+  CREATE TABLE silences (
+    id           INTEGER PRIMARY KEY,
+    station_id   TEXT,
+    region       TEXT,                     -- 12-digit code; matches everything inside it
+    hazard       TEXT,
+    starts_at    INTEGER NOT NULL,         -- wall clock
+    ends_at      INTEGER NOT NULL,
+    author       TEXT    NOT NULL,
+    reason       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    ended_at     INTEGER                   -- set when removed early
+  );
+
+  CREATE TABLE approvals (
+    warning_id   TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    operator     TEXT    NOT NULL,
+    decision     TEXT    NOT NULL CHECK (decision IN ('approve', 'reject')),
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (warning_id, version, operator)
+  );
+
+  CREATE TABLE escalations (
+    id           INTEGER PRIMARY KEY,
+    warning_id   TEXT    NOT NULL,
+    tier         INTEGER NOT NULL,
+    region       TEXT    NOT NULL,
+    people       TEXT    NOT NULL,         -- JSON [{id, name, phone}]
+    at           INTEGER NOT NULL
+  );
+
+  -- Who did what and when. Append-only: the triggers refuse changes and deletions.
+  CREATE TABLE audit_log (
+    id           INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,         -- wall clock
+    actor        TEXT    NOT NULL,         -- operator id, or system
+    action       TEXT    NOT NULL,
+    subject      TEXT    NOT NULL,
+    detail       TEXT    NOT NULL          -- JSON
+  );
+  CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
 ]
 
 export interface OpenOptions {

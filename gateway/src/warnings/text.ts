@@ -198,3 +198,17 @@ export function warningText(t: TextInput): string {
   const advice = HAZARD_ADVICE_ZH[t.hazard]?.[t.level] ?? ADVICE_ZH[t.level]
   return `${head}${t.place}：${t.station}${what}${label(t.level)}。${facts}。${advice}`
 }
+
+/** Text of a warning issued by hand: where, what, how severe, what to do; or its lifting. */
+export function manualText(
+  hazard: string,
+  level: Level | null,
+  places: readonly string[],
+  prevLevel: Level | null = null,
+): string {
+  const what = HAZARD_ZH[hazard] ?? hazard
+  const where = places.join('、')
+  if (level === null) return `【预警解除】${where}：${what}${prevLevel ? label(prevLevel) : '预警'}解除。`
+  const advice = HAZARD_ADVICE_ZH[hazard]?.[level] ?? ADVICE_ZH[level]
+  return `【${label(level)}】${where}：${what}${label(level)}。${advice}`
+}
