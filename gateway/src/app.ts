@@ -153,6 +153,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     runtime: current,
     manager: warnings,
     operators: () => operators,
+    now,
     faults,
     store,
     warnings: repo,

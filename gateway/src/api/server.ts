@@ -29,6 +29,8 @@ export interface ApiDeps {
   readonly manager: WarningManager
   /** The operators in force (a reload may change them). */
   readonly operators: () => readonly Operator[]
+  /** The gateway's wall clock (silences start now unless told otherwise). */
+  readonly now: () => number
 }
 
 const Level = z.enum(LEVELS)
@@ -255,7 +257,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const body = parse(Silence, req.body ?? {})
     if (!body.ok) return reply.code(400).send(body.error)
     const b = body.value
-    const startsAt = b.startsAt ?? Date.now()
+    const startsAt = b.startsAt ?? deps.now()
     if (b.endsAt <= startsAt)
       return reply
         .code(400)

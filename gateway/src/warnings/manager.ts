@@ -197,7 +197,10 @@ export class WarningManager {
    * Brings the warning of `key` to the level its unmuted alerts call for: issue, update or lift
    * it, as a new version, released or held per policy. Returns the pending sends.
    */
-  private reconcile(key: string, ctx: { ts: number; reason: VersionReason }): Promise<void>[] {
+  private reconcile(
+    key: string,
+    ctx: { ts: number; reason: VersionReason; holdOver?: boolean },
+  ): Promise<void>[] {
     const { repo } = this.deps
     const now = this.deps.now()
     const alerts = repo.alertsOfKey(key)
@@ -208,17 +211,18 @@ export class WarningManager {
     const current = repo.activeByKey(key)
     if (!current && target === null) return []
     if (current && current.level === target) return []
-    // Flap damping: while a warning flaps, its steps down wait until the hold has passed.
-    if (
-      current &&
-      rank(target) < rank(current.level) &&
-      current.holdUntil !== null &&
-      now < current.holdUntil
-    )
-      return []
     if (current && current.origin === 'manual') return [] // an operator's warning follows no alerts
+    // Flap damping: while a warning flaps, its steps down wait until the hold has passed; the step
+    // down that makes it flap is the first one held.
+    const stepDown = current !== undefined && rank(target) < rank(current.level)
+    const holding = current !== undefined && current.holdUntil !== null && now < current.holdUntil
+    if (stepDown && holding && !ctx.holdOver) return []
+    const holdUntil = ctx.holdOver ? null : this.flapCheck(key, ctx.ts, current, top ?? alerts[0])
+    if (stepDown && holdUntil !== null && current) {
+      repo.updateWarning({ ...current, holdUntil })
+      return []
+    }
     const action: WarningAction = !current ? 'issue' : target === null ? 'lift' : 'update'
-    const holdUntil = this.flapCheck(key, ctx.ts, current, top ?? alerts[0])
     const anchor = top ?? (current ? undefined : alerts[0])
     const ruleId = anchor?.ruleId ?? current!.ruleId
     const stationId = anchor?.stationId ?? current!.stationId
@@ -522,7 +526,7 @@ export class WarningManager {
     for (const w of repo.active()) {
       if (w.holdUntil !== null && w.holdUntil <= now) {
         repo.updateWarning({ ...w, holdUntil: null })
-        sends.push(...this.reconcile(w.key, { ts: w.updatedAt, reason: 'rule' }))
+        sends.push(...this.reconcile(w.key, { ts: w.updatedAt, reason: 'rule', holdOver: true }))
       }
     }
     for (const w of repo.active()) {
