@@ -136,6 +136,9 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rule_id, station_id)
   );
   CREATE INDEX alerts_key ON alerts (key);
+  -- Warnings active before this version carry their one alert over.
+  INSERT INTO alerts (rule_id, station_id, hazard, key, region, level, since, explanation)
+    SELECT rule_id, station_id, hazard, key, region, level, updated_at, '{}' FROM warnings WHERE state = 'active';
   CREATE TABLE alert_events (
     id           INTEGER PRIMARY KEY,
     rule_id      TEXT    NOT NULL,
