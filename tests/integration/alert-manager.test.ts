@@ -251,6 +251,62 @@ describe('silences and inhibition', () => {
   })
 })
 
+describe('precedence and restart of inhibited warnings', () => {
+  test('a silence wins over inhibition: a muted alert makes no warning at all, inhibited or not', async () => {
+    const c = clock()
+    ;({ gw } = await startTestGateway(config('').config, c.now))
+    const base = gw.urls.http
+    await api(base, 'POST', '/api/warnings', { hazard: 'flood', level: 'red', regions: ['511823100000'] })
+    await api(base, 'POST', '/api/silences', {
+      stationId: 'WL-LW-01',
+      endsAt: c.now() + 60 * M,
+      reason: '检修',
+    })
+    await stages('wl-lw-01', [[0, 33.0]])
+    await sleep(200)
+    expect((await warnings()).filter((w) => w.key === `flood|${LIUWAN}`)).toEqual([])
+  })
+
+  test('an inhibited version stays inhibited across a restart and goes out when its inhibitor is lifted', async () => {
+    const c = clock()
+    const made = config('')
+    ;({ gw } = await startTestGateway(made.config, c.now))
+    const issued = (await (
+      await api(gw.urls.http, 'POST', '/api/warnings', {
+        hazard: 'flood',
+        level: 'orange',
+        regions: ['511823000000'],
+      })
+    ).json()) as { warningId: string }
+    await stages('wl-lw-01', [[0, 33.0]])
+    const village = await until(
+      () => warnings('active').then((ws) => ws.find((w) => w.key === `flood|${LIUWAN}`)),
+      (w) => w !== undefined,
+      'the village warning',
+    )
+    expect(village!.versions[0]!.release).toBe('inhibited')
+    const audit = await getJson<{ audit: { action: string; detail: { inhibitedBy?: string } }[] }>(
+      gw.urls.http,
+      `/api/audit?subject=${village!.id}`,
+    )
+    expect(audit.audit.find((a) => a.action === 'warning_issue')?.detail.inhibitedBy).toBe(issued.warningId)
+    await gw.stop()
+
+    ;({ gw } = await startTestGateway(made.config, c.now))
+    const cmds = await collector(gw.urls.mqtt, `terminals/T${LIUWAN}-01/cmd`, { hazard: 'flood' })
+    expect((await warning(village!.id)).versions[0]!.release).toBe('inhibited')
+    expect((await api(gw.urls.http, 'POST', `/api/warnings/${issued.warningId}/lift`, {})).status).toBe(200)
+    await cmds.waitFor(2)
+    expect(cmds.messages.map((m) => [m.payload.warningId, m.payload.kind])).toEqual(
+      expect.arrayContaining([
+        [issued.warningId, 'lift'],
+        [village!.id, 'issue'],
+      ]),
+    )
+    await cmds.close()
+  })
+})
+
 describe('approval', () => {
   const policy = [
     '  approval:',

@@ -374,6 +374,7 @@ export class WarningManager {
     for (const p of repo.pendingVersions())
       if (p.warningId === warning.id) repo.setRelease(p.warningId, p.version, 'superseded')
     let release: Release
+    let inhibitedBy: string | undefined
     let due: number | null = null
     let approvers: readonly string[] = []
     if (v.action === 'lift') {
@@ -386,7 +387,7 @@ export class WarningManager {
       if (v.approvedBy.length < enough) {
         release = 'pending'
         due = now + durationMs(policy!.timeout)
-      } else if (this.inhibitor(warning)) release = 'inhibited'
+      } else if ((inhibitedBy = this.inhibitor(warning)?.id) !== undefined) release = 'inhibited'
       else {
         release = 'released'
         approvers = v.approvedBy.length > 0 ? v.approvedBy : [SYSTEM]
@@ -418,6 +419,7 @@ export class WarningManager {
       reason: v.reason,
       release,
       key: warning.key,
+      ...(inhibitedBy !== undefined ? { inhibitedBy } : {}),
     })
     this.log.info(
       { warningId: warning.id, version, action: v.action, level: v.level, from: v.prevLevel, release },
