@@ -154,6 +154,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     manager: warnings,
     operators: () => operators,
     now,
+    cap: config.cap,
     faults,
     store,
     warnings: repo,

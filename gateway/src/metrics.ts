@@ -60,6 +60,12 @@ export function createMetrics() {
       help: 'Warnings currently active',
       registers: [registry],
     }),
+    capIntake: new Counter({
+      name: 'shaobing_cap_intake_total',
+      help: 'Upstream CAP alerts received, by outcome (issue, update, cancel, refused, not_here)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     alertsSilenced: new Counter({
       name: 'shaobing_alerts_silenced_total',
       help: 'Alerts muted by a silence (maintenance window); each is on /api/alerts with its silence',

@@ -12,9 +12,11 @@ import type { FaultMonitor } from '../faults/monitor.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
 import { LEVELS } from '../../../rules/src/index.js'
-import { RegionCode } from '../registry/schema.js'
+import { RegionCode, regionContains } from '../registry/schema.js'
 import { reportOf, type Outcome, type WarningManager } from '../warnings/manager.js'
-import type { VersionRow, WarningRepo } from '../warnings/repo.js'
+import type { VersionRow, WarningRepo, WarningRow } from '../warnings/repo.js'
+import { atomFeed, capAlert, type CapSender } from '../cap/cap.js'
+import { readCap } from '../cap/intake.js'
 import { authenticate, type Operator, type Role } from './auth.js'
 import { STATUS_PAGE } from './status-page.js'
 
@@ -31,6 +33,8 @@ export interface ApiDeps {
   readonly operators: () => readonly Operator[]
   /** The gateway's wall clock (silences start now unless told otherwise). */
   readonly now: () => number
+  /** Who this gateway is in its CAP alerts. */
+  readonly cap: CapSender
 }
 
 const Level = z.enum(LEVELS)
@@ -39,6 +43,8 @@ const Hazard = z.string().regex(/^[a-z][a-z0-9_]*$/, 'hazards are snake_case, e.
 const ManualIssue = z.strictObject({
   hazard: Hazard,
   level: Level,
+  /** CAP status: Exercise and Test go only to drill terminals. */
+  status: z.enum(['Actual', 'Exercise', 'Test']).default('Actual'),
   /** Regions whose loudspeakers it goes to: 12-digit codes (a county covers its villages). */
   regions: z.array(RegionCode).min(1).max(500),
   /** The broadcast text; by default one is composed from hazard, level and places. */
@@ -339,6 +345,128 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const q = parse(FaultsQuery, req.query)
     if (!q.ok) return reply.code(400).send(q.error)
     return { faults: deps.faults.list(q.value.state, q.value.limit) }
+  })
+
+  // ---- CAP 1.2 ------------------------------------------------------------------------------
+
+  const capContext = (w: WarningRow, v: VersionRow) => ({
+    sender: deps.cap,
+    areaDesc: w.targets.map((t) => deps.manager.placeName(t)),
+    earlier: deps.warnings.versions(w.id).filter((x) => x.version < v.version && x.release === 'released'),
+    expiresAt: (v.releasedAt ?? v.createdAt) + deps.manager.playableForMs,
+    status: w.status,
+  })
+
+  app.get<{ Params: { id: string; version: string } }>(
+    '/api/warnings/:id/versions/:version/cap',
+    async (req, reply) => {
+      const w = deps.warnings.get(req.params.id)
+      const v = w && deps.warnings.version(w.id, Number(req.params.version))
+      if (!w || !v) return reply.code(404).send({ error: 'not_found', message: 'no such warning version' })
+      if (v.release !== 'released')
+        return reply
+          .code(404)
+          .send({ error: 'not_found', message: `version ${v.version} is ${v.release}, not released` })
+      return reply.type('application/cap+xml; charset=utf-8').send(capAlert(w, v, capContext(w, v)))
+    },
+  )
+
+  app.get('/api/cap/feed.atom', async (req, reply) => {
+    const base = `${req.protocol}://${req.host}`
+    const entries = deps.warnings.active().flatMap((w) => {
+      const v = deps.warnings
+        .versions(w.id)
+        .filter((x) => x.release === 'released')
+        .at(-1)
+      if (!v) return []
+      return [
+        {
+          warning: w,
+          version: v,
+          headline: `${w.targets.map((t) => deps.manager.placeName(t)).join('、')} ${v.text.slice(0, 60)}`,
+          capUrl: `${base}/api/warnings/${encodeURIComponent(w.id)}/versions/${v.version}/cap`,
+        },
+      ]
+    })
+    return reply
+      .type('application/atom+xml; charset=utf-8')
+      .send(atomFeed(entries, `${base}/api/cap/feed.atom`, deps.cap, deps.now()))
+  })
+
+  // CAP intake: XML bodies arrive as text.
+  app.addContentTypeParser(
+    ['application/xml', 'text/xml', 'application/cap+xml'],
+    { parseAs: 'string', bodyLimit: 1_048_576 },
+    (_req, body, done) => done(null, body),
+  )
+
+  app.post('/api/cap', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    if (typeof req.body !== 'string')
+      return reply
+        .code(415)
+        .send({ error: 'unsupported_media_type', message: 'send the CAP alert as application/xml' })
+    const relay = readCap(req.body)
+    if (relay.kind === 'refused') {
+      deps.metrics.capIntake.labels('refused').inc()
+      deps.log.warn({ component: 'cap', reasons: relay.reasons }, 'upstream CAP alert refused')
+      return reply
+        .code(400)
+        .send({ error: 'bad_request', issues: relay.reasons.map((message) => ({ field: 'alert', message })) })
+    }
+    const { registry } = deps.runtime()
+    // The alert's areas, as the regions of this registry they cover or lie in.
+    const known = registry.file.regions.map((r) => r.code)
+    const tops = known.filter((c) => !known.some((o) => o !== c && regionContains(o, c)))
+    const targets = [
+      ...new Set(
+        relay.codes.flatMap((code) =>
+          known.includes(code) ? [code] : tops.filter((t) => regionContains(code, t)),
+        ),
+      ),
+    ]
+    const actor = { id: `${op.id}`, approver: false }
+    const previous = relay.references
+      .map((r) => deps.warnings.byUpstream(r))
+      .find((w) => w?.state === 'active')
+    if (relay.kind === 'cancel') {
+      deps.metrics.capIntake.labels('cancel').inc()
+      if (!previous)
+        return reply
+          .code(404)
+          .send({ error: 'not_found', message: 'no active warning relays the referenced alert' })
+      return answer(reply, await deps.manager.lift(previous.id, op.id))
+    }
+    if (relay.kind === 'update' && previous) {
+      deps.metrics.capIntake.labels('update').inc()
+      return answer(
+        reply,
+        await deps.manager.updateManual(previous.id, { level: relay.level!, text: relay.text }, actor),
+      )
+    }
+    if (targets.length === 0) {
+      deps.metrics.capIntake.labels('not_here').inc()
+      return reply.code(422).send({
+        error: 'not_for_this_area',
+        message: `none of the alert's areas (${relay.codes.join(', ') || 'no GB/T 2260 geocode'}) is in this registry`,
+      })
+    }
+    deps.metrics.capIntake.labels('issue').inc()
+    return answer(
+      reply,
+      await deps.manager.issueManual(
+        {
+          hazard: relay.hazard,
+          level: relay.level!,
+          regions: targets,
+          text: relay.text,
+          status: relay.status,
+          upstream: relay.ref,
+        },
+        actor,
+      ),
+    )
   })
 
   app.get('/metrics', async (_req, reply) =>

@@ -114,6 +114,16 @@ export const GatewayConfigFile = z.strictObject({
     })
     .prefault({}),
   warnings: WarningsConfig.prefault({}),
+  /** CAP 1.2 output: who this gateway is in the `sender` and `senderName` of its alerts. */
+  cap: z
+    .strictObject({
+      sender: z
+        .string()
+        .regex(/^[^\s,<&]+$/, 'a CAP sender has no spaces, commas, < or &')
+        .default('shaobing-gateway'),
+      senderName: z.string().min(1).default('哨兵预警网关'),
+    })
+    .prefault({}),
   /**
    * People who act through the API. Each authenticates with `Authorization: Bearer <token>`; only
    * the token's SHA-256 (hex) is stored here. Roles: `operator` (issue, update, lift, acknowledge,

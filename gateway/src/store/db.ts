@@ -195,6 +195,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  `
+  -- CAP status: Actual warnings go to every terminal; Exercise and Test only to drill terminals.
+  ALTER TABLE warnings ADD COLUMN status TEXT NOT NULL DEFAULT 'Actual';
+  -- Warnings relayed from an upstream CAP alert remember it, so its Update and Cancel find them.
+  ALTER TABLE warnings ADD COLUMN upstream TEXT;
+  CREATE INDEX warnings_upstream ON warnings (upstream);
+  `,
 ]
 
 export interface OpenOptions {

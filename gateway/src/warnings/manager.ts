@@ -13,6 +13,7 @@
  *   warnings hold their steps down. Unacknowledged warnings escalate village → township → county.
  * - Everything is in SQLite, with an append-only audit log; wall-clock work runs in tick().
  */
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { durationMs, isAlarmStage, rank, type Level, type Transition } from '../../../rules/src/index.js'
 import type { LoudspeakerChannel } from '../channels/loudspeaker/channel.js'
@@ -104,6 +105,11 @@ export class WarningManager {
 
   get quickLiftMs(): number {
     return this.ms.quickLift
+  }
+
+  /** How long a released version stays playable (and valid, in its CAP alert). */
+  get playableForMs(): number {
+    return this.ms.playableFor
   }
 
   /**
@@ -266,6 +272,8 @@ export class WarningManager {
       endReason: action === 'lift' ? 'cleared' : null,
       ...this.ackFields(current, target, region, now),
       holdUntil: action === 'lift' ? null : holdUntil,
+      status: current?.status ?? 'Actual',
+      upstream: null,
     }
     return this.addVersion(warning, {
       action,
@@ -393,7 +401,7 @@ export class WarningManager {
         approvers = v.approvedBy.length > 0 ? v.approvedBy : [SYSTEM]
       }
     }
-    const terminals = release === 'released' ? this.terminalsOf(warning.targets) : []
+    const terminals = release === 'released' ? this.terminalsOf(warning.targets, warning.status) : []
     const version = repo.addVersion(
       {
         warning,
@@ -471,16 +479,24 @@ export class WarningManager {
   /** Releases a held version (approved, timed out, or no longer inhibited) and sends it. */
   private releaseVersion(w: WarningRow, v: VersionRow, by: readonly string[], why: string): Promise<void> {
     const now = this.deps.now()
-    const terminals = this.terminalsOf(w.targets)
+    const terminals = this.terminalsOf(w.targets, w.status)
     this.deps.repo.release(w.id, v.version, by, terminals, now)
     this.deps.repo.audit(now, by[0] ?? SYSTEM, 'version_released', w.id, { version: v.version, why, by })
     this.log.info({ warningId: w.id, version: v.version, why, by }, 'warning version released')
     return this.disseminate(w, this.deps.repo.version(w.id, v.version)!, terminals)
   }
 
-  private terminalsOf(targets: readonly string[]): string[] {
+  /** Terminals of the targets; a drill (CAP Exercise or Test) goes only to drill terminals. */
+  private terminalsOf(targets: readonly string[], status: WarningRow['status']): string[] {
     const { registry } = this.deps.runtime()
-    return [...new Set(targets.flatMap((t) => registry.terminalsIn(t).map((x) => x.id)))]
+    const drill = status !== 'Actual'
+    const ids = targets.flatMap((t) =>
+      registry
+        .terminalsIn(t)
+        .filter((x) => !drill || x.drill)
+        .map((x) => x.id),
+    )
+    return [...new Set(ids)]
   }
 
   private async disseminate(w: WarningRow, v: VersionRow, terminals: readonly string[]): Promise<void> {
@@ -671,7 +687,15 @@ export class WarningManager {
 
   /** An operator issues a warning by hand (relaying the bureau's, say) to regions of the registry. */
   async issueManual(
-    input: { hazard: string; level: Level; regions: readonly string[]; text?: string | undefined },
+    input: {
+      hazard: string
+      level: Level
+      regions: readonly string[]
+      text?: string | undefined
+      status?: WarningRow['status'] | undefined
+      /** `sender,identifier` of the upstream CAP alert relayed. */
+      upstream?: string | undefined
+    },
     operator: { id: string; approver: boolean },
   ): Promise<Outcome<{ warningId: string; version: number; release: Release }>> {
     const { registry } = this.deps.runtime()
@@ -679,7 +703,7 @@ export class WarningManager {
     if (unknown.length > 0)
       return { ok: false, status: 400, message: `unknown region(s): ${unknown.join(', ')}` }
     const now = this.deps.now()
-    const key = `manual|${input.hazard}|${now.toString(36)}${Math.random().toString(36).slice(2, 6)}`
+    const key = `manual|${input.hazard}|${now.toString(36)}${randomUUID().slice(0, 8)}`
     const region = input.regions[0]!
     const text =
       input.text ??
@@ -705,6 +729,8 @@ export class WarningManager {
       endReason: null,
       ...this.ackFields(undefined, input.level, region, now),
       holdUntil: null,
+      status: input.status ?? 'Actual',
+      upstream: input.upstream ?? null,
     }
     await Promise.all(
       this.addVersion(warning, {
@@ -713,7 +739,11 @@ export class WarningManager {
         prevLevel: null,
         ts: now,
         text,
-        explanation: { manual: true, by: operator.id },
+        explanation: {
+          manual: true,
+          by: operator.id,
+          ...(input.upstream ? { upstream: input.upstream } : {}),
+        },
         reason: 'manual',
         verified: true,
         alerts: [],
@@ -934,7 +964,7 @@ export class WarningManager {
   }
 
   /** "示范县河口镇柳湾村": the names from county down to the region. */
-  private placeName(code: string): string {
+  placeName(code: string): string {
     const { registry } = this.deps.runtime()
     const parts = [regionAt(code, 'county'), regionAt(code, 'township'), code]
     return [...new Set(parts)]

@@ -42,6 +42,10 @@ export interface WarningRow {
   readonly escalateAt: number | null
   /** Flap damping: steps down are held until this wall-clock time. */
   readonly holdUntil: number | null
+  /** CAP status: drills (Exercise, Test) go only to drill terminals. */
+  readonly status: 'Actual' | 'Exercise' | 'Test'
+  /** For a warning relayed from upstream CAP: `sender,identifier` of the alert it came from. */
+  readonly upstream: string | null
 }
 
 export interface VersionRow {
@@ -166,6 +170,8 @@ const warningFrom = (r: Record<string, unknown>): WarningRow => ({
   tier: r.tier as number,
   escalateAt: r.escalate_at as number | null,
   holdUntil: r.hold_until as number | null,
+  status: r.status as WarningRow['status'],
+  upstream: r.upstream as string | null,
 })
 
 const versionFrom = (r: Record<string, unknown>): VersionRow => ({
@@ -232,9 +238,11 @@ export class WarningRepo {
       get: db.prepare('SELECT * FROM warnings WHERE id = ?'),
       upsert: db.prepare(`
         INSERT INTO warnings (id, key, origin, rule_id, station_id, hazard, region, targets, level, state, version,
-          issued_at, updated_at, lifted_at, end_reason, acked_at, acked_by, tier, escalate_at, hold_until)
+          issued_at, updated_at, lifted_at, end_reason, acked_at, acked_by, tier, escalate_at, hold_until,
+          status, upstream)
         VALUES (@id, @key, @origin, @ruleId, @stationId, @hazard, @region, @targets, @level, @state, @version,
-          @issuedAt, @updatedAt, @liftedAt, @endReason, @ackedAt, @ackedBy, @tier, @escalateAt, @holdUntil)
+          @issuedAt, @updatedAt, @liftedAt, @endReason, @ackedAt, @ackedBy, @tier, @escalateAt, @holdUntil,
+          @status, @upstream)
         ON CONFLICT (id) DO UPDATE SET rule_id = excluded.rule_id, station_id = excluded.station_id,
           targets = excluded.targets, level = excluded.level, state = excluded.state, version = excluded.version,
           updated_at = excluded.updated_at, lifted_at = excluded.lifted_at, end_reason = excluded.end_reason,
@@ -405,6 +413,14 @@ export class WarningRepo {
         unknown
       >[]
     ).map(warningFrom)
+  }
+
+  /** The warning relayed from an upstream CAP alert (`sender,identifier`), if any. */
+  byUpstream(ref: string): WarningRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM warnings WHERE upstream = ? ORDER BY issued_at DESC')
+      .get(ref) as Record<string, unknown> | undefined
+    return r && warningFrom(r)
   }
 
   active(): WarningRow[] {
