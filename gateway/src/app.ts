@@ -18,6 +18,8 @@ import { createMetrics } from './metrics.js'
 import { openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
 import { WarningManager } from './warnings/manager.js'
+import { PeopleNotifier } from './warnings/people.js'
+import { SmsChannel } from './channels/sms/channel.js'
 import { WarningRepo } from './warnings/repo.js'
 import { buildRuntime } from './runtime.js'
 
@@ -98,6 +100,27 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log,
     now,
     config: config.warnings,
+    onReleased: (w, v) => people.released(w, v),
+  })
+  const sms = config.sms
+    ? new SmsChannel({
+        db,
+        config: { ...config.sms, retryAfterMs: durationMs(config.sms.retryAfter) },
+        metrics,
+        log,
+        now,
+        onReply: (phone, text) => people.reply(phone, text),
+      })
+    : undefined
+  const people = new PeopleNotifier({
+    db,
+    repo,
+    runtime: current,
+    sms,
+    config: config.callout,
+    metrics,
+    log,
+    now,
   })
   let operators = config.operators
 
@@ -137,7 +160,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   opened.push(() => broker.close())
   await warnings.resendQueued()
   // Approval timeouts, silences, flap holds, escalations and expiry run on the wall clock.
+  sms?.start()
   ticker = setInterval(() => {
+    people.tick()
     warnings.tick().catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'warning tick failed'))
   }, durationMs(config.warnings.tickEvery))
   ticker.unref()
@@ -152,6 +177,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const api = buildApi({
     runtime: current,
     manager: warnings,
+    people,
+    sms,
     operators: () => operators,
     now,
     cap: config.cap,
@@ -231,6 +258,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       (stopping ??= (async () => {
         faults.stop()
         clearInterval(ticker)
+        await sms?.stop()
         await api.close()
         await broker.close()
         store.close()

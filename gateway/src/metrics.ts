@@ -60,6 +60,28 @@ export function createMetrics() {
       help: 'Warnings currently active',
       registers: [registry],
     }),
+    smsQueued: new Counter({
+      name: 'shaobing_sms_queued_total',
+      help: 'SMS messages queued (one per recipient and message, after deduplication)',
+      registers: [registry],
+    }),
+    smsOutcomes: new Counter({
+      name: 'shaobing_sms_outcomes_total',
+      help: 'SMS events: submitted, retry, failed, capped, delivered_part, undelivered, reply',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    smscBound: new Gauge({
+      name: 'shaobing_smsc_bound',
+      help: '1 while bound to the SMSC as transceiver',
+      registers: [registry],
+    }),
+    callouts: new Counter({
+      name: 'shaobing_callouts_total',
+      help: '叫应 call-and-answer events: called, resent, answered, escalated',
+      labelNames: ['event'],
+      registers: [registry],
+    }),
     capIntake: new Counter({
       name: 'shaobing_cap_intake_total',
       help: 'Upstream CAP alerts received, by outcome (issue, update, cancel, refused, not_here)',

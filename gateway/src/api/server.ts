@@ -17,6 +17,8 @@ import { reportOf, type Outcome, type WarningManager } from '../warnings/manager
 import type { VersionRow, WarningRepo, WarningRow } from '../warnings/repo.js'
 import { atomFeed, capAlert, type CapSender } from '../cap/cap.js'
 import { readCap } from '../cap/intake.js'
+import type { SmsChannel } from '../channels/sms/channel.js'
+import type { PeopleNotifier } from '../warnings/people.js'
 import { authenticate, type Operator, type Role } from './auth.js'
 import { STATUS_PAGE } from './status-page.js'
 
@@ -29,6 +31,8 @@ export interface ApiDeps {
   readonly info: () => Record<string, unknown>
   readonly faults: Pick<FaultMonitor, 'list'>
   readonly manager: WarningManager
+  readonly people: PeopleNotifier
+  readonly sms: SmsChannel | undefined
   /** The operators in force (a reload may change them). */
   readonly operators: () => readonly Operator[]
   /** The gateway's wall clock (silences start now unless told otherwise). */
@@ -73,6 +77,7 @@ const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 const Empty = z.strictObject({})
+const Answer = z.strictObject({ personId: z.string().min(1).max(64) })
 
 const FaultsQuery = z.strictObject({
   state: z.enum(['active', 'all']).default('active'),
@@ -177,6 +182,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         .versions(w.id)
         .map((v) => ({ ...withReport(v), approvals: deps.warnings.approvals(w.id, v.version) })),
       escalations: deps.warnings.escalations(w.id),
+      callouts: deps.people.callouts(w.id),
+      sms: deps.sms?.messages(w.id) ?? [],
       audit: deps.warnings.auditLog({ subject: w.id, limit: 200 }),
     }
   })
@@ -213,6 +220,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!body.ok) return reply.code(400).send(body.error)
     return answer(reply, await deps.manager.lift(req.params.id, op.id))
   })
+
+  app.post<{ Params: { id: string } }>('/api/warnings/:id/answer', async (req, reply) => {
+    const op = who(req, reply, 'operator')
+    if (!op) return reply
+    const body = parse(Answer, req.body ?? {})
+    if (!body.ok) return reply.code(400).send(body.error)
+    const n = deps.people.answer(body.value.personId, 'api', req.params.id)
+    if (n === 0)
+      return reply.code(404).send({
+        error: 'not_found',
+        message: `${body.value.personId} has no waiting call for ${req.params.id}`,
+      })
+    return { ok: true, answered: n }
+  })
+
+  app.get('/api/sms', async () => ({
+    bound: deps.sms?.isBound ?? false,
+    configured: deps.sms !== undefined,
+    backlog: deps.sms?.backlog() ?? 0,
+  }))
 
   app.post<{ Params: { id: string } }>('/api/warnings/:id/ack', async (req, reply) => {
     const op = who(req, reply, 'operator')

@@ -114,6 +114,38 @@ export const GatewayConfigFile = z.strictObject({
     })
     .prefault({}),
   warnings: WarningsConfig.prefault({}),
+  /**
+   * SMS over SMPP 3.4 through the operator's SMSC (bind as transceiver). Omitted: no SMS. Released
+   * warning versions go to the responsible people of their regions (village heads, duty officers,
+   * safety officers; registered residents too for red).
+   */
+  sms: z
+    .strictObject({
+      url: z.string().regex(/^smpp:\/\/[^/]+:\d+$/, 'expected smpp://host:port'),
+      systemId: z.string().min(1).max(15),
+      password: z.string().max(8),
+      /** The number messages come from (12379 is the national early-warning SMS number). */
+      sourceAddr: z.string().min(1).max(20).default('12379'),
+      ratePerSecond: z.number().positive().max(10000).default(50),
+      maxAttempts: z.number().int().min(1).default(5),
+      retryAfter: Duration.default('10s'),
+      /** Per recipient; red warnings and second-stage alarms override them. */
+      hourlyCap: z.number().int().positive().default(10),
+      dailyCap: z.number().int().positive().default(40),
+    })
+    .optional(),
+  /**
+   * 叫应 call-and-answer: for these levels the responsible people of the warning's regions must
+   * answer (an SMS reply, or an acknowledgement in the API) within `answerWithin`; the call is
+   * resent `resends` times, then passed to their superior (the duty officer a level up).
+   */
+  callout: z
+    .strictObject({
+      levels: z.array(LevelName).default(['orange', 'red', 'level_2']),
+      answerWithin: Duration.default('10m'),
+      resends: z.number().int().min(0).default(2),
+    })
+    .prefault({}),
   /** CAP 1.2 output: who this gateway is in the `sender` and `senderName` of its alerts. */
   cap: z
     .strictObject({

@@ -202,6 +202,56 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE warnings ADD COLUMN upstream TEXT;
   CREATE INDEX warnings_upstream ON warnings (upstream);
   `,
+  `
+  -- SMS over SMPP: a durable queue, drained when the SMSC is reachable; one row per recipient and
+  -- message, deduplicated, with the SMSC's message ids and delivery receipts.
+  CREATE TABLE sms_messages (
+    id            INTEGER PRIMARY KEY,
+    dedupe        TEXT    NOT NULL UNIQUE,   -- warning:version:phone (callouts add their attempt)
+    warning_id    TEXT    NOT NULL,
+    version       INTEGER NOT NULL,
+    purpose       TEXT    NOT NULL,          -- warning | callout
+    person_id     TEXT,
+    phone         TEXT    NOT NULL,
+    text          TEXT    NOT NULL,
+    level         TEXT,
+    state         TEXT    NOT NULL,          -- queued | submitting | submitted | delivered | failed | capped
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       INTEGER NOT NULL,          -- wall clock: not before
+    parts         INTEGER NOT NULL DEFAULT 0,
+    message_ids   TEXT    NOT NULL DEFAULT '[]',
+    delivered     INTEGER NOT NULL DEFAULT 0, -- parts receipted delivered
+    error         TEXT,
+    created_at    INTEGER NOT NULL,
+    submitted_at  INTEGER,
+    delivered_at  INTEGER
+  );
+  CREATE INDEX sms_state ON sms_messages (state, next_at);
+  CREATE INDEX sms_phone ON sms_messages (phone, submitted_at);
+  CREATE TABLE sms_message_ids (
+    message_id    TEXT    PRIMARY KEY,       -- the SMSC's id of one part
+    sms_id        INTEGER NOT NULL REFERENCES sms_messages (id)
+  );
+
+  -- 叫应 call-and-answer: named responsible people must answer an orange or red warning.
+  CREATE TABLE callouts (
+    id             INTEGER PRIMARY KEY,
+    warning_id     TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    person_id      TEXT    NOT NULL,
+    phone          TEXT,
+    region         TEXT    NOT NULL,
+    state          TEXT    NOT NULL,         -- waiting | answered | escalated | closed
+    sends          INTEGER NOT NULL DEFAULT 0,
+    due_at         INTEGER NOT NULL,         -- wall clock
+    answered_at    INTEGER,
+    via            TEXT,                     -- sms | api
+    escalated_from INTEGER,
+    created_at     INTEGER NOT NULL,
+    UNIQUE (warning_id, version, person_id)
+  );
+  CREATE INDEX callouts_state ON callouts (state, due_at);
+  `,
 ]
 
 export interface OpenOptions {

@@ -49,6 +49,8 @@ export interface WarningManagerDeps {
   /** Wall clock, epoch ms: delivery, approval, escalation and expiry run on it; rules never do. */
   readonly now: () => number
   readonly config: WarningsConfig
+  /** Called for every version that goes out (SMS and 叫应 to the people of its regions). */
+  readonly onReleased?: (w: WarningRow, v: VersionRow) => void
 }
 
 /** Who acts: an operator's id, or the gateway itself. */
@@ -501,6 +503,11 @@ export class WarningManager {
 
   private async disseminate(w: WarningRow, v: VersionRow, terminals: readonly string[]): Promise<void> {
     const { registry } = this.deps.runtime()
+    try {
+      this.deps.onReleased?.(w, v)
+    } catch (e) {
+      this.log.error({ err: e, warningId: w.id }, 'people not notified')
+    }
     const expiresAt = (v.releasedAt ?? this.deps.now()) + this.ms.playableFor
     await Promise.all([
       this.deps.loudspeakers.send(

@@ -1,0 +1,374 @@
+/**
+ * SMS over SMPP 3.4 (the `smpp` package): the gateway binds to the operator's SMSC as a
+ * transceiver, submits UCS-2 messages (long ones split with a concatenation UDH), records the
+ * SMSC's message ids and the delivery receipts (deliver_sm) per recipient, and passes replies
+ * (mobile-originated deliver_sm) on for 叫应.
+ *
+ * Every message is first a row in SQLite: a dead SMSC only delays it. The pump drains the queue at
+ * `ratePerSecond` while bound, retries failures with exponential backoff, and reconnects with
+ * backoff when the SMSC goes away. A row is deduplicated per warning version and phone, so rules
+ * and channels that name the same person send one SMS. Per-recipient hourly and daily caps hold
+ * back routine messages; red warnings and second-stage alarms override them.
+ */
+import type { Logger } from 'pino'
+import * as smpp from 'smpp'
+import type { Level } from '../../../../rules/src/index.js'
+import type { Metrics } from '../../metrics.js'
+import type { Db } from '../../store/db.js'
+import { segment } from './segments.js'
+
+export interface SmsConfig {
+  readonly url: string
+  readonly systemId: string
+  readonly password: string
+  readonly sourceAddr: string
+  readonly ratePerSecond: number
+  readonly maxAttempts: number
+  readonly retryAfterMs: number
+  readonly hourlyCap: number
+  readonly dailyCap: number
+}
+
+export interface SmsDeps {
+  readonly db: Db
+  readonly config: SmsConfig
+  readonly metrics: Metrics
+  readonly log: Logger
+  readonly now: () => number
+  /** A reply from a phone (mobile-originated): 叫应 answers. */
+  readonly onReply: (phone: string, text: string) => void
+}
+
+export interface SmsRow {
+  readonly id: number
+  readonly warningId: string
+  readonly version: number
+  readonly purpose: 'warning' | 'callout'
+  readonly personId: string | null
+  readonly phone: string
+  readonly state: 'queued' | 'submitting' | 'submitted' | 'delivered' | 'failed' | 'capped'
+  readonly attempts: number
+  readonly parts: number
+  readonly delivered: number
+  readonly error: string | null
+  readonly createdAt: number
+  readonly submittedAt: number | null
+  readonly deliveredAt: number | null
+}
+
+const rowFrom = (r: Record<string, unknown>): SmsRow => ({
+  id: r.id as number,
+  warningId: r.warning_id as string,
+  version: r.version as number,
+  purpose: r.purpose as SmsRow['purpose'],
+  personId: r.person_id as string | null,
+  phone: r.phone as string,
+  state: r.state as SmsRow['state'],
+  attempts: r.attempts as number,
+  parts: r.parts as number,
+  delivered: r.delivered as number,
+  error: r.error as string | null,
+  createdAt: r.created_at as number,
+  submittedAt: r.submitted_at as number | null,
+  deliveredAt: r.delivered_at as number | null,
+})
+
+/** Messages of these levels go out even past a recipient's caps. */
+const overridesCaps = (level: Level | null) => level === 'red' || level === 'level_2'
+
+export class SmsChannel {
+  private session: smpp.Session | undefined
+  private bound = false
+  private stopped = false
+  private reconnectMs = 500
+  private pumpTimer: NodeJS.Timeout | undefined
+  private reconnectTimer: NodeJS.Timeout | undefined
+  private inFlight = 0
+  private ref = 0
+  private readonly log: Logger
+
+  constructor(private readonly deps: SmsDeps) {
+    this.log = deps.log.child({ component: 'sms' })
+    // Whatever was being submitted when the gateway stopped goes again (the SMSC never answered).
+    deps.db.prepare("UPDATE sms_messages SET state = 'queued' WHERE state = 'submitting'").run()
+  }
+
+  get isBound(): boolean {
+    return this.bound
+  }
+
+  start(): void {
+    this.stopped = false
+    this.connect()
+    const tickMs = 100
+    this.pumpTimer = setInterval(
+      () => this.pump(Math.max(1, Math.round((this.deps.config.ratePerSecond * tickMs) / 1000))),
+      tickMs,
+    )
+    this.pumpTimer.unref()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.pumpTimer) clearInterval(this.pumpTimer)
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    const s = this.session
+    this.session = undefined
+    this.bound = false
+    if (s)
+      await new Promise<void>((resolve) => {
+        const done = () => resolve()
+        s.once('close', done)
+        s.destroy()
+        setTimeout(done, 500).unref()
+      })
+  }
+
+  /**
+   * Queues one message per recipient (deduplicated per `dedupe` key); returns how many were new.
+   */
+  enqueue(
+    items: readonly {
+      dedupe: string
+      warningId: string
+      version: number
+      purpose: SmsRow['purpose']
+      personId: string | null
+      phone: string
+      text: string
+      level: Level | null
+    }[],
+  ): number {
+    const now = this.deps.now()
+    const insert = this.deps.db.prepare(
+      `INSERT OR IGNORE INTO sms_messages (dedupe, warning_id, version, purpose, person_id, phone, text, level, state, next_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+    )
+    let n = 0
+    this.deps.db.transaction(() => {
+      for (const m of items)
+        n += insert.run(
+          m.dedupe,
+          m.warningId,
+          m.version,
+          m.purpose,
+          m.personId,
+          m.phone,
+          m.text,
+          m.level,
+          now,
+          now,
+        ).changes
+    })()
+    this.deps.metrics.smsQueued.inc(n)
+    return n
+  }
+
+  /** Messages of a warning (all versions), for the API and coverage. */
+  messages(warningId: string): SmsRow[] {
+    return (
+      this.deps.db
+        .prepare('SELECT * FROM sms_messages WHERE warning_id = ? ORDER BY id')
+        .all(warningId) as Record<string, unknown>[]
+    ).map(rowFrom)
+  }
+
+  /** How many messages wait for the SMSC. */
+  backlog(): number {
+    return (
+      this.deps.db
+        .prepare("SELECT count(*) AS n FROM sms_messages WHERE state IN ('queued', 'submitting')")
+        .get() as {
+        n: number
+      }
+    ).n
+  }
+
+  // ---- the SMPP session ---------------------------------------------------------------------
+
+  private connect(): void {
+    if (this.stopped) return
+    const session = smpp.connect({ url: this.deps.config.url, auto_enquire_link_period: 10_000 })
+    this.session = session
+    session.on('connect', () => {
+      session.bind_transceiver(
+        {
+          system_id: this.deps.config.systemId,
+          password: this.deps.config.password,
+          interface_version: 0x34,
+        },
+        (pdu) => {
+          if (pdu.command_status !== 0) {
+            this.log.error({ status: pdu.command_status }, 'SMSC refused the bind')
+            session.destroy()
+            return
+          }
+          this.bound = true
+          this.reconnectMs = 500
+          this.deps.metrics.smscBound.set(1)
+          this.log.info({ url: this.deps.config.url }, 'bound to the SMSC as transceiver')
+        },
+      )
+    })
+    session.on('deliver_sm', (pdu: smpp.PDU) => {
+      session.send(pdu.response())
+      this.delivered(pdu)
+    })
+    session.on('enquire_link', (pdu: smpp.PDU) => session.send(pdu.response()))
+    session.on('unbind', (pdu: smpp.PDU) => {
+      session.send(pdu.response())
+      session.destroy()
+    })
+    const lost = () => {
+      if (this.session !== session) return
+      this.session = undefined
+      if (this.bound) this.log.warn('SMSC connection lost; messages stay queued')
+      this.bound = false
+      this.deps.metrics.smscBound.set(0)
+      // Messages submitted without an answer go again (at-least-once: the SMSC may have taken one).
+      this.deps.db.prepare("UPDATE sms_messages SET state = 'queued' WHERE state = 'submitting'").run()
+      this.inFlight = 0
+      if (this.stopped) return
+      this.reconnectTimer = setTimeout(() => this.connect(), this.reconnectMs)
+      this.reconnectTimer.unref()
+      this.reconnectMs = Math.min(this.reconnectMs * 2, 30_000)
+    }
+    session.on('close', lost)
+    session.on('error', (e: Error) => {
+      this.log.debug({ err: e }, 'SMSC connection error')
+      lost()
+    })
+  }
+
+  /** Submits up to `budget` due messages (the rate limit's share of this tick). */
+  private pump(budget: number): void {
+    const session = this.session
+    if (!session || !this.bound) return
+    const { db, config } = this.deps
+    const now = this.deps.now()
+    const free = Math.max(0, budget * 4 - this.inFlight) // bounded window of outstanding submits
+    const due = db
+      .prepare("SELECT * FROM sms_messages WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT ?")
+      .all(now, Math.min(budget, free)) as Record<string, unknown>[]
+    for (const r of due) {
+      const id = r.id as number
+      const phone = r.phone as string
+      if (!overridesCaps(r.level as Level | null) && this.overCap(phone, now)) {
+        db.prepare("UPDATE sms_messages SET state = 'capped', error = ? WHERE id = ?").run(
+          `recipient over ${config.hourlyCap}/h or ${config.dailyCap}/day`,
+          id,
+        )
+        this.deps.metrics.smsOutcomes.labels('capped').inc()
+        continue
+      }
+      const parts = segment(r.text as string, this.ref++ & 0xff)
+      db.prepare(
+        "UPDATE sms_messages SET state = 'submitting', parts = ?, attempts = attempts + 1 WHERE id = ?",
+      ).run(parts.length, id)
+      this.inFlight++
+      let answered = 0
+      const ids: string[] = []
+      let failed: string | undefined
+      for (const p of parts) {
+        session.submit_sm(
+          {
+            source_addr: config.sourceAddr,
+            destination_addr: phone,
+            registered_delivery: 1,
+            data_coding: 8,
+            short_message: p.udh ? { udh: p.udh, message: p.text } : { message: p.text },
+          },
+          (resp) => {
+            answered++
+            if (resp.command_status === 0) ids.push(String(resp.message_id))
+            else failed = `submit_sm status 0x${resp.command_status.toString(16)}`
+            if (answered === parts.length) this.submitted(id, ids, failed, r.attempts as number)
+          },
+        )
+      }
+    }
+  }
+
+  private overCap(phone: string, now: number): boolean {
+    const count = (since: number) =>
+      (
+        this.deps.db
+          .prepare(
+            "SELECT count(*) AS n FROM sms_messages WHERE phone = ? AND submitted_at > ? AND state IN ('submitted', 'delivered')",
+          )
+          .get(phone, since) as { n: number }
+      ).n
+    return (
+      count(now - 3_600_000) >= this.deps.config.hourlyCap ||
+      count(now - 86_400_000) >= this.deps.config.dailyCap
+    )
+  }
+
+  private submitted(
+    id: number,
+    ids: readonly string[],
+    failed: string | undefined,
+    attemptsBefore: number,
+  ): void {
+    this.inFlight = Math.max(0, this.inFlight - 1)
+    const { db, config } = this.deps
+    const now = this.deps.now()
+    if (failed === undefined) {
+      db.transaction(() => {
+        db.prepare(
+          "UPDATE sms_messages SET state = 'submitted', submitted_at = ?, message_ids = ?, error = NULL WHERE id = ?",
+        ).run(now, JSON.stringify(ids), id)
+        for (const m of ids)
+          db.prepare('INSERT OR REPLACE INTO sms_message_ids (message_id, sms_id) VALUES (?, ?)').run(m, id)
+      })()
+      this.deps.metrics.smsOutcomes.labels('submitted').inc()
+      return
+    }
+    const attempts = attemptsBefore + 1
+    if (attempts >= config.maxAttempts) {
+      db.prepare("UPDATE sms_messages SET state = 'failed', error = ? WHERE id = ?").run(failed, id)
+      this.deps.metrics.smsOutcomes.labels('failed').inc()
+      this.log.warn({ sms: id, error: failed }, 'SMS failed after its last attempt')
+      return
+    }
+    const backoff = config.retryAfterMs * 2 ** (attempts - 1)
+    db.prepare("UPDATE sms_messages SET state = 'queued', error = ?, next_at = ? WHERE id = ?").run(
+      failed,
+      now + backoff,
+      id,
+    )
+    this.deps.metrics.smsOutcomes.labels('retry').inc()
+  }
+
+  /** A deliver_sm: a delivery receipt for a part we sent, or a reply from a phone. */
+  private delivered(pdu: smpp.PDU): void {
+    const esm = Number(pdu.esm_class ?? 0)
+    const message = pdu.short_message as { message?: string } | string | undefined
+    const text = typeof message === 'string' ? message : (message?.message ?? '')
+    if ((esm & 0x3c) === 0x04) {
+      // Delivery receipt: the id is in the receipted_message_id TLV, or in the text "id:… stat:…".
+      const id = String(pdu.receipted_message_id ?? /id:(\S+)/.exec(text)?.[1] ?? '')
+      const stat = /stat:(\w+)/.exec(text)?.[1] ?? (Number(pdu.message_state) === 2 ? 'DELIVRD' : 'UNKNOWN')
+      const row = this.deps.db.prepare('SELECT sms_id FROM sms_message_ids WHERE message_id = ?').get(id) as
+        { sms_id: number } | undefined
+      if (!row) return
+      const now = this.deps.now()
+      if (stat === 'DELIVRD') {
+        this.deps.db
+          .prepare(
+            "UPDATE sms_messages SET delivered = delivered + 1, state = CASE WHEN delivered + 1 >= parts THEN 'delivered' ELSE state END, delivered_at = CASE WHEN delivered + 1 >= parts THEN ? ELSE delivered_at END WHERE id = ?",
+          )
+          .run(now, row.sms_id)
+        this.deps.metrics.smsOutcomes.labels('delivered_part').inc()
+      } else {
+        this.deps.db
+          .prepare("UPDATE sms_messages SET state = 'failed', error = ? WHERE id = ?")
+          .run(`receipt ${stat}`, row.sms_id)
+        this.deps.metrics.smsOutcomes.labels('undelivered').inc()
+      }
+      return
+    }
+    this.deps.metrics.smsOutcomes.labels('reply').inc()
+    this.deps.onReply(String(pdu.source_addr ?? ''), text)
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * SMS over SMPP 3.4 against a real SMPP server in-process (the simulated SMSC): long Chinese
+ * warnings in UCS-2 split and reassembled, delivery receipts per recipient, an SMSC outage queued
+ * and drained without duplicates, per-recipient caps that a red overrides, and 叫应 answered by SMS
+ * reply or API, resent, then passed to the superior, on a controlled clock.
+ */
+import { afterEach, describe, expect, test } from 'vitest'
+import type { RunningGateway } from '../../gateway/src/app.js'
+import { startSmsc, type Smsc } from '../../sensors-sim/src/smsc.js'
+import { api, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+
+const M = 60_000
+let gw: RunningGateway | undefined
+let smsc: Smsc | undefined
+afterEach(async () => {
+  await gw?.stop()
+  await smsc?.close()
+  gw = undefined
+  smsc = undefined
+})
+
+function clock(start = Date.UTC(2026, 6, 15, 8)) {
+  let t = start
+  return { now: () => t, advance: (ms: number) => (t += ms) }
+}
+
+async function until<T>(
+  get: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  ms = 8000,
+): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await get()
+    if (ok(v)) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`)
+    await sleep(25)
+  }
+}
+
+function gatewayConfig(port: number, extra = '') {
+  return makeConfigDir(
+    undefined,
+    [
+      `sms: { url: 'smpp://127.0.0.1:${port}', systemId: shaobing, password: secret, ratePerSecond: 200, retryAfter: 200ms, hourlyCap: 3 }`,
+      'callout: { answerWithin: 5m, resends: 1 }',
+      'warnings: { tickEvery: 20ms }',
+      extra,
+    ].join('\n'),
+  ).config
+}
+
+const LIUWAN_HEAD = '13800000101'
+const HEKOU_DUTY = '13800000201'
+const COUNTY_DUTY = '13800000301'
+
+interface Detail {
+  sms: { phone: string; state: string; parts: number; purpose: string }[]
+  callouts: {
+    personId: string
+    state: string
+    sends: number
+    via: string | null
+    escalatedFrom: number | null
+  }[]
+}
+const detail = (id: string) => getJson<Detail>(gw!.urls.http, `/api/warnings/${id}`)
+
+describe('SMS over SMPP', () => {
+  test('a long Chinese warning reaches the responsible people in UCS-2 parts, reassembled, with receipts', async () => {
+    smsc = await startSmsc({ systemId: 'shaobing', password: 'secret' })
+    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
+    await until(
+      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+      (s) => s.bound,
+      'the bind',
+    )
+    const text =
+      '【黄色预警】示范县河口镇柳湾村：青衣江柳湾水文站洪水黄色预警。水位33.2米，达到或超过警戒水位32.5米。请做好防范准备，低洼地带群众注意安全，听从村两委指挥，不要在河边逗留。'
+    expect(text.length).toBeGreaterThan(70)
+    const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+      hazard: 'flood',
+      level: 'yellow',
+      regions: ['511823100201'],
+      text,
+    })
+    const { warningId } = (await r.json()) as { warningId: string }
+    // Liuwan's village head; the township and county duty officers are not inside the village.
+    const got = await until(
+      () => smsc!.received(LIUWAN_HEAD),
+      (m) => m.length === 1,
+      'the SMS',
+    )
+    expect(got[0]).toEqual({ to: LIUWAN_HEAD, from: '12379', text })
+    const parts = smsc.submitted.filter((s) => s.to === LIUWAN_HEAD)
+    expect(parts.length).toBe(Math.ceil(text.length / 67))
+    expect(new Set(parts.map((p) => p.part!.ref)).size).toBe(1)
+    const d = await until(
+      () => detail(warningId),
+      (x) => x.sms.length > 0 && x.sms.every((s) => s.state === 'delivered'),
+      'delivery receipts',
+    )
+    expect(d.sms).toEqual([
+      expect.objectContaining({ phone: LIUWAN_HEAD, parts: parts.length, purpose: 'warning' }),
+    ])
+  })
+
+  test('an SMSC outage queues durably; when it returns the queue drains and nothing is sent twice', async () => {
+    smsc = await startSmsc()
+    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
+    await until(
+      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+      (s) => s.bound,
+      'the bind',
+    )
+    await smsc.down()
+    await until(
+      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+      (s) => !s.bound,
+      'the outage',
+    )
+    // A county-wide warning: every village head and duty officer of the county.
+    for (const level of ['blue', 'yellow'] as const)
+      await api(gw.urls.http, 'POST', '/api/warnings', {
+        hazard: 'rainstorm',
+        level,
+        regions: ['511823000000'],
+      })
+    const queued = await getJson<{ backlog: number }>(gw.urls.http, '/api/sms')
+    // Eight people of the county (village heads, duty officers, the park's safety officer), twice.
+    expect(queued.backlog).toBe(16)
+    await sleep(300)
+    expect(smsc.submitted).toHaveLength(0)
+    await smsc.up()
+    await until(
+      () => getJson<{ backlog: number }>(gw!.urls.http, '/api/sms'),
+      (s) => s.backlog === 0,
+      'the drain',
+    )
+    const whole = smsc.received()
+    const keys = whole.map((m) => `${m.to}|${m.text}`)
+    expect(new Set(keys).size).toBe(keys.length) // nothing twice
+    expect(whole).toHaveLength(queued.backlog)
+  })
+
+  test('past a recipient’s hourly cap routine messages are held back; a red warning still goes', async () => {
+    smsc = await startSmsc()
+    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
+    await until(
+      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+      (s) => s.bound,
+      'the bind',
+    )
+    const issue = async (level: string) => {
+      const r = await api(gw!.urls.http, 'POST', '/api/warnings', {
+        hazard: 'gale',
+        level,
+        regions: ['511823100201'],
+      })
+      return ((await r.json()) as { warningId: string }).warningId
+    }
+    const ids: string[] = []
+    for (const level of ['blue', 'blue', 'blue', 'blue']) {
+      ids.push(await issue(level))
+      await until(
+        () => detail(ids.at(-1)!),
+        (d) => d.sms.every((s) => s.state !== 'queued'),
+        'the send',
+      )
+    }
+    const states = await Promise.all(ids.map(async (id) => (await detail(id)).sms.map((s) => s.state)))
+    expect(states.flat().filter((s) => s === 'capped')).toHaveLength(1)
+    const red = await issue('red')
+    const d = await until(
+      () => detail(red),
+      (x) => x.sms.some((s) => s.purpose === 'warning' && s.state !== 'queued'),
+      'the red',
+    )
+    expect(d.sms.filter((s) => s.purpose === 'warning').map((s) => s.state)).not.toContain('capped')
+  })
+})
+
+describe('叫应 call-and-answer', () => {
+  test('orange and red calls the responsible people; replies and API answers count; silence is resent, then passed up', async () => {
+    const c = clock()
+    smsc = await startSmsc()
+    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port), c.now))
+    await until(
+      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+      (s) => s.bound,
+      'the bind',
+    )
+    // A township-wide red: Hekou's three village heads and its duty officer are called.
+    const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+      hazard: 'flash_flood',
+      level: 'red',
+      regions: ['511823100000'],
+    })
+    const { warningId } = (await r.json()) as { warningId: string }
+    const called = await until(
+      () => detail(warningId),
+      (d) => d.callouts.length === 4,
+      'the calls',
+    )
+    expect(called.callouts.map((x) => x.personId).sort()).toEqual([
+      'P-HK-DUTY',
+      'P-LW-HEAD',
+      'P-SM-HEAD',
+      'P-TY-HEAD',
+    ])
+    await until(
+      () => smsc!.received(LIUWAN_HEAD),
+      (m) => m.some((x) => x.text.startsWith('【叫应】')),
+      'the call SMS',
+    )
+
+    // Liuwan's head replies by SMS; Shimen's head is marked answered by the duty desk.
+    smsc.reply(LIUWAN_HEAD, '12379', '1 收到')
+    await until(
+      () => detail(warningId),
+      (d) => d.callouts.some((x) => x.personId === 'P-LW-HEAD' && x.state === 'answered'),
+      'the SMS answer',
+    )
+    expect(
+      (await api(gw.urls.http, 'POST', `/api/warnings/${warningId}/answer`, { personId: 'P-SM-HEAD' }))
+        .status,
+    ).toBe(200)
+    expect(
+      (await api(gw.urls.http, 'POST', `/api/warnings/${warningId}/answer`, { personId: 'P-SM-HEAD' }))
+        .status,
+    ).toBe(404)
+
+    // Five minutes unanswered: the others are called again; five more: passed to the superior.
+    c.advance(5 * M)
+    await until(
+      () => detail(warningId),
+      (d) => d.callouts.filter((x) => x.sends === 2).length === 2,
+      'the resends',
+    )
+    c.advance(5 * M)
+    const up = await until(
+      () => detail(warningId),
+      (d) => d.callouts.some((x) => x.escalatedFrom !== null),
+      'the escalation',
+    )
+    const byPerson = Object.fromEntries(
+      up.callouts.filter((x) => x.escalatedFrom === null).map((x) => [x.personId, [x.state, x.via]]),
+    )
+    expect(byPerson).toEqual({
+      'P-LW-HEAD': ['answered', 'sms'],
+      'P-SM-HEAD': ['answered', 'api'],
+      'P-TY-HEAD': ['escalated', null],
+      'P-HK-DUTY': ['escalated', null],
+    })
+    // Taoyuan's head passes to the township duty officer, who is already called; the township duty
+    // officer passes to the county's.
+    expect(up.callouts.filter((x) => x.escalatedFrom !== null).map((x) => x.personId)).toEqual(['P-CO-DUTY'])
+    await until(
+      () => smsc!.received(COUNTY_DUTY),
+      (m) => m.some((x) => x.text.startsWith('【叫应】')),
+      'the county call',
+    )
+    expect(smsc.received(HEKOU_DUTY).length).toBeGreaterThan(0)
+  })
+})
