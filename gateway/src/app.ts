@@ -155,6 +155,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
           .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
       },
       onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
+      onTerminalStatus: (terminalId, state) => {
+        warnings
+          .presence(terminalId, state)
+          .catch((e: unknown) =>
+            log.error({ component: 'warnings', err: e, terminalId }, 'presence not handled'),
+          )
+      },
     }),
   }).catch(failStart)
   opened.push(() => broker.close())

@@ -82,6 +82,17 @@ export function createMetrics() {
       labelNames: ['event'],
       registers: [registry],
     }),
+    deliveryRetries: new Counter({
+      name: 'shaobing_delivery_retries_total',
+      help: 'Loudspeaker commands sent again: no receipt, failed, or the terminal came back online',
+      registers: [registry],
+    }),
+    terminalPresence: new Counter({
+      name: 'shaobing_terminal_presence_total',
+      help: 'Terminal status messages, by state (online, offline)',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
     capIntake: new Counter({
       name: 'shaobing_cap_intake_total',
       help: 'Upstream CAP alerts received, by outcome (issue, update, cancel, refused, not_here)',

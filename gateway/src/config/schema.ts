@@ -74,6 +74,13 @@ const WarningsConfig = z.strictObject({
     .prefault({}),
   /** A warning with no new version for this long (wall clock) expires (终报, CAP Cancel). */
   expireAfter: Duration.default('24h'),
+  /**
+   * Loudspeaker deliveries with no receipt after `retryAfter` (or failed) are sent again, up to
+   * `maxAttempts`; a terminal that was offline gets its still-valid warnings when it comes back.
+   */
+  delivery: z
+    .strictObject({ retryAfter: Duration.default('30s'), maxAttempts: z.number().int().min(1).default(5) })
+    .prefault({}),
   /** How often approval timeouts, escalations, silences, holds and expiry are checked. */
   tickEvery: Duration.default('1s'),
 })

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino'
 import type { Transition } from '../../../rules/src/index.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
-import { TerminalReceipt } from '../contracts/payloads.js'
+import { SensorStatusPayload, TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
 import type { FaultMonitor } from '../faults/monitor.js'
 import type { Metrics } from '../metrics.js'
@@ -30,6 +30,8 @@ export interface IngestDeps {
   readonly faults: Pick<FaultMonitor, 'seen' | 'inspect'>
   /** A validated receipt from a loudspeaker terminal. */
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
+  /** A terminal's status (retained online message, or its last will). */
+  readonly onTerminalStatus: (terminalId: string, state: 'online' | 'offline') => void
 }
 
 /** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
@@ -150,6 +152,25 @@ export function createIngest(deps: IngestDeps): PublishGate {
           return callback(null)
         }
         deps.onReceipt(parsed.terminalId, receipt.data)
+      } else if (parsed?.channel === 'status') {
+        let json: unknown
+        try {
+          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
+        } catch (e) {
+          reject('bad_json', parsed.terminalId, topic, (e as Error).message)
+          return callback(null)
+        }
+        const status = SensorStatusPayload.safeParse(json)
+        if (!status.success) {
+          reject(
+            'invalid_payload',
+            parsed.terminalId,
+            topic,
+            status.error.issues[0]?.message ?? 'invalid status',
+          )
+          return callback(null)
+        }
+        deps.onTerminalStatus(parsed.terminalId, status.data.state)
       }
       return callback(null)
     }

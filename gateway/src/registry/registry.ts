@@ -22,6 +22,7 @@ export class Registry {
   private readonly sensors = new Map<string, SensorEntry>()
   private readonly stationsById = new Map<string, Station>()
   private readonly regionNames = new Map<string, string>()
+  private readonly regionsByCode = new Map<string, RegistryFile['regions'][number]>()
   private readonly terminalsById = new Map<string, Terminal>()
   private readonly coverCache = new Map<string, readonly Terminal[]>()
   private readonly regionParams = new Map<string, Readonly<Record<string, number>>>()
@@ -33,6 +34,7 @@ export class Registry {
   ) {
     for (const r of file.regions) {
       this.regionNames.set(r.code, r.name)
+      this.regionsByCode.set(r.code, r)
       if (Object.keys(r.params).length > 0) this.regionParams.set(r.code, r.params)
     }
     for (const s of file.stations) {
@@ -96,7 +98,13 @@ export class Registry {
     return this.kinds[name]
   }
 
-  regionName(code: string): string {
+  /** The region's name (in `language` where the registry gives one), or its code if unknown. */
+  regionName(code: string, language?: string): string {
+    if (language !== undefined) {
+      const r = this.regionsByCode.get(code)
+      const local = r?.names[language] ?? r?.names[language.split('-')[0]!]
+      if (local) return local
+    }
     return this.regionNames.get(code) ?? code
   }
 

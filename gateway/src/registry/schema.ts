@@ -57,6 +57,8 @@ const Region = z.strictObject({
   code: RegionCode,
   name: z.string().min(1),
   level: RegionLevel,
+  /** The region's name in other languages, by language tag (e.g. `ug` for Uyghur). */
+  names: z.record(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]+)*$/), z.string().min(1)).default({}),
   /**
    * Constants for every station inside the region (a county's critical rainfall, a village's
    * evacuation thresholds); a nearer region's value wins, and a station's own wins over all.

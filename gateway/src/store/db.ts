@@ -252,6 +252,18 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX callouts_state ON callouts (state, due_at);
   `,
+  `
+  -- Loudspeaker delivery: attempts and last send for retries; presence of each terminal (its
+  -- retained status / last will), so an offline terminal is served when it comes back.
+  ALTER TABLE deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deliveries ADD COLUMN last_sent_at INTEGER;
+  UPDATE deliveries SET attempts = 1, last_sent_at = sent_at WHERE sent_at IS NOT NULL;
+  CREATE TABLE terminal_presence (
+    terminal_id  TEXT PRIMARY KEY,
+    state        TEXT    NOT NULL,          -- online | offline
+    since        INTEGER NOT NULL           -- wall clock
+  );
+  `,
 ]
 
 export interface OpenOptions {

@@ -25,6 +25,7 @@ import { levelOfCode, regionContains, type Station } from '../registry/schema.js
 import type { CurrentRuntime } from '../runtime.js'
 import type {
   AlertRow,
+  DeliveryRow,
   Release,
   SilenceRow,
   VersionReason,
@@ -33,7 +34,7 @@ import type {
   WarningRepo,
   WarningRow,
 } from './repo.js'
-import { manualText, warningText } from './text.js'
+import { localizedText, manualText, warningText } from './text.js'
 
 export interface WarningManagerDeps {
   readonly repo: WarningRepo
@@ -102,6 +103,7 @@ export class WarningManager {
       escalateAfter: durationMs(c.escalation.after),
       expireAfter: durationMs(c.expireAfter),
       quickLift: durationMs(c.quickLift),
+      retryAfter: durationMs(c.delivery.retryAfter),
     }
   }
 
@@ -509,11 +511,20 @@ export class WarningManager {
       this.log.error({ err: e, warningId: w.id }, 'people not notified')
     }
     const expiresAt = (v.releasedAt ?? this.deps.now()) + this.ms.playableFor
+    // A terminal known to be offline is not sent to: its delivery waits for it to come back.
+    const offline = this.deps.repo.offlineTerminals()
+    this.deps.repo.markOffline(
+      terminals
+        .filter((id) => offline.has(id))
+        .map((terminalId) => ({ warningId: w.id, version: v.version, terminalId })),
+      this.deps.now(),
+    )
     await Promise.all([
       this.deps.loudspeakers.send(
         terminals.flatMap((id) => {
           const term = registry.terminal(id)
-          return term ? [{ terminalId: id, command: this.command(w, v, expiresAt, term.language) }] : []
+          if (!term || offline.has(id)) return []
+          return [{ terminalId: id, command: this.command(w, v, expiresAt, term.language) }]
         }),
       ),
       this.deps
@@ -524,6 +535,47 @@ export class WarningManager {
         )
         .catch((e: unknown) => this.log.warn({ err: e }, 'warning state not published')),
     ])
+  }
+
+  /**
+   * A terminal's status (its retained online message or last will). Coming back online, it gets
+   * every still-valid warning version it has not played.
+   */
+  async presence(terminalId: string, state: 'online' | 'offline'): Promise<void> {
+    const now = this.deps.now()
+    this.deps.repo.setPresence(terminalId, state, now)
+    this.deps.metrics.terminalPresence.labels(state).inc()
+    if (state === 'offline') return
+    const pending = this.deps.repo.undelivered({
+      terminalId,
+      sentBefore: now + 1,
+      maxAttempts: Number.MAX_SAFE_INTEGER,
+    })
+    if (pending.length > 0) this.log.info({ terminalId, resending: pending.length }, 'terminal back online')
+    await this.resend(pending)
+  }
+
+  /** Resends deliveries whose versions are still current and unexpired; expired ones are closed. */
+  private async resend(deliveries: readonly DeliveryRow[]): Promise<void> {
+    const { repo } = this.deps
+    const { registry } = this.deps.runtime()
+    const now = this.deps.now()
+    const expired: DeliveryRow[] = []
+    const commands = deliveries.flatMap((d) => {
+      const w = repo.get(d.warningId)
+      const v = repo.version(d.warningId, d.version)
+      const terminal = registry.terminal(d.terminalId)
+      if (!w || !v || !terminal) return []
+      const expiresAt = (v.releasedAt ?? v.createdAt) + this.ms.playableFor
+      if (expiresAt <= now) {
+        expired.push(d) // an expired warning is never played
+        return []
+      }
+      return [{ terminalId: d.terminalId, command: this.command(w, v, expiresAt, terminal.language) }]
+    })
+    for (const d of expired) repo.receipt(d.warningId, d.version, d.terminalId, 'failed', 'expired', now)
+    this.deps.metrics.deliveryRetries.inc(commands.length)
+    await this.deps.loudspeakers.send(commands)
   }
 
   // ---- wall-clock work --------------------------------------------------------------------
@@ -548,6 +600,15 @@ export class WarningManager {
       else sends.push(this.releaseVersion(w, v, [SYSTEM], 'approval_timeout'))
     }
     sends.push(...this.resilence(now))
+    // Deliveries without a receipt (or failed) are sent again, to terminals not known offline.
+    const offline = repo.offlineTerminals()
+    const retry = repo
+      .undelivered({
+        sentBefore: now - this.ms.retryAfter,
+        maxAttempts: this.deps.config.delivery.maxAttempts,
+      })
+      .filter((d) => !offline.has(d.terminalId) && d.state !== 'queued')
+    if (retry.length > 0) sends.push(this.resend(retry))
     for (const w of repo.active()) {
       if (w.holdUntil !== null && w.holdUntil <= now) {
         repo.updateWarning({ ...w, holdUntil: null })
@@ -947,12 +1008,20 @@ export class WarningManager {
   }
 
   private command(
-    w: Pick<WarningRow, 'id' | 'hazard'>,
+    w: Pick<WarningRow, 'id' | 'hazard' | 'targets'>,
     v: Pick<VersionRow, 'action' | 'level' | 'prevLevel' | 'text' | 'version'>,
     expiresAt: number,
-    _language: string,
+    language: string,
   ): TerminalCommand {
     const level = v.level ?? v.prevLevel!
+    // A terminal in a minority-language area reads the template in its language where one exists.
+    const localized = localizedText(language, {
+      action: v.action,
+      level: v.level,
+      prevLevel: v.prevLevel,
+      hazard: w.hazard,
+      place: w.targets.map((t) => this.placeName(t, language)).join('، '),
+    })
     return {
       action: 'play',
       warningId: w.id,
@@ -960,9 +1029,8 @@ export class WarningManager {
       kind: v.action,
       level,
       hazard: w.hazard,
-      text: v.text,
-      // Only Mandarin templates exist yet; minority-language templates come with dissemination policy.
-      language: 'zh-CN',
+      text: localized?.text ?? v.text,
+      language: localized?.language ?? 'zh-CN',
       priority: priorityOf(level),
       repeat: v.action === 'lift' ? 1 : this.deps.config.repeat,
       expiresAt,
@@ -971,11 +1039,11 @@ export class WarningManager {
   }
 
   /** "示范县河口镇柳湾村": the names from county down to the region. */
-  placeName(code: string): string {
+  placeName(code: string, language?: string): string {
     const { registry } = this.deps.runtime()
     const parts = [regionAt(code, 'county'), regionAt(code, 'township'), code]
     return [...new Set(parts)]
-      .map((c) => registry.regionName(c))
+      .map((c) => registry.regionName(c, language))
       .filter((n) => !/^\d+$/.test(n))
       .join('')
   }

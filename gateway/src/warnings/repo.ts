@@ -119,7 +119,8 @@ export interface AuditRow {
   readonly detail: unknown
 }
 
-export type DeliveryState = 'queued' | 'sent' | ReceiptState
+/** queued → sent → accepted → playing → played | failed; offline: held for a terminal that is away. */
+export type DeliveryState = 'queued' | 'offline' | 'sent' | ReceiptState
 
 export interface DeliveryRow {
   readonly warningId: string
@@ -130,11 +131,14 @@ export interface DeliveryRow {
   readonly queuedAt: number
   readonly sentAt: number | null
   readonly updatedAt: number
+  readonly attempts: number
+  readonly lastSentAt: number | null
 }
 
 /** Receipt states only move forward; a late "accepted" never overwrites "played". */
 const PROGRESS: Record<DeliveryState, number> = {
   queued: 0,
+  offline: 0,
   sent: 1,
   accepted: 2,
   playing: 3,
@@ -227,6 +231,8 @@ const deliveryFrom = (r: Record<string, unknown>): DeliveryRow => ({
   queuedAt: r.queued_at as number,
   sentAt: r.sent_at as number | null,
   updatedAt: r.updated_at as number,
+  attempts: r.attempts as number,
+  lastSentAt: r.last_sent_at as number | null,
 })
 
 export class WarningRepo {
@@ -256,7 +262,7 @@ export class WarningRepo {
         INSERT OR IGNORE INTO deliveries (warning_id, version, terminal_id, state, queued_at, updated_at)
         VALUES (?, ?, ?, 'queued', ?, ?)`),
       markSent: db.prepare(
-        "UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ? AND state = 'queued'",
+        "UPDATE deliveries SET state = CASE WHEN state IN ('queued', 'offline', 'sent', 'failed') THEN 'sent' ELSE state END, sent_at = coalesce(sent_at, ?), last_sent_at = ?, attempts = attempts + 1, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ?",
       ),
       countActive: db.prepare("SELECT count(*) AS n FROM warnings WHERE state = 'active'"),
       getDelivery: db.prepare(
@@ -646,8 +652,66 @@ export class WarningRepo {
   markSent(sent: readonly { warningId: string; version: number; terminalId: string }[], now: number): void {
     if (sent.length === 0) return
     this.db.transaction(() => {
-      for (const d of sent) this.stmts.markSent.run(now, now, d.warningId, d.version, d.terminalId)
+      for (const d of sent) this.stmts.markSent.run(now, now, now, d.warningId, d.version, d.terminalId)
     })()
+  }
+
+  /** Marks deliveries held because their terminal is offline. */
+  markOffline(
+    held: readonly { warningId: string; version: number; terminalId: string }[],
+    now: number,
+  ): void {
+    if (held.length === 0) return
+    const stmt = this.db.prepare(
+      "UPDATE deliveries SET state = 'offline', updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ? AND state IN ('queued', 'offline')",
+    )
+    this.db.transaction(() => {
+      for (const d of held) stmt.run(now, d.warningId, d.version, d.terminalId)
+    })()
+  }
+
+  /**
+   * Deliveries of the current released version of active warnings that have not been played:
+   * held for an offline terminal, sent without any receipt since `sentBefore`, or failed (not
+   * for expiry) — the candidates for a resend. Optionally for one terminal only.
+   */
+  undelivered(filter: { terminalId?: string; sentBefore: number; maxAttempts: number }): DeliveryRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT d.* FROM deliveries d JOIN warnings w ON w.id = d.warning_id AND w.version = d.version
+           WHERE w.state = 'active' AND d.attempts < ? ${filter.terminalId !== undefined ? 'AND d.terminal_id = ?' : ''}
+             AND (d.state IN ('queued', 'offline')
+               OR (d.state = 'sent' AND coalesce(d.last_sent_at, 0) < ?)
+               OR (d.state = 'failed' AND coalesce(d.detail, '') <> 'expired' AND coalesce(d.last_sent_at, 0) < ?))
+           ORDER BY d.queued_at`,
+        )
+        .all(
+          filter.maxAttempts,
+          ...(filter.terminalId !== undefined ? [filter.terminalId] : []),
+          filter.sentBefore,
+          filter.sentBefore,
+        ) as Record<string, unknown>[]
+    ).map(deliveryFrom)
+  }
+
+  setPresence(terminalId: string, state: 'online' | 'offline', now: number): void {
+    this.db
+      .prepare(
+        'INSERT INTO terminal_presence (terminal_id, state, since) VALUES (?, ?, ?) ON CONFLICT (terminal_id) DO UPDATE SET state = excluded.state, since = excluded.since',
+      )
+      .run(terminalId, state, now)
+  }
+
+  /** Terminals last seen offline. */
+  offlineTerminals(): Set<string> {
+    return new Set(
+      (
+        this.db.prepare("SELECT terminal_id FROM terminal_presence WHERE state = 'offline'").all() as {
+          terminal_id: string
+        }[]
+      ).map((r) => r.terminal_id),
+    )
   }
 
   countActive(): number {

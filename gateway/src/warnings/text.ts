@@ -212,3 +212,58 @@ export function manualText(
   const advice = HAZARD_ADVICE_ZH[hazard]?.[level] ?? ADVICE_ZH[level]
   return `【${label(level)}】${where}：${what}${label(level)}。${advice}`
 }
+
+/**
+ * Minority-language templates (seeds: 分人群, the regions' own languages). Uyghur (ug, Arabic
+ * script): level, hazard and advice; place names come from the registry's `names.ug` where given.
+ * Returns undefined for a language without templates (the terminal then reads Mandarin).
+ */
+const UG = {
+  level: {
+    blue: 'كۆك',
+    yellow: 'سېرىق',
+    orange: 'ئاپېلسىن',
+    red: 'قىزىل',
+    level_1: '1-دەرىجىلىك',
+    level_2: '2-دەرىجىلىك',
+  } as Record<Level, string>,
+  hazard: {
+    flood: 'كەلكۈن',
+    flash_flood: 'تاغ كەلكۈنى',
+    rainstorm: 'قاتتىق يامغۇر',
+    gale: 'قاتتىق شامال',
+    snowstorm: 'قار بورىنى',
+    cold_wave: 'سوغۇق ئېقىم',
+    high_temperature: 'يۇقىرى تېمپېراتۇرا',
+    earthquake: 'يەر تەۋرەش',
+    gas_leak: 'گاز ئېقىپ چىقىش',
+    toxic_gas: 'زەھەرلىك گاز',
+  } as Record<string, string>,
+  advice: {
+    blue: 'ئېھتىيات قىلىڭ.',
+    yellow: 'ئالدىنى ئېلىش تەييارلىقى قىلىڭ.',
+    orange: 'يۆتكىلىشكە تەييارلىق قىلىڭ، قوماندانلىققا بويسۇنۇڭ.',
+    red: 'دەرھال بىخەتەر جايغا يۆتكىلىڭ.',
+    level_1: 'دەرھال تەكشۈرۈڭ.',
+    level_2: 'دەرھال خەتەرلىك رايوندىن ئايرىلىڭ.',
+  } as Record<Level, string>,
+  warning: 'ئاگاھلاندۇرۇش',
+  lifted: 'ئاگاھلاندۇرۇش بىكار قىلىندى',
+}
+
+export function localizedText(
+  language: string,
+  t: { action: WarningAction; level: Level | null; prevLevel: Level | null; hazard: string; place: string },
+): { language: string; text: string } | undefined {
+  if (!/^ug\b/i.test(language)) return undefined
+  const hazard = UG.hazard[t.hazard] ?? t.hazard
+  if (t.action === 'lift' || t.level === null) {
+    const prev = t.prevLevel ? `${UG.level[t.prevLevel]} ` : ''
+    return { language: 'ug', text: `【${UG.lifted}】${t.place}: ${hazard} ${prev}${UG.lifted}.` }
+  }
+  const level = UG.level[t.level]
+  return {
+    language: 'ug',
+    text: `【${level} ${UG.warning}】${t.place}: ${hazard} ${level} ${UG.warning}. ${UG.advice[t.level]}`,
+  }
+}

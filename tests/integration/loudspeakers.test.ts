@@ -1,0 +1,224 @@
+/**
+ * Loudspeakers that are away, flaky or in a minority-language area: a terminal offline when a
+ * warning goes out gets it when it comes back (and never once it has expired), a delivery without
+ * a receipt or with a failure is sent again, and an Uyghur-language terminal reads Uyghur.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { MqttClient } from 'mqtt'
+import { afterEach, expect, test } from 'vitest'
+import type { RunningGateway } from '../../gateway/src/app.js'
+import {
+  terminalCmdTopic,
+  terminalReceiptTopic,
+  terminalStatusTopic,
+} from '../../gateway/src/contracts/topics.js'
+import {
+  api,
+  connect,
+  DEMO_REGISTRY,
+  getJson,
+  makeConfigDir,
+  sleep,
+  startTestGateway,
+} from '../helpers/gateway.js'
+
+const LIUWAN = '511823100201'
+let gw: RunningGateway | undefined
+const clients: MqttClient[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync().catch(() => undefined)))
+  await gw?.stop()
+  gw = undefined
+})
+
+function clock(start = Date.UTC(2026, 6, 15, 8)) {
+  let t = start
+  return { now: () => t, advance: (ms: number) => (t += ms) }
+}
+
+async function until<T>(
+  get: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  ms = 5000,
+): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await get()
+    if (ok(v)) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 400)}`)
+    await sleep(25)
+  }
+}
+
+/** A terminal over MQTT: last will offline, retained online, receipts as told by `answer`. */
+async function terminal(
+  id: string,
+  answer: (cmd: {
+    warningId: string
+    version: number
+    expiresAt: number
+  }) => 'played' | 'failed' | 'none' = () => 'played',
+) {
+  const got: Record<string, unknown>[] = []
+  const c = await connect(gw!.urls.mqtt, {
+    clientId: id,
+    will: {
+      topic: terminalStatusTopic(id),
+      payload: Buffer.from('{"state":"offline"}'),
+      qos: 1,
+      retain: true,
+    },
+  })
+  clients.push(c)
+  c.on('message', (_t, payload) => {
+    const cmd = JSON.parse(payload.toString()) as { warningId: string; version: number; expiresAt: number }
+    got.push(cmd as unknown as Record<string, unknown>)
+    const state = answer(cmd)
+    if (state === 'none') return
+    void c.publishAsync(
+      terminalReceiptTopic(id),
+      JSON.stringify({ warningId: cmd.warningId, version: cmd.version, state, ts: Date.now() }),
+      { qos: 1 },
+    )
+  })
+  await c.subscribeAsync(terminalCmdTopic(id), { qos: 1 })
+  await c.publishAsync(terminalStatusTopic(id), '{"state":"online"}', { qos: 1, retain: true })
+  return { client: c, got }
+}
+
+const deliveries = (id: string) =>
+  getJson<{ deliveries: { terminalId: string; state: string; attempts: number; detail: string | null }[] }>(
+    gw!.urls.http,
+    `/api/warnings/${id}/deliveries`,
+  ).then((r) => r.deliveries)
+
+const config = (extra = '', registry?: string) =>
+  makeConfigDir(
+    registry,
+    `warnings: { tickEvery: 20ms, playableFor: 1h, delivery: { retryAfter: 30s, maxAttempts: 4 } }\n${extra}`,
+  ).config
+
+test('a terminal offline when the warning goes out gets it when it comes back; after expiry it never plays it', async () => {
+  const c = clock()
+  ;({ gw } = await startTestGateway(config(), c.now))
+  const id = `T${LIUWAN}-01`
+  const t1 = await terminal(id)
+  // It drops off (its last will says offline).
+  t1.client.stream.destroy()
+  await sleep(300)
+  const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+    hazard: 'flood',
+    level: 'orange',
+    regions: [LIUWAN],
+  })
+  const { warningId } = (await r.json()) as { warningId: string }
+  const held = await until(
+    () => deliveries(warningId),
+    (d) => d.some((x) => x.terminalId === id && x.state === 'offline'),
+    'held',
+  )
+  expect(held.filter((x) => x.state === 'sent' || x.state === 'played')).toHaveLength(3)
+
+  // Back online: served at once.
+  const t2 = await terminal(id)
+  await until(
+    () => t2.got,
+    (g) => g.length === 1,
+    'the warning on reconnect',
+  )
+  await until(
+    () => deliveries(warningId),
+    (d) => d.find((x) => x.terminalId === id)?.state === 'played',
+    'played',
+  )
+
+  // A second warning while it is away again, and it returns after the warning expired: never played.
+  t2.client.stream.destroy()
+  await sleep(300)
+  const r2 = await api(gw.urls.http, 'POST', '/api/warnings', {
+    hazard: 'rainstorm',
+    level: 'blue',
+    regions: [LIUWAN],
+  })
+  const second = ((await r2.json()) as { warningId: string }).warningId
+  c.advance(2 * 3_600_000)
+  const t3 = await terminal(id)
+  await sleep(300)
+  expect(t3.got.filter((g) => g.warningId === second)).toEqual([])
+  const d = await deliveries(second)
+  expect(d.find((x) => x.terminalId === id)).toMatchObject({ state: 'failed', detail: 'expired' })
+})
+
+test('no receipt, or a failure, and the command goes again until it is played', async () => {
+  const c = clock()
+  ;({ gw } = await startTestGateway(config(), c.now))
+  const id = `T${LIUWAN}-02`
+  let n = 0
+  // Silent the first time, an amplifier fault the second, played the third.
+  const t = await terminal(id, () => (++n === 1 ? 'none' : n === 2 ? 'failed' : 'played'))
+  const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+    hazard: 'flood',
+    level: 'yellow',
+    regions: [LIUWAN],
+  })
+  const { warningId } = (await r.json()) as { warningId: string }
+  await until(
+    () => t.got,
+    (g) => g.length === 1,
+    'the first send',
+  )
+  c.advance(31_000)
+  await until(
+    () => t.got,
+    (g) => g.length === 2,
+    'the retry after no receipt',
+  )
+  await until(
+    () => deliveries(warningId),
+    (d) => d.find((x) => x.terminalId === id)?.state === 'failed',
+    'the failure',
+  )
+  c.advance(31_000)
+  await until(
+    () => t.got,
+    (g) => g.length === 3,
+    'the retry after the failure',
+  )
+  const d = await until(
+    () => deliveries(warningId),
+    (x) => x.find((y) => y.terminalId === id)?.state === 'played',
+    'played',
+  )
+  expect(d.find((x) => x.terminalId === id)!.attempts).toBe(3)
+})
+
+test('a terminal whose language is Uyghur reads the Uyghur template with the Uyghur place name', async () => {
+  const { dir } = makeConfigDir()
+  const reg = join(dir, 'county.yaml')
+  writeFileSync(
+    reg,
+    readFileSync(DEMO_REGISTRY, 'utf8')
+      .replace(
+        "- { id: T511823100201-03, region: '511823100201', name: 柳湾村3号大喇叭 }",
+        "- { id: T511823100201-03, region: '511823100201', name: 柳湾村3号大喇叭, language: ug }",
+      )
+      .replace('    name: 柳湾村\n', "    name: 柳湾村\n    names: { ug: 'ليۇۋەن كەنتى' }\n"),
+  )
+  ;({ gw } = await startTestGateway(config('', reg)))
+  const ug = await terminal(`T${LIUWAN}-03`)
+  const zh = await terminal(`T${LIUWAN}-04`)
+  await api(gw.urls.http, 'POST', '/api/warnings', { hazard: 'flood', level: 'red', regions: [LIUWAN] })
+  await until(
+    () => ug.got.length + zh.got.length,
+    (n) => n === 2,
+    'both commands',
+  )
+  expect(ug.got[0]).toMatchObject({ language: 'ug' })
+  expect(String(ug.got[0]!.text)).toContain('كەلكۈن') // flood
+  expect(String(ug.got[0]!.text)).toContain('قىزىل') // red
+  expect(String(ug.got[0]!.text)).toContain('ليۇۋەن كەنتى')
+  expect(zh.got[0]).toMatchObject({ language: 'zh-CN' })
+  expect(String(zh.got[0]!.text)).toContain('洪水红色预警')
+})
