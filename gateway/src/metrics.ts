@@ -82,6 +82,18 @@ export function createMetrics() {
       labelNames: ['event'],
       registers: [registry],
     }),
+    firstPlayback: new Histogram({
+      name: 'shaobing_time_to_first_playback_seconds',
+      help: 'From a warning version going out to the first loudspeaker reporting it played',
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    playback95: new Histogram({
+      name: 'shaobing_time_to_95pct_playback_seconds',
+      help: 'From a warning version going out to 95 % of its targeted loudspeakers reporting it played',
+      buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
     deliveryRetries: new Counter({
       name: 'shaobing_delivery_retries_total',
       help: 'Loudspeaker commands sent again: no receipt, failed, or the terminal came back online',

@@ -97,5 +97,16 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
       `/api/warnings/${w.id}/deliveries`,
     )
     expect(Object.values(counts)).toEqual(w.versions.map(() => ({ played: inRegion(w.region).length })))
+    // Coverage: every version reached all its loudspeakers; time to first and to 95 % playback known.
+    const { versions } = await getJson<{
+      versions: { targeted: number; played: number; firstPlayMs: number | null; p95PlayMs: number | null }[]
+    }>(gw.urls.http, `/api/warnings/${w.id}/coverage`)
+    for (const v of versions) {
+      expect(v.played).toBe(v.targeted)
+      expect(v.firstPlayMs).not.toBeNull()
+      expect(v.p95PlayMs).toBeGreaterThanOrEqual(v.firstPlayMs!)
+    }
   }
+  const text = await (await fetch(`${gw.urls.http}/metrics`)).text()
+  expect(text).toMatch(/shaobing_time_to_95pct_playback_seconds_count [1-9]/)
 }, 60_000)

@@ -221,6 +221,29 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return answer(reply, await deps.manager.lift(req.params.id, op.id))
   })
 
+  app.get<{ Params: { id: string } }>('/api/warnings/:id/coverage', async (req, reply) => {
+    const w = deps.warnings.get(req.params.id)
+    if (!w) return reply.code(404).send({ error: 'not_found', message: `no warning ${req.params.id}` })
+    const sms = deps.sms?.messages(w.id) ?? []
+    const calls = deps.people.callouts(w.id)
+    return {
+      warningId: w.id,
+      versions: deps.warnings.coverage(w.id).map((c) => ({
+        ...c,
+        sms: {
+          targeted: sms.filter((m) => m.version === c.version && m.purpose === 'warning').length,
+          delivered: sms.filter(
+            (m) => m.version === c.version && m.purpose === 'warning' && m.state === 'delivered',
+          ).length,
+        },
+        callouts: {
+          called: calls.filter((x) => x.version === c.version).length,
+          answered: calls.filter((x) => x.version === c.version && x.state === 'answered').length,
+        },
+      })),
+    }
+  })
+
   app.post<{ Params: { id: string } }>('/api/warnings/:id/answer', async (req, reply) => {
     const op = who(req, reply, 'operator')
     if (!op) return reply

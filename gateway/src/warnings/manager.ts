@@ -979,19 +979,26 @@ export class WarningManager {
   /** Records a terminal's receipt against its delivery. */
   receipt(terminalId: string, r: TerminalReceipt): void {
     this.deps.metrics.terminalReceipts.labels(r.state).inc()
-    const known = this.deps.repo.receipt(
-      r.warningId,
-      r.version,
-      terminalId,
-      r.state,
-      r.detail ?? null,
-      this.deps.now(),
-    )
-    if (!known)
+    const now = this.deps.now()
+    const outcome = this.deps.repo.receipt(r.warningId, r.version, terminalId, r.state, r.detail ?? null, now)
+    if (outcome === 'applied' && r.state === 'played') this.observePlayback(r.warningId, r.version, now)
+    if (outcome === 'unknown')
       this.log.debug(
         { terminalId, warningId: r.warningId, version: r.version },
         'receipt for unknown delivery',
       )
+  }
+
+  /** Time to first and to 95 % playback of a version, observed once each as receipts come in. */
+  private observePlayback(warningId: string, version: number, now: number): void {
+    const { repo } = this.deps
+    const v = repo.version(warningId, version)
+    if (!v) return
+    const rows = repo.deliveries(warningId, version)
+    const played = rows.filter((d) => d.state === 'played').length
+    const since = (now - (v.releasedAt ?? v.createdAt)) / 1000
+    if (played === 1) this.deps.metrics.firstPlayback.observe(since)
+    if (played === Math.ceil(rows.length * 0.95)) this.deps.metrics.playback95.observe(since)
   }
 
   /** Marks deliveries as handed to the broker. */

@@ -110,6 +110,23 @@ export interface EscalationRow {
   readonly at: number
 }
 
+export interface VersionCoverage {
+  readonly version: number
+  readonly action: WarningAction
+  readonly level: Level | null
+  readonly targeted: number
+  /** Terminals that sent any receipt (accepted, playing, played). */
+  readonly reached: number
+  readonly played: number
+  readonly failed: number
+  readonly offline: number
+  /** Sent (or queued) with no receipt yet. */
+  readonly unanswered: number
+  /** Milliseconds from release to the first played receipt, and to the one that made 95 %. */
+  readonly firstPlayMs: number | null
+  readonly p95PlayMs: number | null
+}
+
 export interface AuditRow {
   readonly id: number
   readonly at: number
@@ -726,13 +743,45 @@ export class WarningRepo {
     state: ReceiptState,
     detail: string | null,
     now: number,
-  ): boolean {
+  ): 'unknown' | 'ignored' | 'applied' {
     const row = this.stmts.getDelivery.get(warningId, version, terminalId) as
       Record<string, unknown> | undefined
-    if (!row) return false
+    if (!row) return 'unknown'
     const current = row.state as DeliveryState
-    if (PROGRESS[state] < PROGRESS[current] || current === 'failed' || current === 'played') return true
+    if (PROGRESS[state] < PROGRESS[current] || current === 'failed' || current === 'played') return 'ignored'
     this.stmts.setDelivery.run(state, detail, now, warningId, version, terminalId)
-    return true
+    return 'applied'
+  }
+
+  /**
+   * Coverage of each released version of a warning: loudspeakers targeted, reached (any receipt),
+   * played, failed, held offline; and the wall-clock times at which they played, from the
+   * version's release, for time to first and to 95 % playback.
+   */
+  coverage(warningId: string): VersionCoverage[] {
+    const versions = this.versions(warningId).filter((v) => v.release === 'released')
+    return versions.map((v) => {
+      const rows = this.deliveries(warningId, v.version)
+      const count = (states: readonly DeliveryState[]) => rows.filter((r) => states.includes(r.state)).length
+      const start = v.releasedAt ?? v.createdAt
+      const played = rows
+        .filter((r) => r.state === 'played')
+        .map((r) => r.updatedAt - start)
+        .sort((a, b) => a - b)
+      const at95 = Math.ceil(rows.length * 0.95)
+      return {
+        version: v.version,
+        action: v.action,
+        level: v.level,
+        targeted: rows.length,
+        reached: count(['accepted', 'playing', 'played']),
+        played: played.length,
+        failed: count(['failed']),
+        offline: count(['offline']),
+        unanswered: count(['queued', 'sent']),
+        firstPlayMs: played[0] ?? null,
+        p95PlayMs: rows.length > 0 && played.length >= at95 ? played[at95 - 1]! : null,
+      }
+    })
   }
 }
