@@ -20,8 +20,10 @@ export interface TerminalSpec {
 export interface TerminalFleetOptions {
   readonly url: string
   readonly terminals: readonly TerminalSpec[]
-  /** Share of terminals that never connect (power or network down). */
+  /** Share of terminals that are offline at the start (power or network down). */
   readonly offlineFraction?: number
+  /** When set, the offline terminals come back (connect) after this long; otherwise never. */
+  readonly offlineReturnAfterMs?: number
   /** Share of terminals whose plays fail now and then (half of their plays fail). */
   readonly flakyFraction?: number
   /** Simulated playback time, ms. */
@@ -43,8 +45,12 @@ export interface PlayRecord {
 }
 
 export interface TerminalFleet {
-  /** Terminals that connected. */
+  /** Terminals that connected (the returning ones join when they come back). */
   readonly online: readonly string[]
+  /** Terminals that started offline. */
+  readonly offline: readonly string[]
+  /** Resolves when every returning terminal has connected. */
+  readonly returned: Promise<void>
   /** Every receipt sent, in order. */
   receipts(): readonly PlayRecord[]
   /** Final receipts of commands that were played. */
@@ -60,86 +66,119 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   const online: string[] = []
   const timers = new Set<NodeJS.Timeout>()
 
+  const offline: string[] = []
+  const later: (() => Promise<void>)[] = []
   await Promise.all(
     opts.terminals.map(async (t) => {
-      if (rng() < (opts.offlineFraction ?? 0)) return
+      const away = rng() < (opts.offlineFraction ?? 0)
       const flaky = rng() < (opts.flakyFraction ?? 0)
-      const client = await mqtt.connectAsync(opts.url, {
-        clientId: t.id,
-        reconnectPeriod: 1000,
-        will: {
-          topic: terminalStatusTopic(t.id),
-          payload: Buffer.from('{"state":"offline"}'),
-          qos: 1,
-          retain: true,
-        },
-      })
-      client.on('error', () => {})
-      const seen = new Set<string>()
-      const receipt = (
-        cmd: { warningId: string; version: number; level: string; kind: string; text: string },
-        state: ReceiptState,
-        detail?: string,
-      ) => {
-        const at = Date.now()
-        log.push({ terminalId: t.id, ...cmd, state, ...(detail !== undefined ? { detail } : {}), at })
-        client.publish(
-          terminalReceiptTopic(t.id),
-          JSON.stringify({
-            warningId: cmd.warningId,
-            version: cmd.version,
-            state,
-            ts: at,
-            ...(detail !== undefined ? { detail } : {}),
-          }),
-          { qos: 1 },
-        )
+      if (away) {
+        offline.push(t.id)
+        if (opts.offlineReturnAfterMs !== undefined) later.push(() => start(t, flaky))
+        return
       }
-      client.on('message', (_topic, payload) => {
-        let json: unknown
-        try {
-          json = JSON.parse(payload.toString('utf8'))
-        } catch {
-          return // a real terminal ignores what it cannot parse
-        }
-        const parsed = TerminalCommand.safeParse(json)
-        if (!parsed.success || parsed.data.action !== 'play') return
-        const cmd = parsed.data
-        const key = `${cmd.warningId}#${cmd.version}`
-        if (seen.has(key)) return // a redelivered QoS 1 command is played once
-        seen.add(key)
-        const info = {
-          warningId: cmd.warningId,
-          version: cmd.version,
-          level: cmd.level,
-          kind: cmd.kind,
-          text: cmd.text,
-        }
-        if (Date.now() >= cmd.expiresAt) return receipt(info, 'failed', 'expired')
-        receipt(info, 'accepted')
-        receipt(info, 'playing')
-        const timer = setTimeout(() => {
-          timers.delete(timer)
-          if (flaky && rng() < 0.5) receipt(info, 'failed', 'amplifier fault')
-          else receipt(info, 'played')
-        }, playMs)
-        timers.add(timer)
-      })
-      await client.subscribeAsync(terminalCmdTopic(t.id), { qos: 1 })
-      await client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
-        qos: 1,
-        retain: true,
-      })
-      clients.push(client)
-      online.push(t.id)
+      await start(t, flaky)
     }),
   )
+  let timer: NodeJS.Timeout | undefined
+  const returned =
+    later.length === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            void Promise.all(later.map((f) => f())).then(() => resolve())
+          }, opts.offlineReturnAfterMs)
+        })
+
+  async function start(t: TerminalSpec, flaky: boolean): Promise<void> {
+    const client = await mqtt.connectAsync(opts.url, {
+      clientId: t.id,
+      reconnectPeriod: 1000,
+      will: {
+        topic: terminalStatusTopic(t.id),
+        payload: Buffer.from('{"state":"offline"}'),
+        qos: 1,
+        retain: true,
+      },
+    })
+    client.on('error', () => {})
+    /** Outcome of each command (warning#version) so far: a resend is played only after a failure. */
+    const seen = new Map<string, 'busy' | 'played' | 'failed'>()
+    const receipt = (
+      cmd: { warningId: string; version: number; level: string; kind: string; text: string },
+      state: ReceiptState,
+      detail?: string,
+    ) => {
+      const at = Date.now()
+      log.push({ terminalId: t.id, ...cmd, state, ...(detail !== undefined ? { detail } : {}), at })
+      client.publish(
+        terminalReceiptTopic(t.id),
+        JSON.stringify({
+          warningId: cmd.warningId,
+          version: cmd.version,
+          state,
+          ts: at,
+          ...(detail !== undefined ? { detail } : {}),
+        }),
+        { qos: 1 },
+      )
+    }
+    client.on('message', (_topic, payload) => {
+      let json: unknown
+      try {
+        json = JSON.parse(payload.toString('utf8'))
+      } catch {
+        return // a real terminal ignores what it cannot parse
+      }
+      const parsed = TerminalCommand.safeParse(json)
+      if (!parsed.success || parsed.data.action !== 'play') return
+      const cmd = parsed.data
+      const key = `${cmd.warningId}#${cmd.version}`
+      const before = seen.get(key)
+      if (before === 'busy' || before === 'played') return // a redelivered command is played once
+      seen.set(key, 'busy')
+      const info = {
+        warningId: cmd.warningId,
+        version: cmd.version,
+        level: cmd.level,
+        kind: cmd.kind,
+        text: cmd.text,
+      }
+      if (Date.now() >= cmd.expiresAt) {
+        seen.set(key, 'failed')
+        return receipt(info, 'failed', 'expired')
+      }
+      receipt(info, 'accepted')
+      receipt(info, 'playing')
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (flaky && rng() < 0.5) {
+          seen.set(key, 'failed')
+          receipt(info, 'failed', 'amplifier fault')
+        } else {
+          seen.set(key, 'played')
+          receipt(info, 'played')
+        }
+      }, playMs)
+      timers.add(timer)
+    })
+    await client.subscribeAsync(terminalCmdTopic(t.id), { qos: 1 })
+    await client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
+      qos: 1,
+      retain: true,
+    })
+    clients.push(client)
+    online.push(t.id)
+  }
 
   return {
     online,
+    offline,
+    returned,
     receipts: () => log,
     played: () => log.filter((r) => r.state === 'played'),
     async close() {
+      if (timer) clearTimeout(timer)
       for (const t of timers) clearTimeout(t)
       await Promise.all(clients.map((c) => c.endAsync()))
     },

@@ -994,11 +994,10 @@ export class WarningManager {
     const { repo } = this.deps
     const v = repo.version(warningId, version)
     if (!v) return
-    const rows = repo.deliveries(warningId, version)
-    const played = rows.filter((d) => d.state === 'played').length
+    const { total, played } = repo.playedCount(warningId, version)
     const since = (now - (v.releasedAt ?? v.createdAt)) / 1000
     if (played === 1) this.deps.metrics.firstPlayback.observe(since)
-    if (played === Math.ceil(rows.length * 0.95)) this.deps.metrics.playback95.observe(since)
+    if (played === Math.ceil(total * 0.95)) this.deps.metrics.playback95.observe(since)
   }
 
   /** Marks deliveries as handed to the broker. */

@@ -282,6 +282,10 @@ export class WarningRepo {
         "UPDATE deliveries SET state = CASE WHEN state IN ('queued', 'offline', 'sent', 'failed') THEN 'sent' ELSE state END, sent_at = coalesce(sent_at, ?), last_sent_at = ?, attempts = attempts + 1, updated_at = ? WHERE warning_id = ? AND version = ? AND terminal_id = ?",
       ),
       countActive: db.prepare("SELECT count(*) AS n FROM warnings WHERE state = 'active'"),
+      version: db.prepare('SELECT * FROM warning_versions WHERE warning_id = ? AND version = ?'),
+      playedCount: db.prepare(
+        "SELECT count(*) AS total, coalesce(sum(state = 'played'), 0) AS played FROM deliveries WHERE warning_id = ? AND version = ?",
+      ),
       getDelivery: db.prepare(
         'SELECT * FROM deliveries WHERE warning_id = ? AND version = ? AND terminal_id = ?',
       ),
@@ -321,9 +325,7 @@ export class WarningRepo {
   }
 
   version(warningId: string, version: number): VersionRow | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM warning_versions WHERE warning_id = ? AND version = ?')
-      .get(warningId, version) as Record<string, unknown> | undefined
+    const r = this.stmts.version.get(warningId, version) as Record<string, unknown> | undefined
     return r && versionFrom(r)
   }
 
@@ -671,6 +673,11 @@ export class WarningRepo {
     this.db.transaction(() => {
       for (const d of sent) this.stmts.markSent.run(now, now, now, d.warningId, d.version, d.terminalId)
     })()
+  }
+
+  /** Deliveries of a version, and how many of them played. */
+  playedCount(warningId: string, version: number): { total: number; played: number } {
+    return this.stmts.playedCount.get(warningId, version) as { total: number; played: number }
   }
 
   /** Marks deliveries held because their terminal is offline. */
