@@ -17,9 +17,10 @@ import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
 import { openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
-import { WarningManager } from './warnings/manager.js'
+import { reportOf, WarningManager } from './warnings/manager.js'
 import { PeopleNotifier } from './warnings/people.js'
 import { SmsChannel } from './channels/sms/channel.js'
+import { WebhookChannel } from './channels/webhook/channel.js'
 import { WarningRepo } from './warnings/repo.js'
 import { buildRuntime } from './runtime.js'
 
@@ -100,7 +101,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log,
     now,
     config: config.warnings,
-    onReleased: (w, v) => people.released(w, v),
+    onReleased: (w, v) => {
+      people.released(w, v)
+      webhooks?.enqueue(`${w.id}#${v.version}`, w.hazard, {
+        type: 'warning.version',
+        warning: w,
+        version: { ...v, ...reportOf(v.action) },
+      })
+    },
   })
   const sms = config.sms
     ? new SmsChannel({
@@ -112,6 +120,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         onReply: (phone, text) => people.reply(phone, text),
       })
     : undefined
+  const webhooks =
+    config.webhooks.targets.length > 0
+      ? new WebhookChannel({
+          db,
+          targets: config.webhooks.targets,
+          maxAttempts: config.webhooks.maxAttempts,
+          retryAfterMs: durationMs(config.webhooks.retryAfter),
+          metrics,
+          log,
+          now,
+        })
+      : undefined
   const people = new PeopleNotifier({
     db,
     repo,
@@ -168,6 +188,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   await warnings.resendQueued()
   // Approval timeouts, silences, flap holds, escalations and expiry run on the wall clock.
   sms?.start()
+  webhooks?.start()
   ticker = setInterval(() => {
     people.tick()
     warnings.tick().catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'warning tick failed'))
@@ -266,6 +287,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         faults.stop()
         clearInterval(ticker)
         await sms?.stop()
+        webhooks?.stop()
         await api.close()
         await broker.close()
         store.close()

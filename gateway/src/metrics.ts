@@ -105,6 +105,12 @@ export function createMetrics() {
       labelNames: ['state'],
       registers: [registry],
     }),
+    webhooks: new Counter({
+      name: 'shaobing_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome (delivered, retry, failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     capIntake: new Counter({
       name: 'shaobing_cap_intake_total',
       help: 'Upstream CAP alerts received, by outcome (issue, update, cancel, refused, not_here)',

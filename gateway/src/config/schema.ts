@@ -153,6 +153,25 @@ export const GatewayConfigFile = z.strictObject({
       resends: z.number().int().min(0).default(2),
     })
     .prefault({}),
+  /**
+   * Webhooks: every released version POSTed as JSON, signed `X-Shaobing-Signature: t=…,v1=…`
+   * (HMAC-SHA256 of `t.body` with the endpoint's secret), retried with backoff.
+   */
+  webhooks: z
+    .strictObject({
+      targets: z
+        .array(
+          z.strictObject({
+            url: z.url({ protocol: /^https?$/ }),
+            secret: z.string().min(16, 'use a secret of at least 16 characters'),
+            hazards: z.array(HazardMatch).optional(),
+          }),
+        )
+        .default([]),
+      maxAttempts: z.number().int().min(1).default(8),
+      retryAfter: Duration.default('5s'),
+    })
+    .prefault({}),
   /** CAP 1.2 output: who this gateway is in the `sender` and `senderName` of its alerts. */
   cap: z
     .strictObject({

@@ -264,6 +264,22 @@ const MIGRATIONS: readonly string[] = [
     since        INTEGER NOT NULL           -- wall clock
   );
   `,
+  `
+  -- Webhook deliveries: one row per event and endpoint, retried until a 2xx.
+  CREATE TABLE webhook_deliveries (
+    id           INTEGER PRIMARY KEY,
+    url          TEXT    NOT NULL,
+    dedupe       TEXT    NOT NULL UNIQUE,
+    body         TEXT    NOT NULL,
+    state        TEXT    NOT NULL,          -- queued | delivered | failed
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_at      INTEGER NOT NULL,
+    last_status  TEXT,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER
+  );
+  CREATE INDEX webhook_due ON webhook_deliveries (state, next_at);
+  `,
 ]
 
 export interface OpenOptions {
