@@ -20,6 +20,7 @@ import { ReadingStore } from './store/readings.js'
 import { reportOf, WarningManager } from './warnings/manager.js'
 import { PeopleNotifier } from './warnings/people.js'
 import { SmsChannel } from './channels/sms/channel.js'
+import { policyFor } from './dissemination/policy.js'
 import { WebhookChannel } from './channels/webhook/channel.js'
 import { WarningRepo } from './warnings/repo.js'
 import { buildRuntime } from './runtime.js'
@@ -103,11 +104,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     config: config.warnings,
     onReleased: (w, v) => {
       people.released(w, v)
-      webhooks?.enqueue(`${w.id}#${v.version}`, w.hazard, {
-        type: 'warning.version',
-        warning: w,
-        version: { ...v, ...reportOf(v.action) },
-      })
+      const policy = policyFor(runtime.policy, w.hazard, (v.level ?? v.prevLevel)!)
+      if (policy.channels.includes('webhook'))
+        webhooks?.enqueue(`${w.id}#${v.version}`, w.hazard, {
+          type: 'warning.version',
+          warning: w,
+          version: { ...v, ...reportOf(v.action) },
+        })
     },
   })
   const sms = config.sms

@@ -6,6 +6,7 @@
 import type { Rule } from '../../rules/src/index.js'
 import { RulesEngine } from '../../rules/src/index.js'
 import type { LoadedConfig } from './config/load.js'
+import type { PolicyFile } from './dissemination/policy.js'
 import { plausibleValues } from './ingest/decode.js'
 import type { Registry } from './registry/registry.js'
 import type { ReadingStore } from './store/readings.js'
@@ -13,6 +14,8 @@ import type { WarningRepo } from './warnings/repo.js'
 
 export interface Runtime {
   readonly registry: Registry
+  /** The dissemination policy in force (none: every channel, the usual groups). */
+  readonly policy: PolicyFile | undefined
   readonly engine: RulesEngine
   readonly rules: ReadonlyMap<string, Rule>
   /** Readings replayed to rebuild the windows. */
@@ -31,7 +34,13 @@ export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, repo: Wa
   const replayed = warmUp(engine, store, registry)
   // Transitions found during the replay were discarded; the levels in force are the stored alerts'.
   for (const a of repo.alerts()) engine.restore(a.ruleId, a.stationId, a.level)
-  return { registry, engine, rules: new Map(engine.rules.map((r) => [r.id, r])), replayed }
+  return {
+    registry,
+    policy: loaded.policy,
+    engine,
+    rules: new Map(engine.rules.map((r) => [r.id, r])),
+    replayed,
+  }
 }
 
 /**

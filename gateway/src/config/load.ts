@@ -12,6 +12,7 @@ import { err, ok, type Result } from '../core/result.js'
 import { KindsFile, RegistryFile } from '../registry/schema.js'
 import { Registry } from '../registry/registry.js'
 import { GatewayConfigFile } from './schema.js'
+import { PolicyFile } from '../dissemination/policy.js'
 
 /** Repository root (this file is gateway/src/config/load.ts, or its compiled twin under dist/). */
 const ROOT = resolve(
@@ -46,6 +47,8 @@ export interface LoadedConfig {
   readonly warnings: readonly string[]
   /** Rules that cannot fire at some stations at all (a reservoir rule at a river gauge): info only. */
   readonly notices: readonly string[]
+  /** The dissemination policy file, if the configuration names one. */
+  readonly policy?: PolicyFile
 }
 
 export function readText(file: string): Result<string, FileIssue[]> {
@@ -122,6 +125,7 @@ export function loadConfig(
     registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
     rules: c.rules !== undefined ? c.rules.map((r) => resolve(base, r)) : [DEFAULT_RULES],
+    ...(c.dissemination !== undefined ? { dissemination: resolve(base, c.dissemination) } : {}),
     log: { level: overrides.logLevel ?? c.log.level },
   }
 
@@ -132,6 +136,8 @@ export function loadConfig(
   if (!registryFile.ok) issues.push(...registryFile.error)
   const catalogues = loadCatalogues(config.rules!)
   if (!catalogues.ok) issues.push(...catalogues.error)
+  const policy = config.dissemination !== undefined ? loadYaml(config.dissemination, PolicyFile) : undefined
+  if (policy && !policy.ok) issues.push(...policy.error)
   if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.
@@ -180,6 +186,7 @@ export function loadConfig(
     config,
     registry,
     catalogues: catalogues.value,
+    ...(policy?.ok ? { policy: policy.value } : {}),
     warnings,
     notices,
   })

@@ -104,6 +104,8 @@ export const GatewayConfigFile = z.strictObject({
   registry: z.string(),
   /** Sensor kinds file; defaults to the kinds shipped with the gateway. */
   kinds: z.string().optional(),
+  /** Dissemination policy file (channels, groups, repeats, priority, polygons per hazard and level). */
+  dissemination: z.string().optional(),
   /** Rule catalogue files or directories of `*.yaml`; defaults to the shipped `rules/catalog`. */
   rules: z.array(z.string()).optional(),
   store: z

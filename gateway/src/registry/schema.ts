@@ -77,6 +77,21 @@ const Station = z.strictObject({
   sensors: z.array(z.strictObject({ id: Id, kind: Id, noDataAfter: Duration.optional() })).min(1),
   /** Enterprise site (a plant, a park operator) whose alarms are grouped together. */
   site: Id.optional(),
+  /**
+   * Hazard areas of the station (GeoJSON Polygon geometry, [lon, lat] rings): the villages a
+   * gauge's flood reaches downstream, the plume area of a plant. Loudspeakers inside them get the
+   * station's warnings too, when the dissemination policy says so.
+   */
+  hazardAreas: z
+    .array(
+      z.strictObject({
+        type: z.literal('Polygon'),
+        coordinates: z
+          .array(z.array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])).min(4))
+          .min(1),
+      }),
+    )
+    .default([]),
 })
 export type Station = z.infer<typeof Station>
 
@@ -84,6 +99,9 @@ const Terminal = z.strictObject({
   id: Id,
   name: z.string().optional(),
   region: RegionCode,
+  /** Position (WGS 84), for hazard-polygon targeting. */
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
   language: z.string().default('zh-CN'),
   /** Terminals marked for drills receive Exercise/Test warnings. */
   drill: z.boolean().default(false),

@@ -35,6 +35,7 @@ import type {
   WarningRow,
 } from './repo.js'
 import { localizedText, manualText, warningText } from './text.js'
+import { inPolygon, policyFor } from '../dissemination/policy.js'
 
 export interface WarningManagerDeps {
   readonly repo: WarningRepo
@@ -405,7 +406,7 @@ export class WarningManager {
         approvers = v.approvedBy.length > 0 ? v.approvedBy : [SYSTEM]
       }
     }
-    const terminals = release === 'released' ? this.terminalsOf(warning.targets, warning.status) : []
+    const terminals = release === 'released' ? this.terminalsOf(warning, v.level ?? v.prevLevel) : []
     const version = repo.addVersion(
       {
         warning,
@@ -483,24 +484,38 @@ export class WarningManager {
   /** Releases a held version (approved, timed out, or no longer inhibited) and sends it. */
   private releaseVersion(w: WarningRow, v: VersionRow, by: readonly string[], why: string): Promise<void> {
     const now = this.deps.now()
-    const terminals = this.terminalsOf(w.targets, w.status)
+    const terminals = this.terminalsOf(w, v.level ?? v.prevLevel)
     this.deps.repo.release(w.id, v.version, by, terminals, now)
     this.deps.repo.audit(now, by[0] ?? SYSTEM, 'version_released', w.id, { version: v.version, why, by })
     this.log.info({ warningId: w.id, version: v.version, why, by }, 'warning version released')
     return this.disseminate(w, this.deps.repo.version(w.id, v.version)!, terminals)
   }
 
-  /** Terminals of the targets; a drill (CAP Exercise or Test) goes only to drill terminals. */
-  private terminalsOf(targets: readonly string[], status: WarningRow['status']): string[] {
-    const { registry } = this.deps.runtime()
-    const drill = status !== 'Actual'
-    const ids = targets.flatMap((t) =>
-      registry
-        .terminalsIn(t)
-        .filter((x) => !drill || x.drill)
-        .map((x) => x.id),
-    )
-    return [...new Set(ids)]
+  /**
+   * The loudspeakers a version goes to, per the dissemination policy: those of the warning's
+   * regions and, if the policy says so, those inside its station's hazard polygons; a drill (CAP
+   * Exercise or Test) only to drill terminals; none if the policy has no loudspeaker channel.
+   */
+  private terminalsOf(
+    w: Pick<WarningRow, 'targets' | 'status' | 'hazard' | 'stationId'>,
+    level: Level | null,
+  ): string[] {
+    const { registry, policy } = this.deps.runtime()
+    const p = policyFor(policy, w.hazard, level ?? 'blue')
+    if (!p.channels.includes('loudspeaker')) return []
+    const drill = w.status !== 'Actual'
+    const inRegions = w.targets.flatMap((t) => registry.terminalsIn(t))
+    const areas = p.polygons ? (registry.station(w.stationId)?.hazardAreas ?? []) : []
+    const inAreas =
+      areas.length === 0
+        ? []
+        : registry.terminals.filter(
+            (t) =>
+              t.lat !== undefined &&
+              t.lon !== undefined &&
+              areas.some((a) => inPolygon(t.lon!, t.lat!, a.coordinates)),
+          )
+    return [...new Set([...inRegions, ...inAreas].filter((x) => !drill || x.drill).map((x) => x.id))]
   }
 
   private async disseminate(w: WarningRow, v: VersionRow, terminals: readonly string[]): Promise<void> {
@@ -1020,6 +1035,7 @@ export class WarningManager {
     language: string,
   ): TerminalCommand {
     const level = v.level ?? v.prevLevel!
+    const policy = policyFor(this.deps.runtime().policy, w.hazard, level)
     // A terminal in a minority-language area reads the template in its language where one exists.
     const localized = localizedText(language, {
       action: v.action,
@@ -1037,8 +1053,8 @@ export class WarningManager {
       hazard: w.hazard,
       text: localized?.text ?? v.text,
       language: localized?.language ?? 'zh-CN',
-      priority: priorityOf(level),
-      repeat: v.action === 'lift' ? 1 : this.deps.config.repeat,
+      priority: policy.priority ?? priorityOf(level),
+      repeat: v.action === 'lift' ? 1 : (policy.repeat ?? this.deps.config.repeat),
       expiresAt,
       sentAt: this.deps.now(),
     }

@@ -5,12 +5,12 @@
  * shows who has and has not answered. Answers arrive as SMS replies or through the API.
  */
 import type { Logger } from 'pino'
-import type { Level } from '../../../rules/src/index.js'
 import { durationMs } from '../../../rules/src/index.js'
 import type { SmsChannel } from '../channels/sms/channel.js'
 import type { GatewayConfigFile } from '../config/schema.js'
 import type { Metrics } from '../metrics.js'
-import { levelOfCode, parentCode, regionContains, type Person } from '../registry/schema.js'
+import { levelOfCode, parentCode, regionContains, type Person, type PersonRole } from '../registry/schema.js'
+import { policyFor } from '../dissemination/policy.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Db } from '../store/db.js'
 import type { VersionRow, WarningRepo, WarningRow } from './repo.js'
@@ -43,16 +43,13 @@ export interface PeopleDeps {
   readonly now: () => number
 }
 
-/** Who is told of a version: village heads and duty officers; enterprise safety officers; residents on red. */
-function recipients(people: readonly Person[], w: WarningRow, level: Level): Person[] {
+/** Who is told of a version: the policy's population groups within the warning's regions. */
+function recipients(people: readonly Person[], w: WarningRow, groups: readonly PersonRole[]): Person[] {
   return people.filter(
     (p) =>
       p.phone !== undefined &&
       w.targets.some((t) => regionContains(t, p.region)) &&
-      (p.roles.includes('village_head') ||
-        p.roles.includes('duty_officer') ||
-        p.roles.includes('safety_officer') ||
-        (level === 'red' && p.roles.includes('resident'))),
+      p.roles.some((r) => groups.includes(r)),
   )
 }
 
@@ -72,19 +69,21 @@ export class PeopleNotifier {
     if (v.action === 'lift') {
       this.close(w.id)
     }
-    const told = recipients(registry.people, w, level)
-    this.deps.sms?.enqueue(
-      told.map((p) => ({
-        dedupe: `${w.id}:${v.version}:${p.phone}`,
-        warningId: w.id,
-        version: v.version,
-        purpose: 'warning' as const,
-        personId: p.id,
-        phone: p.phone!,
-        text: v.text,
-        level,
-      })),
-    )
+    const policy = policyFor(this.deps.runtime().policy, w.hazard, level)
+    const told = recipients(registry.people, w, policy.groups)
+    if (policy.channels.includes('sms'))
+      this.deps.sms?.enqueue(
+        told.map((p) => ({
+          dedupe: `${w.id}:${v.version}:${p.phone}`,
+          warningId: w.id,
+          version: v.version,
+          purpose: 'warning' as const,
+          personId: p.id,
+          phone: p.phone!,
+          text: v.text,
+          level,
+        })),
+      )
     if (v.action === 'lift' || v.level === null || !this.deps.config.levels.includes(v.level)) return
     // Those who answer for the area: village heads and duty officers (safety officers for a site).
     const called = told.filter((p) => !p.roles.includes('resident'))

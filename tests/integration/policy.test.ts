@@ -1,0 +1,117 @@
+/**
+ * The dissemination policy: per hazard and level, channels and population groups; a station's
+ * hazard polygon adds the loudspeakers inside it (downstream villages); a bad policy file is
+ * refused with its location.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import type { RunningGateway } from '../../gateway/src/app.js'
+import { loadConfig } from '../../gateway/src/config/load.js'
+import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
+import { inPolygon } from '../../gateway/src/dissemination/policy.js'
+import {
+  collector,
+  connect,
+  DEMO_REGISTRY,
+  makeConfigDir,
+  sleep,
+  startTestGateway,
+} from '../helpers/gateway.js'
+
+let gw: RunningGateway | undefined
+afterEach(async () => {
+  await gw?.stop()
+  gw = undefined
+})
+
+test('point in polygon: inside, outside, and in a hole', () => {
+  const square = [
+    [
+      [0, 0],
+      [10, 0],
+      [10, 10],
+      [0, 10],
+      [0, 0],
+    ],
+    [
+      [4, 4],
+      [6, 4],
+      [6, 6],
+      [4, 6],
+      [4, 4],
+    ],
+  ]
+  expect(inPolygon(1, 1, square)).toBe(true)
+  expect(inPolygon(11, 1, square)).toBe(false)
+  expect(inPolygon(5, 5, square)).toBe(false)
+})
+
+test("a gauge's downstream polygon brings the loudspeakers inside it; policies choose channels", async () => {
+  const { dir } = makeConfigDir()
+  const reg = join(dir, 'county.yaml')
+  // Two Longtan loudspeakers get coordinates inside the Liuwan gauge's downstream polygon.
+  writeFileSync(
+    reg,
+    readFileSync(DEMO_REGISTRY, 'utf8')
+      .replace(
+        "- { id: T511823101201-01, region: '511823101201', name: 龙潭村1号大喇叭 }",
+        "- { id: T511823101201-01, region: '511823101201', name: 龙潭村1号大喇叭, lat: 29.40, lon: 102.70 }",
+      )
+      .replace(
+        "- { id: T511823101201-02, region: '511823101201', name: 龙潭村2号大喇叭 }",
+        "- { id: T511823101201-02, region: '511823101201', name: 龙潭村2号大喇叭, lat: 29.60, lon: 102.90 }",
+      )
+      .replace(
+        '    sensors: [{ id: wl-lw-01, kind: water_level }]',
+        '    sensors: [{ id: wl-lw-01, kind: water_level }]\n    hazardAreas: [{ type: Polygon, coordinates: [[[102.6, 29.3], [102.8, 29.3], [102.8, 29.5], [102.6, 29.5], [102.6, 29.3]]] }]',
+      ),
+  )
+  const policy = join(dir, 'dissemination.yaml')
+  writeFileSync(
+    policy,
+    [
+      'policies:',
+      '  - { hazards: [flood], levels: [yellow], channels: [loudspeaker], repeat: 2, priority: 150 }',
+      "  - { hazards: ['*'], levels: ['*'], channels: [loudspeaker, sms], polygons: false }",
+    ].join('\n'),
+  )
+  ;({ gw } = await startTestGateway(makeConfigDir(reg, `dissemination: ${JSON.stringify(policy)}`).config))
+  const cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'flood' })
+  const c = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  await c.publishAsync(
+    sensorDataTopic('water_level', 'wl-lw-01'),
+    JSON.stringify({ ts: Date.UTC(2026, 6, 15), values: { stage_m: 33.0 } }),
+    {
+      qos: 1,
+    },
+  )
+  await c.endAsync()
+  await cmds.waitFor(5)
+  await sleep(150)
+  const to = cmds.messages.map((m) => m.topic.split('/')[1]).sort()
+  // Liuwan's four, and Longtan's first (inside the polygon); not Longtan's second (outside).
+  expect(to).toEqual([
+    'T511823100201-01',
+    'T511823100201-02',
+    'T511823100201-03',
+    'T511823100201-04',
+    'T511823101201-01',
+  ])
+  expect(cmds.messages[0]!.payload).toMatchObject({ repeat: 2, priority: 150 })
+  await cmds.close()
+})
+
+test('a policy file with a mistake is refused with its line', () => {
+  const { dir } = makeConfigDir()
+  const policy = join(dir, 'dissemination.yaml')
+  writeFileSync(
+    policy,
+    'policies:\n  - hazards: [flood]\n    levels: [crimson]\n    channels: [loudspeaker]\n',
+  )
+  const { config } = makeConfigDir(undefined, `dissemination: ${JSON.stringify(policy)}`)
+  const r = loadConfig(config)
+  expect(!r.ok && r.error.map((i) => [i.file.endsWith('dissemination.yaml'), i.line, i.path])).toEqual([
+    [true, 3, 'policies.0.levels'],
+  ])
+})
