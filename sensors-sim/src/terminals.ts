@@ -133,7 +133,7 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
       const parsed = TerminalCommand.safeParse(json)
       if (!parsed.success || parsed.data.action !== 'play') return
       const cmd = parsed.data
-      const key = `${cmd.warningId}#${cmd.version}`
+      const key = `${cmd.warningId}#${cmd.version}#${cmd.round}`
       const before = seen.get(key)
       if (before === 'busy' || before === 'played') return // a redelivered command is played once
       seen.set(key, 'busy')

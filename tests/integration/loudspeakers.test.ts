@@ -222,3 +222,45 @@ test('a terminal whose language is Uyghur reads the Uyghur template with the Uyg
   expect(zh.got[0]).toMatchObject({ language: 'zh-CN' })
   expect(String(zh.got[0]!.text)).toContain('洪水红色预警')
 })
+
+test('a policy with rounds has the loudspeakers read an active warning again every interval, and no more', async () => {
+  const c = clock()
+  const { dir } = makeConfigDir()
+  const policy = join(dir, 'policy.yaml')
+  writeFileSync(
+    policy,
+    "policies:\n  - { hazards: ['*'], levels: ['*'], channels: [loudspeaker], rounds: 3, every: 10m }\n",
+  )
+  ;({ gw } = await startTestGateway(config(`dissemination: ${JSON.stringify(policy)}`), c.now))
+  const t = await terminal(`T${LIUWAN}-01`)
+  const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+    hazard: 'flood',
+    level: 'orange',
+    regions: [LIUWAN],
+  })
+  const { warningId } = (await r.json()) as { warningId: string }
+  await until(
+    () => t.got,
+    (g) => g.length === 1,
+    'round 1',
+  )
+  c.advance(10 * 60_000)
+  await until(
+    () => t.got,
+    (g) => g.length === 2,
+    'round 2',
+  )
+  c.advance(10 * 60_000)
+  await until(
+    () => t.got,
+    (g) => g.length === 3,
+    'round 3',
+  )
+  c.advance(10 * 60_000)
+  await sleep(200)
+  expect(t.got.map((g) => [g.warningId, g.round])).toEqual([
+    [warningId, 1],
+    [warningId, 2],
+    [warningId, 3],
+  ])
+})

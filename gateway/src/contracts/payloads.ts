@@ -71,6 +71,8 @@ export const TerminalCommand = z.discriminatedUnion('action', [
     /** Higher pre-empts lower; emergency warnings use 100+. */
     priority: z.number().int(),
     repeat: z.number().int().positive(),
+    /** Round of a warning read again while active (1 the first); a terminal plays each round once. */
+    round: z.number().int().positive().default(1),
     /** Epoch ms after which the terminal must not play this. */
     expiresAt: z.number().int(),
     sentAt: z.number().int(),

@@ -280,6 +280,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX webhook_due ON webhook_deliveries (state, next_at);
   `,
+  `
+  -- Rounds: a version read again every so often while its warning is active.
+  ALTER TABLE warning_versions ADD COLUMN rounds_sent INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE warning_versions ADD COLUMN last_round_at INTEGER;
+  `,
 ]
 
 export interface OpenOptions {

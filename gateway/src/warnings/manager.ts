@@ -376,7 +376,15 @@ export class WarningManager {
     warning: Omit<WarningRow, 'version'>,
     v: Omit<
       VersionRow,
-      'warningId' | 'version' | 'createdAt' | 'release' | 'releaseDue' | 'releasedAt' | 'releasedBy'
+      | 'warningId'
+      | 'version'
+      | 'createdAt'
+      | 'release'
+      | 'releaseDue'
+      | 'releasedAt'
+      | 'releasedBy'
+      | 'roundsSent'
+      | 'lastRoundAt'
     > & {
       approvedBy: readonly string[]
     },
@@ -630,12 +638,50 @@ export class WarningManager {
         sends.push(...this.reconcile(w.key, { ts: w.updatedAt, reason: 'rule', holdOver: true }))
       }
     }
+    sends.push(...this.rounds(now))
     for (const w of repo.active()) {
       if (w.escalateAt !== null && w.escalateAt <= now && w.ackedAt === null) this.escalate(w, now)
       const last = repo.version(w.id, w.version)
       if (last && now - last.createdAt >= this.ms.expireAfter) sends.push(...this.end(w, 'expired', SYSTEM))
     }
     await Promise.all(sends)
+  }
+
+  /**
+   * Rounds: while a warning stays active, its current version is read again every `every` of its
+   * policy, `rounds` in all, by the loudspeakers it reached (and still unexpired).
+   */
+  private rounds(now: number): Promise<void>[] {
+    const { repo } = this.deps
+    const { registry, policy } = this.deps.runtime()
+    const sends: Promise<void>[] = []
+    for (const w of repo.active()) {
+      const v = repo.version(w.id, w.version)
+      if (!v || v.release !== 'released' || v.level === null) continue
+      const p = policyFor(policy, w.hazard, v.level)
+      if (p.rounds <= v.roundsSent || p.every === undefined) continue
+      const last = v.lastRoundAt ?? v.releasedAt ?? v.createdAt
+      if (now - last < durationMs(p.every)) continue
+      const expiresAt = (v.releasedAt ?? v.createdAt) + this.ms.playableFor
+      if (expiresAt <= now) continue
+      const round = v.roundsSent + 1
+      repo.setRound(w.id, v.version, round, now)
+      const commands = repo
+        .deliveries(w.id, v.version)
+        .filter((d) => d.state !== 'offline' && d.state !== 'queued')
+        .flatMap((d) => {
+          const term = registry.terminal(d.terminalId)
+          return term
+            ? [{ terminalId: d.terminalId, command: this.command(w, v, expiresAt, term.language, round) }]
+            : []
+        })
+      this.log.info(
+        { warningId: w.id, version: v.version, round, terminals: commands.length },
+        'warning read again',
+      )
+      sends.push(this.deps.loudspeakers.send(commands))
+    }
+    return sends
   }
 
   /** Mutes alerts under silences now in force, unmutes those whose silence ended; re-decides. */
@@ -1033,6 +1079,7 @@ export class WarningManager {
     v: Pick<VersionRow, 'action' | 'level' | 'prevLevel' | 'text' | 'version'>,
     expiresAt: number,
     language: string,
+    round = 1,
   ): TerminalCommand {
     const level = v.level ?? v.prevLevel!
     const policy = policyFor(this.deps.runtime().policy, w.hazard, level)
@@ -1055,6 +1102,7 @@ export class WarningManager {
       language: localized?.language ?? 'zh-CN',
       priority: policy.priority ?? priorityOf(level),
       repeat: v.action === 'lift' ? 1 : (policy.repeat ?? this.deps.config.repeat),
+      round,
       expiresAt,
       sentAt: this.deps.now(),
     }

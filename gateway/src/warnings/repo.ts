@@ -71,6 +71,9 @@ export interface VersionRow {
   readonly releasedBy: readonly string[]
   /** The alerts (rule, station, level, muted) behind this version. */
   readonly alerts: readonly AlertSnapshot[]
+  /** Rounds read so far (policy `rounds`/`every`), and when the last began. */
+  readonly roundsSent: number
+  readonly lastRoundAt: number | null
 }
 
 export interface AlertSnapshot {
@@ -165,7 +168,10 @@ const PROGRESS: Record<DeliveryState, number> = {
 
 export interface NewVersion {
   readonly warning: Omit<WarningRow, 'version'>
-  readonly version: Omit<VersionRow, 'warningId' | 'version' | 'releasedBy'> & {
+  readonly version: Omit<
+    VersionRow,
+    'warningId' | 'version' | 'releasedBy' | 'roundsSent' | 'lastRoundAt'
+  > & {
     readonly releasedBy: readonly string[]
   }
 }
@@ -212,6 +218,8 @@ const versionFrom = (r: Record<string, unknown>): VersionRow => ({
   releasedAt: r.released_at as number | null,
   releasedBy: r.released_by ? (JSON.parse(r.released_by as string) as string[]) : [],
   alerts: JSON.parse(r.alerts as string) as AlertSnapshot[],
+  roundsSent: (r.rounds_sent as number | undefined) ?? 1,
+  lastRoundAt: (r.last_round_at as number | null | undefined) ?? null,
 })
 
 const alertFrom = (r: Record<string, unknown>): AlertRow => ({
@@ -673,6 +681,14 @@ export class WarningRepo {
     this.db.transaction(() => {
       for (const d of sent) this.stmts.markSent.run(now, now, now, d.warningId, d.version, d.terminalId)
     })()
+  }
+
+  setRound(warningId: string, version: number, round: number, at: number): void {
+    this.db
+      .prepare(
+        'UPDATE warning_versions SET rounds_sent = ?, last_round_at = ? WHERE warning_id = ? AND version = ?',
+      )
+      .run(round, at, warningId, version)
   }
 
   /** Deliveries of a version, and how many of them played. */
