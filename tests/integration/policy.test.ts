@@ -10,6 +10,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config/load.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { inPolygon } from '../../gateway/src/dissemination/policy.js'
+import { startSmsc, type Smsc } from '../../sensors-sim/src/smsc.js'
 import {
   collector,
   connect,
@@ -20,9 +21,12 @@ import {
 } from '../helpers/gateway.js'
 
 let gw: RunningGateway | undefined
+let smsc: Smsc | undefined
 afterEach(async () => {
   await gw?.stop()
+  await smsc?.close()
   gw = undefined
+  smsc = undefined
 })
 
 test('point in polygon: inside, outside, and in a hole', () => {
@@ -47,7 +51,7 @@ test('point in polygon: inside, outside, and in a hole', () => {
   expect(inPolygon(5, 5, square)).toBe(false)
 })
 
-test("a gauge's downstream polygon brings the loudspeakers inside it; policies choose channels", async () => {
+test("a gauge's downstream polygon brings the loudspeakers and people inside it; policies choose channels and groups", async () => {
   const { dir } = makeConfigDir()
   const reg = join(dir, 'county.yaml')
   // Two Longtan loudspeakers get coordinates inside the Liuwan gauge's downstream polygon.
@@ -63,6 +67,10 @@ test("a gauge's downstream polygon brings the loudspeakers inside it; policies c
         "- { id: T511823101201-02, region: '511823101201', name: 龙潭村2号大喇叭, lat: 29.60, lon: 102.90 }",
       )
       .replace(
+        'people:\n',
+        "people:\n  - { id: P-LT-RES, name: 龙潭下游住户, region: '511823101201', roles: [resident], phone: '13900000001', lat: 29.41, lon: 102.71 }\n",
+      )
+      .replace(
         '    sensors: [{ id: wl-lw-01, kind: water_level }]',
         '    sensors: [{ id: wl-lw-01, kind: water_level }]\n    hazardAreas: [{ type: Polygon, coordinates: [[[102.6, 29.3], [102.8, 29.3], [102.8, 29.5], [102.6, 29.5], [102.6, 29.3]]] }]',
       ),
@@ -72,11 +80,17 @@ test("a gauge's downstream polygon brings the loudspeakers inside it; policies c
     policy,
     [
       'policies:',
-      '  - { hazards: [flood], levels: [yellow], channels: [loudspeaker], repeat: 2, priority: 150 }',
+      '  - { hazards: [flood], levels: [yellow], channels: [loudspeaker, sms], groups: [village_head, resident], repeat: 2, priority: 150 }',
       "  - { hazards: ['*'], levels: ['*'], channels: [loudspeaker, sms], polygons: false }",
     ].join('\n'),
   )
-  ;({ gw } = await startTestGateway(makeConfigDir(reg, `dissemination: ${JSON.stringify(policy)}`).config))
+  smsc = await startSmsc()
+  ;({ gw } = await startTestGateway(
+    makeConfigDir(
+      reg,
+      `dissemination: ${JSON.stringify(policy)}\nsms: { url: 'smpp://127.0.0.1:${smsc.port}', systemId: s, password: s }`,
+    ).config,
+  ))
   const cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'flood' })
   const c = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
   await c.publishAsync(
@@ -99,6 +113,16 @@ test("a gauge's downstream polygon brings the loudspeakers inside it; policies c
     'T511823101201-01',
   ])
   expect(cmds.messages[0]!.payload).toMatchObject({ repeat: 2, priority: 150 })
+  // SMS: Liuwan's village head, and the resident inside the polygon; not Longtan's head (outside
+  // the polygon) nor the duty officers (not in the policy's groups).
+  for (let i = 0; i < 100 && smsc.received().length < 2; i++) await sleep(50)
+  await sleep(200)
+  expect(
+    smsc
+      .received()
+      .map((m) => m.to)
+      .sort(),
+  ).toEqual(['13800000101', '13900000001'])
   await cmds.close()
 })
 

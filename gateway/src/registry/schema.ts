@@ -125,6 +125,9 @@ const Person = z.strictObject({
     .regex(/^(\+?\d{6,15})$/, 'expected a phone number of digits, optionally with a leading +')
     .optional(),
   site: Id.optional(),
+  /** Where the person lives or works (WGS 84), for hazard-polygon targeting. */
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
 })
 export type Person = z.infer<typeof Person>
 

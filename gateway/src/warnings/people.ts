@@ -10,7 +10,7 @@ import type { SmsChannel } from '../channels/sms/channel.js'
 import type { GatewayConfigFile } from '../config/schema.js'
 import type { Metrics } from '../metrics.js'
 import { levelOfCode, parentCode, regionContains, type Person, type PersonRole } from '../registry/schema.js'
-import { policyFor } from '../dissemination/policy.js'
+import { inPolygon, policyFor } from '../dissemination/policy.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Db } from '../store/db.js'
 import type { VersionRow, WarningRepo, WarningRow } from './repo.js'
@@ -43,12 +43,22 @@ export interface PeopleDeps {
   readonly now: () => number
 }
 
-/** Who is told of a version: the policy's population groups within the warning's regions. */
-function recipients(people: readonly Person[], w: WarningRow, groups: readonly PersonRole[]): Person[] {
+/**
+ * Who is told of a version: the policy's population groups within the warning's regions, or
+ * inside its station's hazard polygons (people with coordinates).
+ */
+function recipients(
+  people: readonly Person[],
+  w: WarningRow,
+  groups: readonly PersonRole[],
+  areas: readonly { coordinates: readonly (readonly (readonly number[])[])[] }[],
+): Person[] {
+  const inArea = (p: Person) =>
+    p.lat !== undefined && p.lon !== undefined && areas.some((a) => inPolygon(p.lon!, p.lat!, a.coordinates))
   return people.filter(
     (p) =>
       p.phone !== undefined &&
-      w.targets.some((t) => regionContains(t, p.region)) &&
+      (w.targets.some((t) => regionContains(t, p.region)) || inArea(p)) &&
       p.roles.some((r) => groups.includes(r)),
   )
 }
@@ -70,7 +80,8 @@ export class PeopleNotifier {
       this.close(w.id)
     }
     const policy = policyFor(this.deps.runtime().policy, w.hazard, level)
-    const told = recipients(registry.people, w, policy.groups)
+    const areas = policy.polygons ? (registry.station(w.stationId)?.hazardAreas ?? []) : []
+    const told = recipients(registry.people, w, policy.groups, areas)
     if (policy.channels.includes('sms'))
       this.deps.sms?.enqueue(
         told.map((p) => ({
