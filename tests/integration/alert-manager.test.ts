@@ -21,6 +21,7 @@ import {
   startTestGateway,
   TOKENS,
 } from '../helpers/gateway.js'
+import { clock, until } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -55,22 +56,6 @@ afterEach(async () => {
   await gw?.stop()
   gw = undefined
 })
-
-/** A wall clock the test moves by hand; the gateway ticks every 20 ms and sees it. */
-function clock(start = Date.UTC(2026, 6, 15, 8)) {
-  let t = start
-  return { now: () => t, advance: (ms: number) => (t += ms) }
-}
-
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 600)}`)
-    await sleep(25)
-  }
-}
 
 const warnings = (state = 'all') =>
   getJson<{ warnings: Warning[] }>(gw!.urls.http, `/api/warnings?state=${state}`).then((r) => r.warnings)

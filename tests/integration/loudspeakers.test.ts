@@ -22,6 +22,7 @@ import {
   sleep,
   startTestGateway,
 } from '../helpers/gateway.js'
+import { clock, until } from '../helpers/wait.js'
 
 const LIUWAN = '511823100201'
 let gw: RunningGateway | undefined
@@ -31,26 +32,6 @@ afterEach(async () => {
   await gw?.stop()
   gw = undefined
 })
-
-function clock(start = Date.UTC(2026, 6, 15, 8)) {
-  let t = start
-  return { now: () => t, advance: (ms: number) => (t += ms) }
-}
-
-async function until<T>(
-  get: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 5000,
-): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 400)}`)
-    await sleep(25)
-  }
-}
 
 /** A terminal over MQTT: last will offline, retained online, receipts as told by `answer`. */
 async function terminal(

@@ -7,21 +7,12 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { collector, connect, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { prng } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 6, 15, 6)
 const SR = 100
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
-
-function prng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * One second of a station's record (gal): sensor offset and gravity, noise, a P wave on the

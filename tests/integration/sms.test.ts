@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { startSmsc, type Smsc } from '../../sensors-sim/src/smsc.js'
 import { api, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { clock, until } from '../helpers/wait.js'
 
 const M = 60_000
 let gw: RunningGateway | undefined
@@ -18,26 +19,6 @@ afterEach(async () => {
   gw = undefined
   smsc = undefined
 })
-
-function clock(start = Date.UTC(2026, 6, 15, 8)) {
-  let t = start
-  return { now: () => t, advance: (ms: number) => (t += ms) }
-}
-
-async function until<T>(
-  get: () => T | Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 8000,
-): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`)
-    await sleep(25)
-  }
-}
 
 function gatewayConfig(port: number, extra = '') {
   return makeConfigDir(

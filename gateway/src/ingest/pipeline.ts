@@ -7,6 +7,7 @@
  * device resend the same bad message forever while its good readings wait behind it.
  */
 import type { Logger } from 'pino'
+import type { z } from 'zod'
 import type { Transition } from '../../../rules/src/index.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
 import { SensorStatusPayload, TerminalReceipt } from '../contracts/payloads.js'
@@ -133,44 +134,26 @@ export function createIngest(deps: IngestDeps): PublishGate {
 
     if (topic.startsWith('terminals/')) {
       const parsed = parseTerminalTopic(topic)
+      /** The message as `schema`, or undefined after refusing it with its reason. */
+      const read = <S extends z.ZodType>(schema: S, source: string): z.output<S> | undefined => {
+        let json: unknown
+        try {
+          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
+        } catch (e) {
+          reject('bad_json', source, topic, (e as Error).message)
+          return undefined
+        }
+        const r = schema.safeParse(json)
+        if (r.success) return r.data as z.output<S>
+        reject('invalid_payload', source, topic, r.error.issues[0]?.message ?? 'invalid payload')
+        return undefined
+      }
       if (parsed?.channel === 'receipt') {
-        let json: unknown
-        try {
-          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
-        } catch (e) {
-          reject('bad_json', parsed.terminalId, topic, (e as Error).message)
-          return callback(null)
-        }
-        const receipt = TerminalReceipt.safeParse(json)
-        if (!receipt.success) {
-          reject(
-            'invalid_payload',
-            parsed.terminalId,
-            topic,
-            receipt.error.issues[0]?.message ?? 'invalid receipt',
-          )
-          return callback(null)
-        }
-        deps.onReceipt(parsed.terminalId, receipt.data)
+        const receipt = read(TerminalReceipt, parsed.terminalId)
+        if (receipt) deps.onReceipt(parsed.terminalId, receipt)
       } else if (parsed?.channel === 'status') {
-        let json: unknown
-        try {
-          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
-        } catch (e) {
-          reject('bad_json', parsed.terminalId, topic, (e as Error).message)
-          return callback(null)
-        }
-        const status = SensorStatusPayload.safeParse(json)
-        if (!status.success) {
-          reject(
-            'invalid_payload',
-            parsed.terminalId,
-            topic,
-            status.error.issues[0]?.message ?? 'invalid status',
-          )
-          return callback(null)
-        }
-        deps.onTerminalStatus(parsed.terminalId, status.data.state)
+        const status = read(SensorStatusPayload, parsed.terminalId)
+        if (status) deps.onTerminalStatus(parsed.terminalId, status.state)
       }
       return callback(null)
     }

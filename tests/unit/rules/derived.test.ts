@@ -20,20 +20,11 @@ import {
   volFromLel,
 } from '../../../rules/src/units.js'
 import { H, M, T0 } from '../../helpers/catalog.js'
+import { prng } from '../../helpers/wait.js'
 
 const DAY = 24 * H
 /** Midnight Beijing time on a day in July 2026. */
 const BJ0 = Date.UTC(2026, 6, 14, 16)
-
-function prng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const rule = (over: Record<string, unknown>) => ({
   name: 'test',

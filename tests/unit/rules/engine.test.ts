@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { Catalogue, RulesEngine, type Transition } from '../../../rules/src/index.js'
 import { SlidingWindow } from '../../../rules/src/window.js'
 import { H, M, shippedCatalogues, T0 } from '../../helpers/catalog.js'
+import { prng } from '../../helpers/wait.js'
 
 const RIVER = {
   warning_level: 32.5,
@@ -186,15 +187,6 @@ describe('CMA rainstorm signal from sliding sums (weather.rainstorm)', () => {
 
 describe('incremental sliding window', () => {
   /** Deterministic pseudo-random numbers (mulberry32). */
-  function prng(seed: number) {
-    let a = seed
-    return () => {
-      a = (a + 0x6d2b79f5) | 0
-      let t = Math.imul(a ^ (a >>> 15), 1 | a)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
 
   test.each([1, 2, 3, 4, 5])('matches brute-force recomputation (seed %i)', (seed) => {
     const rnd = prng(seed)
