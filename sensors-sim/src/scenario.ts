@@ -28,6 +28,13 @@ const Sensor = z.discriminatedUnion('model', [
   z.strictObject({ id: Id, kind: z.literal('weather'), model: z.literal('weather') }),
   z.strictObject({ id: Id, kind: z.literal('gas'), model: z.literal('gas') }),
   z.strictObject({ id: Id, kind: z.literal('dust'), model: z.literal('dust') }),
+  /** A strong-motion station: 100 Hz three-component batches during earthquakes. */
+  z.strictObject({
+    id: Id,
+    kind: z.literal('seismic'),
+    model: z.literal('seismic'),
+    params: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+  }),
 ])
 export type ScenarioSensor = z.infer<typeof Sensor>
 
@@ -39,6 +46,21 @@ const RainEvent = z.strictObject({
   rate_mm_h: z.number().positive().max(300),
   for: Duration,
 })
+
+/** An earthquake: P and S arrive at each listed station by distance, shaking it to its intensity. */
+const QuakeEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('earthquake'),
+  epicentre: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+  depth_km: z.number().min(0).max(700).default(10),
+  /** GB/T 17742 intensity the shaking reaches at each seismic sensor. */
+  intensity: z.record(Id, z.number().min(1).max(12)),
+  /** How long the strong shaking lasts. */
+  duration: Duration.default('10s'),
+})
+
+const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent])
+export type ScenarioEvent = z.infer<typeof Event>
 
 export const Scenario = z
   .strictObject({
@@ -53,7 +75,7 @@ export const Scenario = z
     interval: Duration,
     seed: z.number().int().default(1),
     sensors: z.array(Sensor).min(1),
-    events: z.array(RainEvent).default([]),
+    events: z.array(Event).default([]),
   })
   .superRefine((s, ctx) => {
     const ids = new Map(s.sensors.map((x) => [x.id, x.kind]))
@@ -70,7 +92,17 @@ export const Scenario = z
           })
       })
     })
-    s.events.forEach((e, i) =>
+    s.events.forEach((e, i) => {
+      if (e.type === 'earthquake') {
+        for (const id of Object.keys(e.intensity))
+          if (ids.get(id) !== 'seismic')
+            ctx.addIssue({
+              code: 'custom',
+              path: ['events', i, 'intensity', id],
+              message: `${id} is not a seismic sensor of this scenario`,
+            })
+        return
+      }
       e.sensors.forEach((id, j) => {
         if (ids.get(id) !== 'rain' && ids.get(id) !== 'weather')
           ctx.addIssue({
@@ -78,8 +110,8 @@ export const Scenario = z
             path: ['events', i, 'sensors', j],
             message: `${id} is not a rain or weather sensor of this scenario`,
           })
-      }),
-    )
+      })
+    })
   })
 export type Scenario = z.infer<typeof Scenario>
 

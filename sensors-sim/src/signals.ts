@@ -4,7 +4,16 @@
  */
 import { durationMs } from '../../rules/src/index.js'
 import { gaussian, mulberry32, type Rng } from './prng.js'
+import { distanceKm, seismicBatch, VS_KMS } from './seismic.js'
 import type { Scenario, ScenarioSensor } from './scenario.js'
+
+/** A seismic batch as the device sends it on `sensors/seismic/{id}/data`. */
+export interface SimBatch {
+  readonly sensorId: string
+  readonly kind: 'seismic'
+  readonly ts: number
+  readonly batch: { ts: number; sr: number; x: number[]; y: number[]; z: number[] }
+}
 
 export interface SimReading {
   readonly sensorId: string
@@ -32,6 +41,7 @@ export class Simulation {
   private readonly cells: RainCell[]
   /** Runoff held in each river's catchment, mm (linear reservoir). */
   private readonly storage = new Map<string, number>()
+  private readonly seismicRng = new Map<string, Rng>()
   private step_ = 0
 
   constructor(
@@ -41,12 +51,22 @@ export class Simulation {
     this.intervalMs = durationMs(scenario.interval)
     this.durationMs = durationMs(scenario.duration)
     this.rng = mulberry32(scenario.seed)
-    this.cells = scenario.events.map((e) => ({
-      fromMs: durationMs(e.at),
-      toMs: durationMs(e.at) + durationMs(e.for),
-      rateMmH: e.rate_mm_h,
-      sensors: new Set(e.sensors),
-    }))
+    this.cells = scenario.events.flatMap((e) =>
+      e.type === 'rain'
+        ? [
+            {
+              fromMs: durationMs(e.at),
+              toMs: durationMs(e.at) + durationMs(e.for),
+              rateMmH: e.rate_mm_h,
+              sensors: new Set(e.sensors),
+            },
+          ]
+        : [],
+    )
+    // Each seismic station gets its own noise source, so adding a station changes no other.
+    for (const s of scenario.sensors)
+      if (s.model === 'seismic')
+        this.seismicRng.set(s.id, mulberry32(scenario.seed * 7919 + this.seismicRng.size + 1))
   }
 
   /** Number of reporting intervals in the scenario. */
@@ -73,13 +93,51 @@ export class Simulation {
     const i = ++this.step_
     const t1 = i * this.intervalMs
     const t0 = t1 - this.intervalMs
-    return this.scenario.sensors.map((s) => ({
-      sensorId: s.id,
-      kind: s.kind,
-      ts: this.startMs + t1,
-      seq: i,
-      values: this.valuesOf(s, t0, t1),
-    }))
+    return this.scenario.sensors
+      .filter((s) => s.model !== 'seismic')
+      .map((s) => ({
+        sensorId: s.id,
+        kind: s.kind,
+        ts: this.startMs + t1,
+        seq: i,
+        values: this.valuesOf(s, t0, t1),
+      }))
+  }
+
+  /**
+   * Seismic batches (1 s at 100 Hz) whose first sample falls in (t0, t1] of scenario time: around
+   * each earthquake, from 20 s before the origin until 30 s after the strong shaking has passed
+   * the farthest listed station.
+   */
+  batches(t0: number, t1: number): SimBatch[] {
+    const out: SimBatch[] = []
+    for (const e of this.scenario.events) {
+      if (e.type !== 'earthquake') continue
+      const at = durationMs(e.at)
+      for (const s of this.scenario.sensors) {
+        if (s.model !== 'seismic' || e.intensity[s.id] === undefined) continue
+        const surface = distanceKm(e.epicentre, s.params)
+        const hypo = Math.sqrt(surface ** 2 + e.depth_km ** 2)
+        const quake = {
+          originMs: this.startMs + at,
+          distanceKm: hypo,
+          intensity: e.intensity[s.id]!,
+          durationS: durationMs(e.duration) / 1000,
+        }
+        const from = at - 20_000
+        const to = at + (hypo / VS_KMS) * 1000 + durationMs(e.duration) + 30_000
+        for (let b = from; b < to; b += 1000) {
+          if (b <= t0 - 1000 || b > t1 - 1000) continue // stamped by its first sample, sent once whole
+          out.push({
+            sensorId: s.id,
+            kind: 'seismic',
+            ts: this.startMs + b,
+            batch: seismicBatch(this.startMs + b, 100, 100, [quake], this.seismicRng.get(s.id)!),
+          })
+        }
+      }
+    }
+    return out.sort((a, b) => a.ts - b.ts)
   }
 
   private valuesOf(s: ScenarioSensor, t0: number, t1: number): Record<string, number> {
@@ -125,6 +183,8 @@ export class Simulation {
           collector_temp_c: round(35 + 0.5 * gaussian(this.rng), 1),
           diff_pressure_pa: round(900 + 30 * gaussian(this.rng), 0),
         }
+      case 'seismic':
+        throw new Error('seismic sensors send batches (Simulation.batches), not interval readings')
     }
   }
 }

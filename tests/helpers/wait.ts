@@ -23,13 +23,5 @@ export async function until<T>(
   }
 }
 
-/** mulberry32: a small seeded PRNG for reproducible test signals. */
-export function prng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The simulators' seeded PRNG (mulberry32), for reproducible test signals. */
+export { mulberry32 as prng } from '../../sensors-sim/src/prng.js'
