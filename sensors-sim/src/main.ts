@@ -41,7 +41,14 @@ export async function simMain(argv: string[]): Promise<number> {
     console.error('usage: sim --url URL --scenario FILE [--registry FILE] [--speed N] [--keep-terminals]')
     return 2
   }
-  const loaded = loadScenario(readFileSync(values.scenario, 'utf8'), values.scenario)
+  let text: string
+  try {
+    text = readFileSync(values.scenario, 'utf8')
+  } catch (e) {
+    console.error(`cannot read scenario ${values.scenario}: ${(e as Error).message}`)
+    return 1
+  }
+  const loaded = loadScenario(text, values.scenario)
   if (!loaded.ok) {
     for (const i of loaded.error) console.error(formatFileIssue(i))
     return 1

@@ -28,6 +28,9 @@ const USAGE = `usage:
   shaobing check [--config FILE]
   shaobing rules check|test [PATH...]
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
+  shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N] [--keep-terminals]
+                 plays a scenario (sensors-sim/scenarios/*.yaml) against a running gateway, with the
+                 registry's loudspeakers simulated; prints progress and a summary
 
 --config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
 
@@ -54,8 +57,9 @@ function port(v: string | undefined, name: string): number | undefined {
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
-  // `rules` has its own options; everything else shares the gateway's.
+  // `rules` and `sim` have their own options; everything else shares the gateway's.
   if (argv[0] === 'rules') return rulesMain(argv.slice(1))
+  if (argv[0] === 'sim') return runSim(argv.slice(1))
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
@@ -193,6 +197,22 @@ async function run(
   for (const c of children) c.kill('SIGTERM')
   await gw.stop()
   return 0
+}
+
+/** `shaobing sim …`: the simulator runs as its own process (the gateway never imports its clients). */
+function runSim(args: string[]): Promise<number> {
+  let sim: string
+  try {
+    sim = simEntry()
+  } catch (e) {
+    console.error((e as Error).message)
+    return Promise.resolve(1)
+  }
+  const child = fork(sim, args, { stdio: 'inherit' })
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal)
+  process.once('SIGINT', forward('SIGINT'))
+  process.once('SIGTERM', forward('SIGTERM'))
+  return new Promise((resolveExit) => child.on('exit', (code) => resolveExit(code ?? 1)))
 }
 
 /** The compiled simulator entry, next to this file's compiled twin (or under dist/ when run from source). */
