@@ -59,7 +59,20 @@ const QuakeEvent = z.strictObject({
   duration: Duration.default('10s'),
 })
 
-const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent])
+/**
+ * Equipment faults on purpose: a sensor that falls silent (dropout), repeats its last values
+ * (stuck), or reports one wild value (spike, the first reading of the window times `factor`).
+ */
+const FaultEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('fault'),
+  fault: z.enum(['dropout', 'stuck', 'spike']),
+  sensors: z.array(Id).min(1),
+  for: Duration,
+  factor: z.number().default(10),
+})
+
+const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent, FaultEvent])
 export type ScenarioEvent = z.infer<typeof Event>
 
 export const Scenario = z
@@ -104,6 +117,15 @@ export const Scenario = z
         return
       }
       e.sensors.forEach((id, j) => {
+        if (e.type === 'fault') {
+          if (!ids.has(id))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['events', i, 'sensors', j],
+              message: `${id} is not a sensor of this scenario`,
+            })
+          return
+        }
         if (ids.get(id) !== 'rain' && ids.get(id) !== 'weather')
           ctx.addIssue({
             code: 'custom',

@@ -5,7 +5,7 @@
 import { durationMs } from '../../rules/src/index.js'
 import { gaussian, mulberry32, type Rng } from './prng.js'
 import { distanceKm, seismicBatch, VS_KMS } from './seismic.js'
-import type { Scenario, ScenarioSensor } from './scenario.js'
+import type { Scenario, ScenarioEvent, ScenarioSensor } from './scenario.js'
 
 /** A seismic batch as the device sends it on `sensors/seismic/{id}/data`. */
 export interface SimBatch {
@@ -42,6 +42,8 @@ export class Simulation {
   /** Runoff held in each river's catchment, mm (linear reservoir). */
   private readonly storage = new Map<string, number>()
   private readonly seismicRng = new Map<string, Rng>()
+  /** The values each sensor last sent (what a stuck sensor repeats). */
+  private readonly lastSent = new Map<string, Record<string, number>>()
   private step_ = 0
 
   constructor(
@@ -88,20 +90,42 @@ export class Simulation {
     return mm
   }
 
-  /** Advances one interval; returns one reading per sensor, stamped at the end of the interval. */
+  /**
+   * Advances one interval; returns one reading per sensor, stamped at the end of the interval,
+   * with the scenario's faults applied (dropouts send nothing, stuck sensors repeat, spikes jump).
+   */
   step(): SimReading[] {
     const i = ++this.step_
     const t1 = i * this.intervalMs
     const t0 = t1 - this.intervalMs
-    return this.scenario.sensors
-      .filter((s) => s.model !== 'seismic')
-      .map((s) => ({
-        sensorId: s.id,
-        kind: s.kind,
-        ts: this.startMs + t1,
-        seq: i,
-        values: this.valuesOf(s, t0, t1),
-      }))
+    const out: SimReading[] = []
+    for (const s of this.scenario.sensors) {
+      if (s.model === 'seismic') continue
+      let values = this.valuesOf(s, t0, t1) // computed always, so a fault leaves the physics as it was
+      const fault = this.faultAt(s.id, t1)
+      if (fault?.fault === 'dropout') continue
+      if (fault?.fault === 'stuck') values = this.lastSent.get(s.id) ?? values
+      if (fault?.fault === 'spike' && t1 - durationMs(fault.at) <= this.intervalMs) {
+        const factor = fault.factor
+        values = Object.fromEntries(Object.entries(values).map(([q, v]) => [q, round(v * factor, 3)]))
+      }
+      this.lastSent.set(s.id, values)
+      out.push({ sensorId: s.id, kind: s.kind, ts: this.startMs + t1, seq: i, values })
+    }
+    return out
+  }
+
+  /** The fault event covering a sensor at scenario time t, if any. */
+  private faultAt(sensorId: string, t: number): Extract<ScenarioEvent, { type: 'fault' }> | undefined {
+    for (const e of this.scenario.events)
+      if (
+        e.type === 'fault' &&
+        e.sensors.includes(sensorId) &&
+        t > durationMs(e.at) &&
+        t <= durationMs(e.at) + durationMs(e.for)
+      )
+        return e
+    return undefined
   }
 
   /**
