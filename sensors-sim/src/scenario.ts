@@ -72,7 +72,31 @@ const FaultEvent = z.strictObject({
   factor: z.number().default(10),
 })
 
-const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent, FaultEvent])
+/**
+ * A gas leak at detectors: the concentration ramps to `peak_lel` over `ramp`, holds, and decays
+ * with time constant `decay` after `for` (the leak stopped).
+ */
+const LeakEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('leak'),
+  sensors: z.array(Id).min(1),
+  peak_lel: z.number().min(0).max(100),
+  ramp: Duration.default('5m'),
+  for: Duration,
+  decay: Duration.default('10m'),
+})
+
+/** A dust collector drifting toward a fault: hopper temperature and ΔP move linearly to the targets. */
+const DriftEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('drift'),
+  sensors: z.array(Id).min(1),
+  for: Duration,
+  temp_to_c: z.number(),
+  dp_to_pa: z.number().min(0),
+})
+
+const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent, FaultEvent, LeakEvent, DriftEvent])
 export type ScenarioEvent = z.infer<typeof Event>
 
 export const Scenario = z
@@ -117,6 +141,16 @@ export const Scenario = z
         return
       }
       e.sensors.forEach((id, j) => {
+        if (e.type === 'leak' || e.type === 'drift') {
+          const want = e.type === 'leak' ? 'gas' : 'dust'
+          if (ids.get(id) !== want)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['events', i, 'sensors', j],
+              message: `${id} is not a ${want} sensor of this scenario`,
+            })
+          return
+        }
         if (e.type === 'fault') {
           if (!ids.has(id))
             ctx.addIssue({

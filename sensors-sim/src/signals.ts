@@ -115,6 +115,33 @@ export class Simulation {
     return out
   }
 
+  /** %LEL added by leaks at a detector at scenario time t: ramp, hold, exponential decay. */
+  private leak(sensorId: string, t: number): number {
+    let lel = 0
+    for (const e of this.scenario.events) {
+      if (e.type !== 'leak' || !e.sensors.includes(sensorId)) continue
+      const at = durationMs(e.at)
+      if (t <= at) continue
+      const ramp = durationMs(e.ramp)
+      const end = at + durationMs(e.for)
+      const level = e.peak_lel * Math.min(1, (Math.min(t, end) - at) / ramp)
+      lel += t <= end ? level : level * Math.exp(-(t - end) / durationMs(e.decay))
+    }
+    return lel
+  }
+
+  /** Hopper temperature and ΔP of a collector at t: the baseline, or drifting toward a fault. */
+  private drift(sensorId: string, t: number, temp0: number, dp0: number): [number, number] {
+    for (const e of this.scenario.events) {
+      if (e.type !== 'drift' || !e.sensors.includes(sensorId)) continue
+      const at = durationMs(e.at)
+      if (t <= at) continue
+      const f = Math.min(1, (t - at) / durationMs(e.for))
+      return [temp0 + (e.temp_to_c - temp0) * f, dp0 + (e.dp_to_pa - dp0) * f]
+    }
+    return [temp0, dp0]
+  }
+
   /** The fault event covering a sensor at scenario time t, if any. */
   private faultAt(sensorId: string, t: number): Extract<ScenarioEvent, { type: 'fault' }> | undefined {
     for (const e of this.scenario.events)
@@ -201,12 +228,16 @@ export class Simulation {
         }
       }
       case 'gas':
-        return { lel_pct: round(Math.max(0, 1 + 0.5 * gaussian(this.rng)), 1) }
-      case 'dust':
         return {
-          collector_temp_c: round(35 + 0.5 * gaussian(this.rng), 1),
-          diff_pressure_pa: round(900 + 30 * gaussian(this.rng), 0),
+          lel_pct: round(Math.min(100, Math.max(0, 1 + this.leak(s.id, t1) + 0.5 * gaussian(this.rng))), 1),
         }
+      case 'dust': {
+        const [temp, dp] = this.drift(s.id, t1, 35, 900)
+        return {
+          collector_temp_c: round(temp + 0.5 * gaussian(this.rng), 1),
+          diff_pressure_pa: round(Math.max(0, dp + 30 * gaussian(this.rng)), 0),
+        }
+      }
       case 'seismic':
         throw new Error('seismic sensors send batches (Simulation.batches), not interval readings')
     }
