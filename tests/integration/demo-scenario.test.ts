@@ -2,18 +2,14 @@
  * The shipped demo scenario end to end, at high speed: simulated sensors and all the county's
  * simulated loudspeakers over real MQTT, and the warnings the gateway produced checked.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { formatFileIssue } from '../../rules/src/index.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
-import { loadScenario } from '../../sensors-sim/src/scenario.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
+import { shippedScenario } from '../helpers/scenario.js'
 import { DEMO_REGISTRY, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
 
-const DEMO = join(import.meta.dirname, '../../sensors-sim/scenarios/demo-flood.yaml')
 let gw: RunningGateway | undefined
 let fleet: TerminalFleet | undefined
 afterAll(async () => {
@@ -32,14 +28,12 @@ interface Warning {
 
 test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted; every targeted loudspeaker plays every version', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  const loaded = loadScenario(readFileSync(DEMO, 'utf8'), DEMO)
-  if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
   fleet = await startTerminals({ url: gw.urls.mqtt, terminals: registryTerminals(DEMO_REGISTRY), playMs: 5 })
   expect(fleet.online).toHaveLength(28)
 
   const summary = await runScenario({
     url: gw.urls.mqtt,
-    scenario: loaded.value,
+    scenario: shippedScenario('demo-flood'),
     speed: 60_000,
     startMs: Date.UTC(2026, 6, 15),
   })

@@ -3,29 +3,17 @@
  * batches over MQTT; the gateway derives intensity and P triggers, confirms the earthquake at
  * three stations, and warns the county; each station's on-site alarm follows its own intensity.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { formatFileIssue } from '../../rules/src/index.js'
-import { loadScenario } from '../../sensors-sim/src/scenario.js'
-import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { playScenario } from '../helpers/scenario.js'
 
-const FILE = join(import.meta.dirname, '../../sensors-sim/scenarios/earthquake.yaml')
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
 
 test('earthquake: one county warning graded orange by the intensity three stations agree on; on-site alarms per station', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  const loaded = loadScenario(readFileSync(FILE, 'utf8'), FILE)
-  if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
-  const summary = await runScenario({
-    url: gw.urls.mqtt,
-    scenario: loaded.value,
-    speed: 600,
-    startMs: Date.UTC(2026, 6, 15, 6),
-  })
+  const summary = await playScenario(gw.urls.mqtt, 'earthquake', 600, Date.UTC(2026, 6, 15, 6))
   expect(summary.failed).toBe(0)
   expect(summary.perKind.seismic!.acknowledged).toBe(summary.perKind.seismic!.sent)
   const { warnings } = await getJson<{

@@ -2,14 +2,10 @@
  * The shipped enterprise scenarios end to end: a gas leak (two-stage alarm, latched after the leak
  * stops) and a dust-collector fire precursor (first-stage alarms, then the second stage).
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { formatFileIssue } from '../../rules/src/index.js'
-import { loadScenario } from '../../sensors-sim/src/scenario.js'
-import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { playScenario } from '../helpers/scenario.js'
 
 let gw: RunningGateway | undefined
 afterEach(async () => {
@@ -18,16 +14,8 @@ afterEach(async () => {
 })
 
 async function play(name: string) {
-  const file = join(import.meta.dirname, `../../sensors-sim/scenarios/${name}.yaml`)
-  const loaded = loadScenario(readFileSync(file, 'utf8'), file)
-  if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  const summary = await runScenario({
-    url: gw.urls.mqtt,
-    scenario: loaded.value,
-    speed: 100_000,
-    startMs: Date.UTC(2026, 6, 15, 2),
-  })
+  const summary = await playScenario(gw.urls.mqtt, name, 100_000, Date.UTC(2026, 6, 15, 2))
   expect(summary.failed).toBe(0)
   const { warnings } = await getJson<{
     warnings: { ruleId: string; state: string; level: string | null; versions: { level: string | null }[] }[]

@@ -3,29 +3,20 @@
  * the simulator over MQTT; the gateway raises equipment faults and no hazard warning.
  */
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { formatFileIssue } from '../../rules/src/index.js'
 import { loadScenario } from '../../sensors-sim/src/scenario.js'
-import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { playScenario, scenarioFile } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
 
-const FILE = join(import.meta.dirname, '../../sensors-sim/scenarios/sensor-faults.yaml')
+const FILE = scenarioFile('sensor-faults')
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
 
 test('sensor faults: a spike and a flatline are faults, not floods; the dropout sends nothing', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  const loaded = loadScenario(readFileSync(FILE, 'utf8'), FILE)
-  if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
-  const summary = await runScenario({
-    url: gw.urls.mqtt,
-    scenario: loaded.value,
-    speed: 200_000,
-    startMs: Date.UTC(2026, 6, 15),
-  })
+  const summary = await playScenario(gw.urls.mqtt, 'sensor-faults', 200_000, Date.UTC(2026, 6, 15))
   expect(summary.failed).toBe(0)
   // 72 intervals; the Shimen gauge is silent for 12 of them.
   expect(summary.perKind.rain!.sent).toBe(72 + 60)

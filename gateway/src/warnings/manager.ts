@@ -1089,7 +1089,8 @@ export class WarningManager {
       level: v.level,
       prevLevel: v.prevLevel,
       hazard: w.hazard,
-      place: w.targets.map((t) => this.placeName(t, language)).join('، '),
+      // Only a template reads the place: named lazily, not for every Mandarin terminal.
+      place: () => w.targets.map((t) => this.placeName(t, language)).join('، '),
     })
     return {
       action: 'play',

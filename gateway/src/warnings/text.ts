@@ -253,17 +253,23 @@ const UG = {
 
 export function localizedText(
   language: string,
-  t: { action: WarningAction; level: Level | null; prevLevel: Level | null; hazard: string; place: string },
+  t: {
+    action: WarningAction
+    level: Level | null
+    prevLevel: Level | null
+    hazard: string
+    place: () => string
+  },
 ): { language: string; text: string } | undefined {
   if (!/^ug\b/i.test(language)) return undefined
   const hazard = UG.hazard[t.hazard] ?? t.hazard
   if (t.action === 'lift' || t.level === null) {
     const prev = t.prevLevel ? `${UG.level[t.prevLevel]} ` : ''
-    return { language: 'ug', text: `【${UG.lifted}】${t.place}: ${hazard} ${prev}${UG.lifted}.` }
+    return { language: 'ug', text: `【${UG.lifted}】${t.place()}: ${hazard} ${prev}${UG.lifted}.` }
   }
   const level = UG.level[t.level]
   return {
     language: 'ug',
-    text: `【${level} ${UG.warning}】${t.place}: ${hazard} ${level} ${UG.warning}. ${UG.advice[t.level]}`,
+    text: `【${level} ${UG.warning}】${t.place()}: ${hazard} ${level} ${UG.warning}. ${UG.advice[t.level]}`,
   }
 }

@@ -1,0 +1,21 @@
+/** Plays a shipped scenario (sensors-sim/scenarios/{name}.yaml) against a running test gateway. */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { formatFileIssue } from '../../rules/src/index.js'
+import { loadScenario, type Scenario } from '../../sensors-sim/src/scenario.js'
+import { runScenario, type RunSummary } from '../../sensors-sim/src/sensors.js'
+
+export const scenarioFile = (name: string): string =>
+  join(import.meta.dirname, `../../sensors-sim/scenarios/${name}.yaml`)
+
+/** The scenario, validated; a scenario that does not load fails the test with its issues. */
+export function shippedScenario(name: string): Scenario {
+  const file = scenarioFile(name)
+  const loaded = loadScenario(readFileSync(file, 'utf8'), file)
+  if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
+  return loaded.value
+}
+
+export function playScenario(url: string, name: string, speed: number, startMs: number): Promise<RunSummary> {
+  return runScenario({ url, scenario: shippedScenario(name), speed, startMs })
+}
