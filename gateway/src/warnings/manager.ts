@@ -392,8 +392,7 @@ export class WarningManager {
     const { repo } = this.deps
     const now = this.deps.now()
     // Whatever still waited for approval is overtaken by this version.
-    for (const p of repo.pendingVersions())
-      if (p.warningId === warning.id) repo.setRelease(p.warningId, p.version, 'superseded')
+    repo.supersedePending(warning.id)
     let release: Release
     let inhibitedBy: string | undefined
     let due: number | null = null

@@ -429,6 +429,15 @@ export class WarningRepo {
       .run(release, due, warningId, version)
   }
 
+  /** Marks a warning's versions still waiting for approval as overtaken by a newer one. */
+  supersedePending(warningId: string): void {
+    this.db
+      .prepare(
+        "UPDATE warning_versions SET release = 'superseded', release_due = NULL WHERE warning_id = ? AND release = 'pending'",
+      )
+      .run(warningId)
+  }
+
   /** Versions waiting for approval, oldest first. */
   pendingVersions(): VersionRow[] {
     return (
