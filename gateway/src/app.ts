@@ -91,7 +91,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onSent: (sent) => warnings.sent(sent),
     log: log.child({ component: 'loudspeaker' }),
   })
-  const faults = new FaultMonitor({ db, runtime: current, metrics, log, now, publish })
+  const faults = new FaultMonitor({
+    db,
+    runtime: current,
+    metrics,
+    log,
+    now,
+    publish,
+    limits: {
+      batteryLowPct: config.faults.batteryLowPct,
+      clockAheadMs: config.faults.clockAhead === 'off' ? undefined : durationMs(config.faults.clockAhead),
+    },
+  })
   const warnings = new WarningManager({
     repo,
     runtime: current,

@@ -22,10 +22,17 @@ const RiverParams = z.strictObject({
   noise_m: z.number().nonnegative().default(0.005),
 })
 
+const Lat = z.number().min(-90).max(90)
+const Lon = z.number().min(-180).max(180)
+const Point = z.strictObject({ lat: Lat, lon: Lon })
+
+/** Where a rain or weather sensor stands: needed for storm cells that move over the county. */
+const Located = { lat: Lat.optional(), lon: Lon.optional() }
+
 const Sensor = z.discriminatedUnion('model', [
-  z.strictObject({ id: Id, kind: z.literal('rain'), model: z.literal('rain') }),
+  z.strictObject({ id: Id, kind: z.literal('rain'), model: z.literal('rain'), ...Located }),
   z.strictObject({ id: Id, kind: z.literal('water_level'), model: z.literal('river'), params: RiverParams }),
-  z.strictObject({ id: Id, kind: z.literal('weather'), model: z.literal('weather') }),
+  z.strictObject({ id: Id, kind: z.literal('weather'), model: z.literal('weather'), ...Located }),
   z.strictObject({ id: Id, kind: z.literal('gas'), model: z.literal('gas') }),
   z.strictObject({ id: Id, kind: z.literal('dust'), model: z.literal('dust') }),
   /** A strong-motion station: 100 Hz three-component batches during earthquakes. */
@@ -33,7 +40,7 @@ const Sensor = z.discriminatedUnion('model', [
     id: Id,
     kind: z.literal('seismic'),
     model: z.literal('seismic'),
-    params: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+    params: Point,
   }),
 ])
 export type ScenarioSensor = z.infer<typeof Sensor>
@@ -47,11 +54,26 @@ const RainEvent = z.strictObject({
   for: Duration,
 })
 
+/**
+ * A convective storm cell moving in a straight line from `from` (at `at`) to `to` (after `for`):
+ * rain falls within `radius_km` of its centre, at `rate_mm_h` under the core, tapering to nothing
+ * at the edge (cos²). Rain and weather sensors get rain by where they stand (`lat`, `lon`).
+ */
+const StormEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('storm'),
+  from: Point,
+  to: Point,
+  radius_km: z.number().positive().max(200),
+  rate_mm_h: z.number().positive().max(300),
+  for: Duration,
+})
+
 /** An earthquake: P and S arrive at each listed station by distance, shaking it to its intensity. */
 const QuakeEvent = z.strictObject({
   at: Duration,
   type: z.literal('earthquake'),
-  epicentre: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }),
+  epicentre: Point,
   depth_km: z.number().min(0).max(700).default(10),
   /** GB/T 17742 intensity the shaking reaches at each seismic sensor. */
   intensity: z.record(Id, z.number().min(1).max(12)),
@@ -60,16 +82,71 @@ const QuakeEvent = z.strictObject({
 })
 
 /**
- * Equipment faults on purpose: a sensor that falls silent (dropout), repeats its last values
- * (stuck), or reports one wild value (spike, the first reading of the window times `factor`).
+ * Equipment faults on purpose, over `for`:
+ * - dropout: the sensor falls silent (its readings are lost, as when the logger itself fails);
+ * - stuck: it repeats its last values;
+ * - spike: its first reading of the span is `factor` times the true value;
+ * - battery: its battery drains to `to_pct`, reported on its status topic every `every`;
+ * - clock: its clock is `ahead` of or `behind` true time (the classic: Beijing time sent as UTC is
+ *   8 h ahead), so its readings carry wrong event times.
  */
-const FaultEvent = z.strictObject({
+const FaultEvent = z.discriminatedUnion('fault', [
+  z.strictObject({
+    at: Duration,
+    type: z.literal('fault'),
+    fault: z.enum(['dropout', 'stuck', 'spike']),
+    sensors: z.array(Id).min(1),
+    for: Duration,
+    factor: z.number().default(10),
+  }),
+  z.strictObject({
+    at: Duration,
+    type: z.literal('fault'),
+    fault: z.literal('battery'),
+    sensors: z.array(Id).min(1),
+    for: Duration,
+    from_pct: z.number().min(0).max(100).default(95),
+    to_pct: z.number().min(0).max(100),
+    every: Duration.default('1h'),
+  }),
+  z
+    .strictObject({
+      at: Duration,
+      type: z.literal('fault'),
+      fault: z.literal('clock'),
+      sensors: z.array(Id).min(1),
+      for: Duration,
+      ahead: Duration.optional(),
+      behind: Duration.optional(),
+    })
+    .refine(
+      (e) => (e.ahead === undefined) !== (e.behind === undefined),
+      'a clock fault is either ahead or behind',
+    ),
+])
+
+/**
+ * The network between sensors and gateway is cut (a cellular cell down, a fibre cut, a power cut at
+ * the tower) for `for`: the sensors lose their connections without a goodbye (their last wills
+ * fire). Loggers with storage (`buffer`, the default) keep readings and send the backlog in order
+ * when the link returns; without it readings taken during the outage are lost.
+ */
+const OutageEvent = z.strictObject({
   at: Duration,
-  type: z.literal('fault'),
-  fault: z.enum(['dropout', 'stuck', 'spike']),
+  type: z.literal('outage'),
   sensors: z.array(Id).min(1),
   for: Duration,
-  factor: z.number().default(10),
+  buffer: z.boolean().default(true),
+})
+
+/**
+ * Every listed sensor's connection drops at once and all reconnect together (a broker restart, a
+ * cell tower coming back): the gateway must take the stampede and lose no acknowledged reading.
+ */
+const ReconnectStormEvent = z.strictObject({
+  at: Duration,
+  type: z.literal('reconnect_storm'),
+  sensors: z.union([z.literal('all'), z.array(Id).min(1)]),
 })
 
 /**
@@ -96,7 +173,16 @@ const DriftEvent = z.strictObject({
   dp_to_pa: z.number().min(0),
 })
 
-const Event = z.discriminatedUnion('type', [RainEvent, QuakeEvent, FaultEvent, LeakEvent, DriftEvent])
+const Event = z.discriminatedUnion('type', [
+  RainEvent,
+  StormEvent,
+  QuakeEvent,
+  FaultEvent,
+  LeakEvent,
+  DriftEvent,
+  OutageEvent,
+  ReconnectStormEvent,
+])
 export type ScenarioEvent = z.infer<typeof Event>
 
 export const Scenario = z
@@ -129,43 +215,45 @@ export const Scenario = z
           })
       })
     })
+    const sensorIssue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message })
     s.events.forEach((e, i) => {
-      if (e.type === 'earthquake') {
-        for (const id of Object.keys(e.intensity))
-          if (ids.get(id) !== 'seismic')
-            ctx.addIssue({
-              code: 'custom',
-              path: ['events', i, 'intensity', id],
-              message: `${id} is not a seismic sensor of this scenario`,
-            })
-        return
-      }
-      e.sensors.forEach((id, j) => {
-        if (e.type === 'leak' || e.type === 'drift') {
-          const want = e.type === 'leak' ? 'gas' : 'dust'
-          if (ids.get(id) !== want)
-            ctx.addIssue({
-              code: 'custom',
-              path: ['events', i, 'sensors', j],
-              message: `${id} is not a ${want} sensor of this scenario`,
-            })
+      switch (e.type) {
+        case 'earthquake':
+          for (const id of Object.keys(e.intensity))
+            if (ids.get(id) !== 'seismic')
+              sensorIssue(['events', i, 'intensity', id], `${id} is not a seismic sensor of this scenario`)
           return
-        }
-        if (e.type === 'fault') {
-          if (!ids.has(id))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['events', i, 'sensors', j],
-              message: `${id} is not a sensor of this scenario`,
-            })
-          return
-        }
-        if (ids.get(id) !== 'rain' && ids.get(id) !== 'weather')
-          ctx.addIssue({
-            code: 'custom',
-            path: ['events', i, 'sensors', j],
-            message: `${id} is not a rain or weather sensor of this scenario`,
+        case 'storm':
+          s.sensors.forEach((x, j) => {
+            if ((x.model === 'rain' || x.model === 'weather') && (x.lat === undefined || x.lon === undefined))
+              sensorIssue(['sensors', j], `${x.id} needs lat and lon: a storm cell moves over the county`)
           })
+          return
+      }
+      const listed = e.sensors
+      if (listed === 'all') return
+      const want =
+        e.type === 'leak'
+          ? 'gas'
+          : e.type === 'drift'
+            ? 'dust'
+            : e.type === 'rain'
+              ? 'rain or weather'
+              : undefined
+      listed.forEach((id, j) => {
+        const kind = ids.get(id)
+        const ok =
+          want === undefined
+            ? kind !== undefined
+            : want === 'rain or weather'
+              ? kind === 'rain' || kind === 'weather'
+              : kind === want
+        if (!ok)
+          sensorIssue(
+            ['events', i, 'sensors', j],
+            `${id} is not a ${want ? `${want} ` : ''}sensor of this scenario`,
+          )
       })
     })
   })

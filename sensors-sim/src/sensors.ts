@@ -1,11 +1,19 @@
 /**
- * Plays a scenario over MQTT as real devices would: one client per sensor (client id = sensor id,
- * last will on its status topic), readings at QoS 1 on `sensors/{kind}/{id}/data`, paced in wall
- * time by the scenario's speed while event time advances exactly.
+ * Plays a scenario over MQTT as real devices would: readings at QoS 1 on `sensors/{kind}/{id}/data`,
+ * paced in wall time by the scenario's speed while event time advances exactly.
+ *
+ * Each sensor is its own device by default (client id = sensor id, last will on its status topic).
+ * With `connections`, sensors share that many connections instead, as sensors behind a data
+ * concentrator (DTU) do; a concentrator's sensors share its fate in outages.
+ *
+ * The transport events of a scenario happen here: an outage cuts the links of its sensors without a
+ * goodbye (wills fire) and, for loggers with storage, sends the backlog in order when the link
+ * returns; a reconnect storm drops links at once and lets them all reconnect together.
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { sensorDataTopic, sensorStatusTopic } from '../../gateway/src/contracts/topics.js'
-import type { Scenario } from './scenario.js'
+import { durationMs } from '../../rules/src/index.js'
+import type { Scenario, ScenarioSensor } from './scenario.js'
 import { Simulation, type SimReading } from './signals.js'
 
 export interface RunOptions {
@@ -16,17 +24,92 @@ export interface RunOptions {
   readonly speed?: number
   /** Event time of t = 0; defaults to the scenario's `start`, else now. */
   readonly startMs?: number
+  /** Share this many connections among all sensors (concentrators); default one per sensor. */
+  readonly connections?: number
+  /** Connections opened at once while starting up. */
+  readonly connectConcurrency?: number
   readonly signal?: AbortSignal
   readonly onReading?: (r: SimReading) => void
 }
 
+export interface KindCounts {
+  sent: number
+  acknowledged: number
+  /** Taken during an outage by a logger without storage: never sent. */
+  lost: number
+}
+
 export interface RunSummary {
+  /** Messages published (readings, seismic batches, status reports). */
   readonly sent: number
   readonly acknowledged: number
   readonly failed: number
-  readonly perKind: Record<string, { sent: number; acknowledged: number }>
+  readonly lost: number
+  /** Readings held during outages and sent when the link returned. */
+  readonly backfilled: number
+  /** Connections re-established after outages and reconnect storms. */
+  readonly reconnects: number
+  readonly perKind: Record<string, KindCounts>
+  readonly connections: number
   readonly startMs: number
   readonly endMs: number
+}
+
+interface Message {
+  readonly kind: string
+  readonly topic: string
+  readonly payload: string
+  readonly retain: boolean
+}
+
+/** One MQTT connection and the sensors it carries. */
+interface Link {
+  readonly clientId: string
+  readonly sensors: readonly ScenarioSensor[]
+  client: MqttClient
+  /** Cut by an outage: messages wait in `backlog` (or are lost) until it returns. */
+  down: boolean
+  buffer: boolean
+  backlog: Message[]
+  inflight: Set<Promise<void>>
+}
+
+const offline = '{"state":"offline"}'
+
+async function connectLink(url: string, clientId: string, sensors: readonly ScenarioSensor[]) {
+  // A device's last will marks it offline; a concentrator has no single sensor to speak for.
+  const will =
+    sensors.length === 1
+      ? {
+          will: {
+            topic: sensorStatusTopic(sensors[0]!.kind, sensors[0]!.id),
+            payload: Buffer.from(offline),
+            qos: 1 as const,
+            retain: true,
+          },
+        }
+      : {}
+  const c = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 1000, connectTimeout: 30_000, ...will })
+  c.on('error', () => {}) // reconnects on its own; failures show in the summary
+  await Promise.all(
+    sensors.map((s) =>
+      c.publishAsync(sensorStatusTopic(s.kind, s.id), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      }),
+    ),
+  )
+  return c
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!)
+    }),
+  )
 }
 
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
@@ -35,31 +118,120 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const sim = new Simulation(scenario, startMs)
   const speed = opts.speed ?? scenario.speed
   const qos = opts.qos ?? 1
-  const clients = new Map<string, MqttClient>()
-  for (const s of scenario.sensors) {
-    const c = await mqtt.connectAsync(opts.url, {
-      clientId: s.id,
-      reconnectPeriod: 1000,
-      will: {
-        topic: sensorStatusTopic(s.kind, s.id),
-        payload: Buffer.from('{"state":"offline"}'),
-        qos: 1,
-        retain: true,
+
+  const shared = opts.connections !== undefined && opts.connections < scenario.sensors.length
+  const groups: ScenarioSensor[][] = shared
+    ? Array.from({ length: Math.max(1, opts.connections!) }, () => [])
+    : scenario.sensors.map((s) => [s])
+  if (shared) scenario.sensors.forEach((s, i) => groups[i % groups.length]!.push(s))
+  const links: Link[] = []
+  const linkOf = new Map<string, Link>()
+  try {
+    await pool(
+      groups.map((sensors, i) => ({ sensors, clientId: shared ? `sim-dtu-${i + 1}` : sensors[0]!.id })),
+      opts.connectConcurrency ?? 100,
+      async ({ sensors, clientId }) => {
+        const client = await connectLink(opts.url, clientId, sensors)
+        const link: Link = {
+          clientId,
+          sensors,
+          client,
+          down: false,
+          buffer: true,
+          backlog: [],
+          inflight: new Set(),
+        }
+        links.push(link)
+        for (const s of sensors) linkOf.set(s.id, link)
       },
-    })
-    c.on('error', () => {}) // reconnects on its own; failures show in the summary
-    await c.publishAsync(sensorStatusTopic(s.kind, s.id), JSON.stringify({ state: 'online' }), {
-      qos: 1,
-      retain: true,
-    })
-    clients.set(s.id, c)
+    )
+  } catch (e) {
+    await Promise.all(links.map((l) => l.client.endAsync(true)))
+    throw e
   }
 
-  const perKind: Record<string, { sent: number; acknowledged: number }> = {}
+  const perKind: Record<string, KindCounts> = {}
+  const counts = (kind: string) => (perKind[kind] ??= { sent: 0, acknowledged: 0, lost: 0 })
   let sent = 0
   let acknowledged = 0
   let failed = 0
-  const pending: Promise<void>[] = []
+  let lost = 0
+  let backfilled = 0
+  let reconnects = 0
+  const pending = new Set<Promise<void>>()
+
+  const send = (link: Link, m: Message) => {
+    const k = counts(m.kind)
+    k.sent++
+    sent++
+    const p = link.client.publishAsync(m.topic, m.payload, { qos, retain: m.retain }).then(
+      () => {
+        k.acknowledged++
+        acknowledged++
+      },
+      () => {
+        failed++
+      },
+    )
+    const done = p.finally(() => {
+      pending.delete(done)
+      link.inflight.delete(done)
+    })
+    pending.add(done)
+    link.inflight.add(done)
+  }
+  const publish = (sensorId: string, m: Message) => {
+    const link = linkOf.get(sensorId)!
+    if (!link.down) return send(link, m)
+    if (link.buffer) return void link.backlog.push(m)
+    counts(m.kind).lost++
+    lost++
+  }
+
+  // Transport events, in scenario time.
+  const cuts = scenario.events.flatMap((e) =>
+    e.type === 'outage'
+      ? [
+          {
+            from: durationMs(e.at),
+            to: durationMs(e.at) + durationMs(e.for),
+            sensors: e.sensors,
+            buffer: e.buffer,
+          },
+        ]
+      : [],
+  )
+  const storms = scenario.events.flatMap((e) =>
+    e.type === 'reconnect_storm' ? [{ at: durationMs(e.at), sensors: e.sensors }] : [],
+  )
+  const linksOf = (ids: readonly string[] | 'all') =>
+    ids === 'all' ? links : [...new Set(ids.map((id) => linkOf.get(id)!))]
+
+  const cut = async (link: Link, buffer: boolean) => {
+    if (link.down) return
+    link.down = true
+    link.buffer = buffer
+    await Promise.all(link.inflight) // what was already on the wire completes first
+    await link.client.endAsync(true) // no DISCONNECT: the broker publishes the wills
+  }
+  const restore = async (link: Link) => {
+    if (!link.down) return
+    link.client = await connectLink(opts.url, link.clientId, link.sensors)
+    reconnects++
+    link.down = false
+    const backlog = link.backlog
+    link.backlog = []
+    backfilled += backlog.length
+    for (const m of backlog) send(link, m) // in the order taken; QoS 1 keeps it
+  }
+  const storm = (targets: readonly Link[]) => {
+    for (const l of targets) {
+      if (l.down) continue
+      reconnects++
+      l.client.stream.destroy() // mqtt.js reconnects after its period and resends what was unacknowledged
+    }
+  }
+
   const wallStart = performance.now()
   try {
     for (let i = 1; i <= sim.steps; i++) {
@@ -69,50 +241,53 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const wait = due - performance.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
       const t1 = i * sim.intervalMs
-      for (const b of sim.batches(t1 - sim.intervalMs, t1)) {
-        const k = (perKind[b.kind] ??= { sent: 0, acknowledged: 0 })
-        k.sent++
-        sent++
-        pending.push(
-          clients
-            .get(b.sensorId)!
-            .publishAsync(sensorDataTopic(b.kind, b.sensorId), JSON.stringify(b.batch), { qos })
-            .then(
-              () => {
-                k.acknowledged++
-                acknowledged++
-              },
-              () => {
-                failed++
-              },
-            ),
-        )
+      const t0 = t1 - sim.intervalMs
+      for (const c of cuts) {
+        if (c.from >= t0 && c.from < t1) await Promise.all(linksOf(c.sensors).map((l) => cut(l, c.buffer)))
+        if (c.to >= t0 && c.to < t1) await Promise.all(linksOf(c.sensors).map(restore))
       }
+      for (const s of storms) if (s.at >= t0 && s.at < t1) storm(linksOf(s.sensors))
+
+      for (const b of sim.batches(t0, t1))
+        publish(b.sensorId, {
+          kind: b.kind,
+          topic: sensorDataTopic(b.kind, b.sensorId),
+          payload: JSON.stringify(b.batch),
+          retain: false,
+        })
       for (const r of sim.step()) {
-        const k = (perKind[r.kind] ??= { sent: 0, acknowledged: 0 })
-        k.sent++
-        sent++
         opts.onReading?.(r)
-        const payload = JSON.stringify({ ts: r.ts, seq: r.seq, values: r.values })
-        pending.push(
-          clients
-            .get(r.sensorId)!
-            .publishAsync(sensorDataTopic(r.kind, r.sensorId), payload, { qos })
-            .then(
-              () => {
-                k.acknowledged++
-                acknowledged++
-              },
-              () => {
-                failed++
-              },
-            ),
-        )
+        publish(r.sensorId, {
+          kind: r.kind,
+          topic: sensorDataTopic(r.kind, r.sensorId),
+          payload: JSON.stringify({ ts: r.ts, seq: r.seq, values: r.values }),
+          retain: false,
+        })
       }
+      for (const st of sim.statuses(t0, t1))
+        publish(st.sensorId, {
+          kind: 'status',
+          topic: sensorStatusTopic(st.kind, st.sensorId),
+          payload: JSON.stringify({ state: 'online', ts: st.ts, battery: st.battery }),
+          retain: true,
+        })
     }
-    await Promise.all(pending)
+    // Outages still open at the end: the links return and their backlogs go out.
+    await Promise.all(links.filter((l) => l.down).map(restore))
+    while (pending.size > 0) await Promise.all(pending)
   } finally {
-    await Promise.all([...clients.values()].map((c) => c.endAsync()))
+    await Promise.all(links.map((l) => l.client.endAsync()))
   }
-  return { sent, acknowledged, failed, perKind, startMs, endMs: startMs + sim.steps * sim.intervalMs }
+  return {
+    sent,
+    acknowledged,
+    failed,
+    lost,
+    backfilled,
+    reconnects,
+    perKind,
+    connections: links.length,
+    startMs,
+    endMs: startMs + sim.steps * sim.intervalMs,
+  }
 }

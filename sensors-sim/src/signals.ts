@@ -18,14 +18,30 @@ export interface SimBatch {
 export interface SimReading {
   readonly sensorId: string
   readonly kind: string
-  /** Event time, epoch ms. */
+  /** Event time as the device stamps it, epoch ms (wrong while its clock is at fault). */
   readonly ts: number
   readonly seq: number
   readonly values: Record<string, number>
 }
 
 const H = 3_600_000
+
+type FaultType = Extract<ScenarioEvent, { type: 'fault' }>['fault']
+
+/** Centre of a moving storm cell at scenario time t: straight line from `from` to `to`. */
+function stormCentre(c: StormCell, t: number): { lat: number; lon: number } {
+  const f = (t - c.fromMs) / (c.toMs - c.fromMs)
+  return { lat: c.from.lat + (c.to.lat - c.from.lat) * f, lon: c.from.lon + (c.to.lon - c.from.lon) * f }
+}
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** A device status report on `sensors/{kind}/{id}/status`: alive, with its battery charge. */
+export interface SimStatus {
+  readonly sensorId: string
+  readonly kind: string
+  readonly ts: number
+  readonly battery: number
+}
 
 interface RainCell {
   readonly fromMs: number
@@ -34,11 +50,23 @@ interface RainCell {
   readonly sensors: ReadonlySet<string>
 }
 
+interface StormCell {
+  readonly fromMs: number
+  readonly toMs: number
+  readonly rateMmH: number
+  readonly radiusKm: number
+  readonly from: { lat: number; lon: number }
+  readonly to: { lat: number; lon: number }
+}
+
 export class Simulation {
   readonly intervalMs: number
   readonly durationMs: number
   private readonly rng: Rng
   private readonly cells: RainCell[]
+  private readonly storms: StormCell[]
+  /** Where each located rain or weather sensor stands. */
+  private readonly position = new Map<string, { lat: number; lon: number }>()
   /** Runoff held in each river's catchment, mm (linear reservoir). */
   private readonly storage = new Map<string, number>()
   private readonly seismicRng = new Map<string, Rng>()
@@ -65,6 +93,23 @@ export class Simulation {
           ]
         : [],
     )
+    this.storms = scenario.events.flatMap((e) =>
+      e.type === 'storm'
+        ? [
+            {
+              fromMs: durationMs(e.at),
+              toMs: durationMs(e.at) + durationMs(e.for),
+              rateMmH: e.rate_mm_h,
+              radiusKm: e.radius_km,
+              from: e.from,
+              to: e.to,
+            },
+          ]
+        : [],
+    )
+    for (const s of scenario.sensors)
+      if ((s.model === 'rain' || s.model === 'weather') && s.lat !== undefined && s.lon !== undefined)
+        this.position.set(s.id, { lat: s.lat, lon: s.lon })
     // Each seismic station gets its own noise source, so adding a station changes no other.
     for (const s of scenario.sensors)
       if (s.model === 'seismic')
@@ -80,6 +125,13 @@ export class Simulation {
   rainRate(sensorId: string, t: number): number {
     let r = 0
     for (const c of this.cells) if (c.sensors.has(sensorId) && t >= c.fromMs && t < c.toMs) r += c.rateMmH
+    const at = this.position.get(sensorId)
+    if (at)
+      for (const c of this.storms) {
+        if (t < c.fromMs || t >= c.toMs) continue
+        const d = distanceKm(at, stormCentre(c, t))
+        if (d < c.radiusKm) r += c.rateMmH * Math.cos(((Math.PI / 2) * d) / c.radiusKm) ** 2
+      }
     return r
   }
 
@@ -110,7 +162,13 @@ export class Simulation {
         values = Object.fromEntries(Object.entries(values).map(([q, v]) => [q, round(v * factor, 3)]))
       }
       this.lastSent.set(s.id, values)
-      out.push({ sensorId: s.id, kind: s.kind, ts: this.startMs + t1, seq: i, values })
+      const clock = this.faultAt(s.id, t1, 'clock')
+      const skew = clock
+        ? clock.ahead !== undefined
+          ? durationMs(clock.ahead)
+          : -durationMs(clock.behind!)
+        : 0
+      out.push({ sensorId: s.id, kind: s.kind, ts: this.startMs + t1 + skew, seq: i, values })
     }
     return out
   }
@@ -142,17 +200,50 @@ export class Simulation {
     return [temp0, dp0]
   }
 
-  /** The fault event covering a sensor at scenario time t, if any. */
-  private faultAt(sensorId: string, t: number): Extract<ScenarioEvent, { type: 'fault' }> | undefined {
+  /**
+   * The fault event covering a sensor at scenario time t, if any: of the given fault, or of those
+   * that change what the sensor sends (dropout, stuck, spike).
+   */
+  private faultAt<F extends FaultType = 'dropout' | 'stuck' | 'spike'>(
+    sensorId: string,
+    t: number,
+    ...faults: F[]
+  ): Extract<ScenarioEvent, { type: 'fault'; fault: F }> | undefined {
+    const wanted: readonly FaultType[] = faults.length > 0 ? faults : ['dropout', 'stuck', 'spike']
     for (const e of this.scenario.events)
       if (
         e.type === 'fault' &&
+        wanted.includes(e.fault) &&
         e.sensors.includes(sensorId) &&
         t > durationMs(e.at) &&
         t <= durationMs(e.at) + durationMs(e.for)
       )
-        return e
+        return e as Extract<ScenarioEvent, { type: 'fault'; fault: F }>
     return undefined
+  }
+
+  /**
+   * Battery reports falling in (t0, t1] of scenario time: every `every` during a battery fault, the
+   * charge falling linearly from `from_pct` to `to_pct` and staying there after the span.
+   */
+  statuses(t0: number, t1: number): SimStatus[] {
+    const out: SimStatus[] = []
+    for (const e of this.scenario.events) {
+      if (e.type !== 'fault' || e.fault !== 'battery') continue
+      const at = durationMs(e.at)
+      const span = durationMs(e.for)
+      const every = durationMs(e.every)
+      for (let k = Math.max(0, Math.ceil((t0 - at) / every)); at + k * every <= t1; k++) {
+        const t = at + k * every
+        if (t <= t0) continue
+        const pct = e.from_pct + (e.to_pct - e.from_pct) * Math.min(1, (t - at) / span)
+        for (const id of e.sensors) {
+          const kind = this.scenario.sensors.find((x) => x.id === id)!.kind
+          out.push({ sensorId: id, kind, ts: this.startMs + t, battery: Math.round(pct) })
+        }
+      }
+    }
+    return out.sort((a, b) => a.ts - b.ts)
   }
 
   /**

@@ -84,6 +84,14 @@ const FaultsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 
+const ReadingsQuery = z
+  .strictObject({
+    from: z.coerce.number().int().nonnegative().default(0),
+    to: z.coerce.number().int().positive().default(Number.MAX_SAFE_INTEGER),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
+
 const WarningsQuery = z.strictObject({
   state: z.enum(['active', 'lifted', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -159,6 +167,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         latest: deps.store.latest(s.id) ?? null,
       })),
     }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/stations/:id/readings', async (req, reply) => {
+    const q = parse(ReadingsQuery, req.query)
+    if (!q.ok) return reply.code(400).send(q.error)
+    if (!deps.runtime().registry.stations.some((s) => s.id === req.params.id))
+      return reply.code(404).send({ error: 'not_found', message: `no station ${req.params.id}` })
+    const { from, to, limit } = q.value
+    return { readings: deps.store.history(req.params.id, from, to, limit) }
   })
 
   app.get('/api/terminals', async () => ({ terminals: deps.runtime().registry.terminals }))

@@ -211,6 +211,14 @@ export const GatewayConfigFile = z.strictObject({
     .strictObject({
       /** How often silent sensors are looked for; a kind's `noDataAfter` sets how long is too long. */
       checkEvery: Duration.default('10s'),
+      /** A battery reported below this charge (percent, on the sensor's status topic) is a fault. */
+      batteryLowPct: z.number().min(0).max(100).default(20),
+      /**
+       * A reading stamped further ahead of the gateway's clock than this comes from a device whose
+       * clock is wrong: a fault, and the reading is stored but kept out of evaluation. `off` for
+       * accelerated simulations whose event time runs ahead of the wall clock by design.
+       */
+      clockAhead: z.union([Duration, z.literal('off')]).default('5m'),
     })
     .prefault({}),
   log: z

@@ -1,7 +1,9 @@
 /**
  * Equipment faults (设备故障), kept apart from hazards (险情): a sensor that has sent nothing for its
  * kind's `noDataAfter`, that reports values outside its kind's plausible range, that jumps faster
- * than its quantity can change (spike), or whose value is stuck (flatline). Silence is
+ * than its quantity can change (spike), or whose value is stuck (flatline); a device whose
+ * connection broke without a goodbye (its last will: offline), whose battery runs low, or whose
+ * clock stamps readings ahead of the gateway's (clock). Silence is
  * measured on the gateway's clock from the last message received, since a silent sensor's own
  * event time stands still. Faults are persisted, exposed on the API and retained on
  * `faults/{stationId}/{sensorId}`; a hazard decided while its station is faulty is unverified.
@@ -14,8 +16,21 @@ import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Db } from '../store/db.js'
 
-export type FaultKind = 'no_data' | 'out_of_range' | 'spike' | 'flatline'
-const FAULT_KINDS: readonly FaultKind[] = ['no_data', 'out_of_range', 'spike', 'flatline']
+export type FaultKind =
+  'no_data' | 'out_of_range' | 'spike' | 'flatline' | 'offline' | 'battery_low' | 'clock'
+const FAULT_KINDS: readonly FaultKind[] = [
+  'no_data',
+  'out_of_range',
+  'spike',
+  'flatline',
+  'offline',
+  'battery_low',
+  'clock',
+]
+/** Faults that say nothing against the values a sensor sends: its hazards stay verified. */
+const HARMLESS: ReadonlySet<FaultKind> = new Set(['battery_low'])
+/** A low battery clears only once charged this much above the limit (no flapping at the edge). */
+const BATTERY_HYSTERESIS_PCT = 5
 
 /** What the monitor remembers of one quantity of one sensor, in event time. */
 interface Track {
@@ -43,6 +58,11 @@ export interface FaultDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly now: () => number
+  readonly limits: {
+    readonly batteryLowPct: number
+    /** Readings stamped further ahead of `now()` are from a wrong clock; undefined: not checked. */
+    readonly clockAheadMs: number | undefined
+  }
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
 }
 
@@ -89,10 +109,52 @@ export class FaultMonitor {
     if (this.timer) clearInterval(this.timer)
   }
 
-  /** A message arrived from a registered sensor: it is alive. */
+  /** A message arrived from a registered sensor: it is alive, and connected. */
   seen(sensorId: string): void {
     this.lastSeen.set(sensorId, this.deps.now())
     if (this.active.has(`${sensorId}|no_data`)) this.clear(sensorId, 'no_data')
+    if (this.active.has(`${sensorId}|offline`)) this.clear(sensorId, 'offline')
+  }
+
+  /**
+   * A sensor's status message: `offline` is its last will (the broker saw the connection break
+   * without a DISCONNECT); `battery` its charge in percent.
+   */
+  status(
+    sensorId: string,
+    stationId: string,
+    state: 'online' | 'offline',
+    battery: number | undefined,
+  ): void {
+    if (state === 'online') this.seen(sensorId)
+    else if (!this.active.has(`${sensorId}|offline`))
+      this.raise(sensorId, stationId, 'offline', 'connection lost without a goodbye (last will)')
+    if (battery === undefined) return
+    const { batteryLowPct } = this.deps.limits
+    const low = this.active.has(`${sensorId}|battery_low`)
+    if (!low && battery < batteryLowPct)
+      this.raise(sensorId, stationId, 'battery_low', `battery ${battery} % (below ${batteryLowPct} %)`)
+    else if (low && battery >= batteryLowPct + BATTERY_HYSTERESIS_PCT) this.clear(sensorId, 'battery_low')
+  }
+
+  /**
+   * True when a reading's event time is further ahead of the gateway's clock than allowed: the
+   * device's clock is wrong (a clock fault is raised) and the reading must not be evaluated.
+   * A reading behind the clock is not judged: loggers send their backlog late after an outage.
+   */
+  clockAhead(sensorId: string, stationId: string, ts: number): boolean {
+    const limit = this.deps.limits.clockAheadMs
+    if (limit === undefined) return false
+    const ahead = ts - this.deps.now()
+    this.state(
+      sensorId,
+      stationId,
+      'clock',
+      ahead > limit
+        ? `reading stamped ${new Date(ts).toISOString()}, ${Math.round(ahead / 60_000)} min ahead of the gateway clock`
+        : null,
+    )
+    return ahead > limit
   }
 
   /**
@@ -164,9 +226,12 @@ export class FaultMonitor {
     else if (detail === null && open) this.clear(sensorId, kind)
   }
 
-  /** True while any sensor of the station is in fault: its hazard evaluations are unverified. */
+  /**
+   * True while any sensor of the station is in a fault that puts its values in doubt: its hazard
+   * evaluations are unverified. A low battery alone does not.
+   */
   stationFaulty(stationId: string): boolean {
-    for (const f of this.active.values()) if (f.stationId === stationId) return true
+    for (const f of this.active.values()) if (f.stationId === stationId && !HARMLESS.has(f.kind)) return true
     return false
   }
 

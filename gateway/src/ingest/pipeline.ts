@@ -28,7 +28,7 @@ export interface IngestDeps {
   /** Level transitions caused by a reading (already evaluated, in event-time order). */
   readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
   /** Liveness and plausibility of each registered sensor (equipment faults). */
-  readonly faults: Pick<FaultMonitor, 'seen' | 'inspect'>
+  readonly faults: Pick<FaultMonitor, 'seen' | 'inspect' | 'status' | 'clockAhead'>
   /** A validated receipt from a loudspeaker terminal. */
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
   /** A terminal's status (retained online message, or its last will). */
@@ -52,6 +52,26 @@ export function createIngest(deps: IngestDeps): PublishGate {
     rejected.note(reason, source, topic, detail)
   }
 
+  /** The message as `schema`, or undefined after refusing it with its reason. */
+  const readJson = <S extends z.ZodType>(
+    schema: S,
+    payload: Buffer | string,
+    source: string,
+    topic: string,
+  ): z.output<S> | undefined => {
+    let json: unknown
+    try {
+      json = JSON.parse(toBuffer(payload).toString('utf8'))
+    } catch (e) {
+      reject('bad_json', source, topic, (e as Error).message)
+      return undefined
+    }
+    const r = schema.safeParse(json)
+    if (r.success) return r.data as z.output<S>
+    reject('invalid_payload', source, topic, r.error.issues[0]?.message ?? 'invalid payload')
+    return undefined
+  }
+
   return function authorizePublish(client, packet, callback) {
     const topic = packet.topic
     // Wills published by the broker for a vanished client have no client; let them through.
@@ -68,10 +88,17 @@ export function createIngest(deps: IngestDeps): PublishGate {
         reject('bad_topic', client.id, topic, 'expected sensors/{kind}/{sensorId}/{data|status}')
         return callback(null)
       }
-      if (parsed.channel === 'status') return callback(null)
-      metrics.readingsReceived.inc()
       const { registry, engine } = deps.runtime()
       const sensor = registry.sensor(parsed.sensorId)
+      if (parsed.channel === 'status') {
+        // Online, battery, or the last will: equipment state, not readings.
+        if (sensor) {
+          const status = readJson(SensorStatusPayload, packet.payload, parsed.sensorId, topic)
+          if (status) deps.faults.status(sensor.sensorId, sensor.station.id, status.state, status.battery)
+        }
+        return callback(null)
+      }
+      metrics.readingsReceived.inc()
       if (!sensor) {
         reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
         return callback(null)
@@ -99,6 +126,13 @@ export function createIngest(deps: IngestDeps): PublishGate {
         ts: decoded.ts,
         ...(decoded.seq !== undefined ? { seq: decoded.seq } : {}),
         values: decoded.values,
+      }
+      // A reading from a clock running ahead is kept (nothing acknowledged is lost) but not
+      // evaluated: its event time would move the station's windows into the future.
+      if (deps.faults.clockAhead(sensor.sensorId, sensor.station.id, decoded.ts)) {
+        metrics.faultValues.labels(sensor.kind, 'ts').inc()
+        store.add(decoded.waveform ? { ...reading, values: {} } : reading, (e) => callback(e ?? null))
+        return
       }
       // Out-of-range and spiking values are equipment faults, kept out of evaluation.
       const excluded = deps.faults.inspect(
@@ -134,20 +168,8 @@ export function createIngest(deps: IngestDeps): PublishGate {
 
     if (topic.startsWith('terminals/')) {
       const parsed = parseTerminalTopic(topic)
-      /** The message as `schema`, or undefined after refusing it with its reason. */
-      const read = <S extends z.ZodType>(schema: S, source: string): z.output<S> | undefined => {
-        let json: unknown
-        try {
-          json = JSON.parse(toBuffer(packet.payload).toString('utf8'))
-        } catch (e) {
-          reject('bad_json', source, topic, (e as Error).message)
-          return undefined
-        }
-        const r = schema.safeParse(json)
-        if (r.success) return r.data as z.output<S>
-        reject('invalid_payload', source, topic, r.error.issues[0]?.message ?? 'invalid payload')
-        return undefined
-      }
+      const read = <S extends z.ZodType>(schema: S, source: string) =>
+        readJson(schema, packet.payload, source, topic)
       if (parsed?.channel === 'receipt') {
         const receipt = read(TerminalReceipt, parsed.terminalId)
         if (receipt) deps.onReceipt(parsed.terminalId, receipt)

@@ -285,6 +285,23 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE warning_versions ADD COLUMN rounds_sent INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE warning_versions ADD COLUMN last_round_at INTEGER;
   `,
+  `
+  -- Faults a device reports or betrays: lost connection (its last will), low battery, and a clock
+  -- that stamps readings ahead of the gateway's. SQLite cannot widen a CHECK in place: rebuilt.
+  CREATE TABLE faults_v10 (
+    id          INTEGER PRIMARY KEY,
+    sensor_id   TEXT    NOT NULL,
+    station_id  TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('no_data', 'out_of_range', 'spike', 'flatline', 'offline', 'battery_low', 'clock')),
+    detail      TEXT    NOT NULL,
+    since       INTEGER NOT NULL,          -- gateway wall clock, epoch ms
+    cleared_at  INTEGER
+  );
+  INSERT INTO faults_v10 SELECT * FROM faults;
+  DROP TABLE faults;
+  ALTER TABLE faults_v10 RENAME TO faults;
+  CREATE UNIQUE INDEX faults_active ON faults (sensor_id, kind) WHERE cleared_at IS NULL;
+  `,
 ]
 
 export interface OpenOptions {

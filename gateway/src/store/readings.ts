@@ -81,6 +81,10 @@ export class ReadingStore {
         'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? ORDER BY ts DESC, id DESC LIMIT 1',
       ),
       count: db.prepare('SELECT count(*) AS n FROM readings'),
+      history: db.prepare(
+        'SELECT sensor_id, kind, ts, seq, vals, received_at FROM readings WHERE station_id = ? AND ts >= ? AND ts < ? ' +
+          'ORDER BY ts, id LIMIT ?',
+      ),
     }
     this.insert = db.prepare(sql(1))
     // Multi-row INSERTs: one statement step per CHUNK readings instead of one per reading.
@@ -146,6 +150,22 @@ export class ReadingStore {
   latest(stationId: string): Reading | undefined {
     const row = this.queries.latest.get(stationId) as ReadingRow | undefined
     return row && toReading(stationId, row)
+  }
+
+  /**
+   * A station's readings with event time in [fromTs, toTs), oldest first, at most `limit`, each
+   * with when the gateway received it (late arrivals after an outage show here).
+   */
+  history(
+    stationId: string,
+    fromTs: number,
+    toTs: number,
+    limit: number,
+  ): (Reading & { receivedAt: number })[] {
+    const rows = this.queries.history.all(stationId, fromTs, toTs, limit) as (ReadingRow & {
+      received_at: number
+    })[]
+    return rows.map((r) => ({ ...toReading(stationId, r), receivedAt: r.received_at }))
   }
 
   count(): number {
