@@ -231,16 +231,17 @@ async function gatewayLatency(): Promise<Latency> {
     })
   while (performance.now() - tStart < LATENCY_MS) {
     // Cross red: measured. Then fall and stay below for the 30 min dwell (event time) so it lifts.
+    // Steps of 5.5 m are 15 min apart in event time: faster is a spike (0.5 m/min), a fault.
     const raised = next('issue')
     const t0 = performance.now()
     send(35.5, pt)
     await raised
     samples.push(performance.now() - t0)
     const lifted = next('lift')
-    send(30, pt + 1000)
-    send(30, pt + 31 * 60_000)
+    send(30, pt + 15 * 60_000)
+    send(30, pt + 46 * 60_000)
     await lifted
-    pt += 32 * 60_000
+    pt += 62 * 60_000
     await sleep(10)
   }
   ac.abort()

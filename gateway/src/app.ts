@@ -68,9 +68,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     batchMaxMessages: config.store.batchMaxMessages,
     batchMaxDelayMs: config.store.batchMaxDelayMs,
     now,
-    onCommit: (n) => {
-      metrics.readingsStored.inc(n)
-      metrics.storeBatches.observe(n)
+    onCommit: (stored, duplicates) => {
+      metrics.readingsStored.inc(stored)
+      if (duplicates > 0) metrics.readingsDuplicate.inc(duplicates)
+      metrics.storeBatches.observe(stored + duplicates)
     },
     onError: (e, n) => {
       metrics.storeErrors.inc()

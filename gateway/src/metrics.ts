@@ -21,6 +21,11 @@ export function createMetrics() {
       help: 'Readings committed to the store',
       registers: [registry],
     }),
+    readingsDuplicate: new Counter({
+      name: 'shaobing_readings_duplicate_total',
+      help: 'Copies of readings already stored (QoS 1 resends after a lost acknowledgement), not stored again',
+      registers: [registry],
+    }),
     readingsRejected: new Counter({
       name: 'shaobing_readings_rejected_total',
       help: 'Messages refused, by reason',

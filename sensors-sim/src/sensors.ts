@@ -91,14 +91,18 @@ async function connectLink(url: string, clientId: string, sensors: readonly Scen
       : {}
   const c = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 1000, connectTimeout: 30_000, ...will })
   c.on('error', () => {}) // reconnects on its own; failures show in the summary
-  await Promise.all(
-    sensors.map((s) =>
-      c.publishAsync(sensorStatusTopic(s.kind, s.id), JSON.stringify({ state: 'online' }), {
-        qos: 1,
-        retain: true,
-      }),
-    ),
-  )
+  const announce = () =>
+    Promise.all(
+      sensors.map((s) =>
+        c.publishAsync(sensorStatusTopic(s.kind, s.id), JSON.stringify({ state: 'online' }), {
+          qos: 1,
+          retain: true,
+        }),
+      ),
+    )
+  // After mqtt.js reconnects on its own, the device says it is back, as at first connect.
+  c.on('connect', () => void announce().catch(() => {}))
+  await announce()
   return c
 }
 

@@ -78,7 +78,10 @@ test('county storm: each gauge warned at the level and event time its own rain g
   expect(rainstorm.every((w) => w.state === 'lifted')).toBe(true)
 
   // The cell moved north-west to south-east: the gauges were warned in order of latitude, north first.
-  const { stations } = await getJson<{ stations: { id: string; lat: number }[] }>(gw.urls.http, '/api/stations')
+  const { stations } = await getJson<{ stations: { id: string; lat: number }[] }>(
+    gw.urls.http,
+    '/api/stations',
+  )
   const lat = new Map(stations.map((s) => [s.id, s.lat]))
   const byTime = [...got].sort(([, a], [, b]) => a.firstTs - b.firstTs).map(([id]) => lat.get(id)!)
   for (let i = 1; i < byTime.length; i++) expect(byTime[i]!).toBeLessThanOrEqual(byTime[i - 1]! + 0.02)

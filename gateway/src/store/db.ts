@@ -302,6 +302,11 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE faults_v10 RENAME TO faults;
   CREATE UNIQUE INDEX faults_active ON faults (sensor_id, kind) WHERE cleared_at IS NULL;
   `,
+  `
+  -- One reading per sensor and event time: a QoS 1 resend after a lost PUBACK is not stored twice.
+  DELETE FROM readings WHERE id NOT IN (SELECT min(id) FROM readings GROUP BY sensor_id, ts);
+  CREATE UNIQUE INDEX readings_sensor_ts ON readings (sensor_id, ts);
+  `,
 ]
 
 export interface OpenOptions {

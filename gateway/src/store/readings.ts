@@ -3,6 +3,10 @@
  * every `batchMaxDelayMs` or `batchMaxMessages`, whichever comes first. Each reading's callback
  * runs only after its transaction commits, and the broker sends the QoS 1 PUBACK from that
  * callback, so an acknowledged reading is already durable.
+ *
+ * QoS 1 is at-least-once: a device whose PUBACK was lost (a dropped connection, a gateway killed
+ * between commit and acknowledgement) sends the reading again. One reading per sensor and event
+ * time is kept (a unique index, INSERT OR IGNORE); the copies are counted, not stored.
  */
 import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
@@ -23,8 +27,8 @@ export interface ReadingStoreOptions {
   readonly batchMaxDelayMs: number
   /** Wall clock for `received_at`. */
   readonly now: () => number
-  /** Called with each committed batch size, and with an error if a commit fails. */
-  readonly onCommit?: (count: number) => void
+  /** Called with each committed batch: readings stored, and copies of stored readings ignored. */
+  readonly onCommit?: (stored: number, duplicates: number) => void
   readonly onError?: (err: unknown, count: number) => void
 }
 
@@ -70,7 +74,7 @@ export class ReadingStore {
     private readonly opts: ReadingStoreOptions,
   ) {
     const sql = (rows: number) =>
-      'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES ' +
+      'INSERT OR IGNORE INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES ' +
       Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
     this.queries = {
       since: db.prepare(
@@ -89,19 +93,22 @@ export class ReadingStore {
     this.insert = db.prepare(sql(1))
     // Multi-row INSERTs: one statement step per CHUNK readings instead of one per reading.
     this.insertChunk = db.prepare(sql(CHUNK))
-    this.writeBatch = db.transaction((batch: readonly Reading[], receivedAt: number) => {
+    /** Writes a batch in one transaction; returns how many rows were new. */
+    this.writeBatch = db.transaction((batch: readonly Reading[], receivedAt: number): number => {
       const args: unknown[] = []
+      let stored = 0
       let i = 0
       for (; i + CHUNK <= batch.length; i += CHUNK) {
         args.length = 0
         for (let j = i; j < i + CHUNK; j++) pushRow(args, batch[j]!, receivedAt)
-        this.insertChunk.run(args)
+        stored += this.insertChunk.run(args).changes
       }
       for (; i < batch.length; i++) {
         args.length = 0
         pushRow(args, batch[i]!, receivedAt)
-        this.insert.run(args)
+        stored += this.insert.run(args).changes
       }
+      return stored
     })
   }
 
@@ -125,8 +132,8 @@ export class ReadingStore {
     this.callbacks = []
     let failure: Error | undefined
     try {
-      this.writeBatch(batch, this.opts.now())
-      this.opts.onCommit?.(batch.length)
+      const stored = this.writeBatch(batch, this.opts.now())
+      this.opts.onCommit?.(stored, batch.length - stored)
     } catch (e) {
       failure = e instanceof Error ? e : new Error(String(e))
       this.opts.onError?.(e, batch.length)
