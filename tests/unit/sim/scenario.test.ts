@@ -3,12 +3,19 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { formatFileIssue } from '../../../rules/src/index.js'
 import { mulberry32 } from '../../../sensors-sim/src/prng.js'
-import { loadScenario } from '../../../sensors-sim/src/scenario.js'
+import { loadScenario, Scenario } from '../../../sensors-sim/src/scenario.js'
 import { Simulation } from '../../../sensors-sim/src/signals.js'
 
 const DEMO = join(import.meta.dirname, '../../../sensors-sim/scenarios/demo-flood.yaml')
 const T0 = Date.UTC(2026, 6, 15)
 const H = 3_600_000
+
+/** The scenario document, validated; a test fails with the issues if it is not valid. */
+function valid(doc: unknown): Scenario {
+  const r = Scenario.safeParse(doc)
+  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'))
+  return r.data
+}
 
 function demo() {
   const loaded = loadScenario(readFileSync(DEMO, 'utf8'), DEMO)
@@ -86,5 +93,144 @@ describe('signal models', () => {
     const second = sim.step()
     expect(new Set(second.map((r) => r.ts))).toEqual(new Set([T0 + 20 * 60_000]))
     expect(second.every((r) => r.seq === 2)).toBe(true)
+  })
+
+  test('a storm cell gives a gauge on its track peak × radius / speed of rain, and none beyond its reach', () => {
+    // Due north–south track, 60 km in 6 h (10 km/h), radius 10 km, 40 mm/h under the core: a gauge
+    // on the track sees the whole cos² profile pass, 40 × 10 / 10 = 40 mm; one 10 km off sees none.
+    const value = valid({
+      name: 'cell',
+      description: 'one cell',
+      duration: '8h',
+      speed: 1,
+      interval: '5m',
+      sensors: [
+        { id: 'on', kind: 'rain', model: 'rain', lat: 30.0, lon: 103.0 },
+        {
+          id: 'edge',
+          kind: 'rain',
+          model: 'rain',
+          lat: 30.0,
+          lon: 103.0 + 10.5 / (111.2 * Math.cos(Math.PI / 6)),
+        },
+      ],
+      events: [
+        {
+          at: '1h',
+          type: 'storm',
+          from: { lat: 30.0 + 30 / 111.2, lon: 103.0 },
+          to: { lat: 30.0 - 30 / 111.2, lon: 103.0 },
+          radius_km: 10,
+          rate_mm_h: 40,
+          for: '6h',
+        },
+      ],
+    })
+    const sim = new Simulation(value, T0)
+    expect(sim.rainBetween('on', 0, 8 * H)).toBeCloseTo(40, 0)
+    expect(sim.rainBetween('edge', 0, 8 * H)).toBe(0)
+    // The core passes the gauge at 4 h (half-way): the rate peaks there.
+    expect(sim.rainRate('on', 4 * H)).toBeCloseTo(40, 0)
+    expect(sim.rainRate('on', 3.5 * H)).toBeLessThan(40)
+  })
+
+  test('battery reports fall linearly to the target and stay; a clock fault shifts event time', () => {
+    const value = valid({
+      name: 'dev',
+      description: 'device faults',
+      duration: '4h',
+      speed: 1,
+      interval: '1h',
+      sensors: [{ id: 'g', kind: 'gas', model: 'gas' }],
+      events: [
+        {
+          at: '0h',
+          type: 'fault',
+          fault: 'battery',
+          sensors: ['g'],
+          for: '2h',
+          from_pct: 50,
+          to_pct: 10,
+          every: '1h',
+        },
+        { at: '1h', type: 'fault', fault: 'clock', sensors: ['g'], for: '2h', behind: '30m' },
+      ],
+    })
+    const sim = new Simulation(value, T0)
+    expect(sim.statuses(-1, 4 * H).map((st) => [st.ts - T0, st.battery])).toEqual([
+      [0, 50],
+      [H, 30],
+      [2 * H, 10],
+      [3 * H, 10],
+      [4 * H, 10],
+    ])
+    const ts = Array.from({ length: 4 }, () => sim.step()[0]!.ts - T0)
+    expect(ts).toEqual([H, 2 * H - 30 * 60_000, 3 * H - 30 * 60_000, 4 * H])
+  })
+})
+
+describe('scenario validation', () => {
+  const base = {
+    name: 'v',
+    description: 'validation',
+    duration: '1h',
+    speed: 1,
+    interval: '10m',
+  }
+  const issues = (doc: unknown) => {
+    const r = Scenario.safeParse(doc)
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+  }
+
+  test('a storm needs every rain and weather sensor located', () => {
+    expect(
+      issues({
+        ...base,
+        sensors: [
+          { id: 'a', kind: 'rain', model: 'rain', lat: 30, lon: 103 },
+          { id: 'b', kind: 'weather', model: 'weather' },
+        ],
+        events: [
+          {
+            at: '0h',
+            type: 'storm',
+            from: { lat: 30, lon: 103 },
+            to: { lat: 29, lon: 103 },
+            radius_km: 5,
+            rate_mm_h: 20,
+            for: '1h',
+          },
+        ],
+      }),
+    ).toEqual(['sensors.1: b needs lat and lon: a storm cell moves over the county'])
+  })
+
+  test('a clock fault is ahead or behind, not both; outages and reconnect storms name known sensors', () => {
+    expect(
+      issues({
+        ...base,
+        sensors: [{ id: 'a', kind: 'rain', model: 'rain' }],
+        events: [
+          { at: '0h', type: 'fault', fault: 'clock', sensors: ['a'], for: '1h', ahead: '8h', behind: '1h' },
+          { at: '0h', type: 'outage', sensors: ['zz'], for: '1h' },
+          { at: '0h', type: 'reconnect_storm', sensors: ['a', 'yy'] },
+          { at: '0h', type: 'reconnect_storm', sensors: 'all' },
+        ],
+      }),
+    ).toEqual([
+      'events.0: a clock fault is either ahead or behind',
+      'events.1.sensors.0: zz is not a sensor of this scenario',
+      'events.2.sensors.1: yy is not a sensor of this scenario',
+    ])
+  })
+
+  test('a battery fault needs its target charge', () => {
+    expect(
+      issues({
+        ...base,
+        sensors: [{ id: 'a', kind: 'rain', model: 'rain' }],
+        events: [{ at: '0h', type: 'fault', fault: 'battery', sensors: ['a'], for: '1h' }],
+      }),
+    ).toEqual(['events.0.to_pct: Invalid input: expected number, received undefined'])
   })
 })
