@@ -45,6 +45,42 @@ const Sensor = z.discriminatedUnion('model', [
 ])
 export type ScenarioSensor = z.infer<typeof Sensor>
 
+/**
+ * Many sensors of one model at once, for county- and province-scale runs: `id` holds `{n}`, which
+ * becomes 1…count zero-padded (`rg-{n}` with count 10000: rg-00001 … rg-10000). With `area`, the
+ * sensors stand on an even grid over that box, so storm cells reach them by where they are.
+ */
+const Fleet = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{0,40}\{n\}[A-Za-z0-9_.:-]{0,16}$/, 'a fleet id holds {n}, e.g. rg-{n}'),
+  count: z.number().int().min(1).max(1_000_000),
+  model: z.enum(['rain', 'weather', 'gas', 'dust']),
+  area: z
+    .strictObject({ south: Lat, west: Lon, north: Lat, east: Lon })
+    .refine((a) => a.south < a.north && a.west < a.east, 'south < north and west < east')
+    .optional(),
+})
+type Fleet = z.infer<typeof Fleet>
+
+/** The sensors a fleet stands for. */
+function fleetSensors(f: Fleet): ScenarioSensor[] {
+  const width = String(f.count).length
+  const cols = Math.ceil(Math.sqrt(f.count))
+  const rows = Math.ceil(f.count / cols)
+  return Array.from({ length: f.count }, (_, i) => {
+    const id = f.id.replace('{n}', String(i + 1).padStart(width, '0'))
+    const at =
+      f.area && (f.model === 'rain' || f.model === 'weather')
+        ? {
+            lat: f.area.south + ((Math.floor(i / cols) + 0.5) / rows) * (f.area.north - f.area.south),
+            lon: f.area.west + (((i % cols) + 0.5) / cols) * (f.area.east - f.area.west),
+          }
+        : {}
+    return { id, kind: f.model, model: f.model, ...at } as ScenarioSensor
+  })
+}
+
 const RainEvent = z.strictObject({
   at: Duration,
   type: z.literal('rain'),
@@ -197,10 +233,14 @@ export const Scenario = z
     /** Reporting interval of every sensor, in scenario time. */
     interval: Duration,
     seed: z.number().int().default(1),
-    sensors: z.array(Sensor).min(1),
+    sensors: z.array(Sensor).default([]),
+    fleets: z.array(Fleet).default([]),
     events: z.array(Event).default([]),
   })
+  .transform((s) => ({ ...s, sensors: [...s.sensors, ...s.fleets.flatMap(fleetSensors)] }))
   .superRefine((s, ctx) => {
+    if (s.sensors.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['sensors'], message: 'a scenario needs sensors (or fleets)' })
     const ids = new Map(s.sensors.map((x) => [x.id, x.kind]))
     if (ids.size !== s.sensors.length)
       ctx.addIssue({ code: 'custom', path: ['sensors'], message: 'sensor ids must be unique' })

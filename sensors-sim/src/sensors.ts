@@ -28,6 +28,11 @@ export interface RunOptions {
   readonly connections?: number
   /** Connections opened at once while starting up. */
   readonly connectConcurrency?: number
+  /**
+   * Most unacknowledged messages before the next interval waits (backpressure when the speed asks
+   * for more than the broker takes); default twice the number of sensors.
+   */
+  readonly maxInflight?: number
   readonly signal?: AbortSignal
   readonly onReading?: (r: SimReading) => void
 }
@@ -163,6 +168,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   let backfilled = 0
   let reconnects = 0
   const pending = new Set<Promise<void>>()
+  const maxInflight = opts.maxInflight ?? Math.max(1000, 2 * scenario.sensors.length)
+  /** Resolves the wait for the in-flight count to fall back to the bound (one waiter at a time). */
+  let drained: (() => void) | undefined
 
   const send = (link: Link, m: Message) => {
     const k = counts(m.kind)
@@ -180,6 +188,10 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     const done = p.finally(() => {
       pending.delete(done)
       link.inflight.delete(done)
+      if (drained && pending.size <= maxInflight) {
+        drained()
+        drained = undefined
+      }
     })
     pending.add(done)
     link.inflight.add(done)
@@ -244,6 +256,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const due = wallStart + (i * sim.intervalMs) / speed
       const wait = due - performance.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      if (pending.size > maxInflight) await new Promise<void>((r) => (drained = r))
       const t1 = i * sim.intervalMs
       const t0 = t1 - sim.intervalMs
       for (const c of cuts) {
