@@ -26,6 +26,13 @@ export interface TerminalFleetOptions {
   readonly offlineReturnAfterMs?: number
   /** Share of terminals whose plays fail now and then (half of their plays fail). */
   readonly flakyFraction?: number
+  /**
+   * Share of terminals that are slow: a weak 4G link or a long queue of announcements, so they
+   * accept late and take `slowPlayMs` to report played.
+   */
+  readonly slowFraction?: number
+  /** Playback time of a slow terminal, ms (default 20 × playMs). */
+  readonly slowPlayMs?: number
   /** Simulated playback time, ms. */
   readonly playMs?: number
   readonly seed?: number
@@ -49,6 +56,8 @@ export interface TerminalFleet {
   readonly online: readonly string[]
   /** Terminals that started offline. */
   readonly offline: readonly string[]
+  /** Terminals that are slow to accept and to play. */
+  readonly slow: readonly string[]
   /** Resolves when every returning terminal has connected. */
   readonly returned: Promise<void>
   /** Every receipt sent, in order. */
@@ -67,17 +76,21 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   const timers = new Set<NodeJS.Timeout>()
 
   const offline: string[] = []
+  const slowIds: string[] = []
   const later: (() => Promise<void>)[] = []
   await Promise.all(
     opts.terminals.map(async (t) => {
       const away = rng() < (opts.offlineFraction ?? 0)
       const flaky = rng() < (opts.flakyFraction ?? 0)
+      const slow = rng() < (opts.slowFraction ?? 0)
+      if (slow) slowIds.push(t.id)
+      const behaviour = { flaky, playMs: slow ? (opts.slowPlayMs ?? 20 * playMs) : playMs, slow }
       if (away) {
         offline.push(t.id)
-        if (opts.offlineReturnAfterMs !== undefined) later.push(() => start(t, flaky))
+        if (opts.offlineReturnAfterMs !== undefined) later.push(() => start(t, behaviour))
         return
       }
-      await start(t, flaky)
+      await start(t, behaviour)
     }),
   )
   let timer: NodeJS.Timeout | undefined
@@ -90,7 +103,10 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
           }, opts.offlineReturnAfterMs)
         })
 
-  async function start(t: TerminalSpec, flaky: boolean): Promise<void> {
+  async function start(
+    t: TerminalSpec,
+    { flaky, playMs, slow }: { flaky: boolean; playMs: number; slow: boolean },
+  ): Promise<void> {
     const client = await mqtt.connectAsync(opts.url, {
       clientId: t.id,
       reconnectPeriod: 1000,
@@ -123,6 +139,13 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
         { qos: 1 },
       )
     }
+    const after = (ms: number, fn: () => void) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        fn()
+      }, ms)
+      timers.add(timer)
+    }
     client.on('message', (_topic, payload) => {
       let json: unknown
       try {
@@ -148,19 +171,22 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
         seen.set(key, 'failed')
         return receipt(info, 'failed', 'expired')
       }
-      receipt(info, 'accepted')
-      receipt(info, 'playing')
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        if (flaky && rng() < 0.5) {
-          seen.set(key, 'failed')
-          receipt(info, 'failed', 'amplifier fault')
-        } else {
-          seen.set(key, 'played')
-          receipt(info, 'played')
-        }
-      }, playMs)
-      timers.add(timer)
+      const play = () => {
+        receipt(info, 'accepted')
+        receipt(info, 'playing')
+        after(playMs, () => {
+          if (flaky && rng() < 0.5) {
+            seen.set(key, 'failed')
+            receipt(info, 'failed', 'amplifier fault')
+          } else {
+            seen.set(key, 'played')
+            receipt(info, 'played')
+          }
+        })
+      }
+      // A slow terminal is slow to answer at all, not only to finish.
+      if (slow) after(playMs / 4, play)
+      else play()
     })
     await client.subscribeAsync(terminalCmdTopic(t.id), { qos: 1 })
     await client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
@@ -174,6 +200,7 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   return {
     online,
     offline,
+    slow: slowIds,
     returned,
     receipts: () => log,
     played: () => log.filter((r) => r.state === 'played'),

@@ -23,6 +23,8 @@ import {
   startTestGateway,
 } from '../helpers/gateway.js'
 import { clock, until } from '../helpers/wait.js'
+import { registryTerminals } from '../../sensors-sim/src/main.js'
+import { startTerminals } from '../../sensors-sim/src/terminals.js'
 
 const LIUWAN = '511823100201'
 let gw: RunningGateway | undefined
@@ -245,3 +247,56 @@ test('a policy with rounds has the loudspeakers read an active warning again eve
     [warningId, 3],
   ])
 })
+
+test('slow terminals answer late and play each version once; the county is covered all the same', async () => {
+  // Retries come sooner than a slow terminal finishes: a resend must not make it play twice.
+  ;({ gw } = await startTestGateway(
+    makeConfigDir(
+      undefined,
+      'warnings: { tickEvery: 20ms, playableFor: 1h, delivery: { retryAfter: 200ms, maxAttempts: 10 } }',
+    ).config,
+  ))
+  const fleet = await startTerminals({
+    url: gw.urls.mqtt,
+    terminals: registryTerminals(DEMO_REGISTRY),
+    slowFraction: 0.5,
+    slowPlayMs: 1200,
+    playMs: 5,
+    seed: 3,
+  })
+  try {
+    expect(fleet.slow.length).toBeGreaterThan(5)
+    expect(fleet.slow.length).toBeLessThan(23)
+    const r = await api(gw.urls.http, 'POST', '/api/warnings', {
+      hazard: 'flood',
+      level: 'orange',
+      regions: ['511823000000'],
+    })
+    const { warningId } = (await r.json()) as { warningId: string }
+    const d = await until(
+      () => deliveries(warningId),
+      (x) => x.length === 28 && x.every((y) => y.state === 'played'),
+      'every loudspeaker played',
+      15_000,
+    )
+    expect(d).toHaveLength(28)
+    const played = fleet.played().filter((p) => p.warningId === warningId)
+    // Once per terminal, slow ones included.
+    expect(played.map((p) => p.terminalId).sort()).toEqual(
+      registryTerminals(DEMO_REGISTRY)
+        .map((t) => t.id)
+        .sort(),
+    )
+    const slow = new Set(fleet.slow)
+    const accepted = new Map(
+      fleet
+        .receipts()
+        .filter((x) => x.warningId === warningId && x.state === 'accepted')
+        .map((x) => [x.terminalId, x.at]),
+    )
+    for (const p of played)
+      if (slow.has(p.terminalId)) expect(p.at - accepted.get(p.terminalId)!).toBeGreaterThanOrEqual(1100)
+  } finally {
+    await fleet.close()
+  }
+}, 30_000)
