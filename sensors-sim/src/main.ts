@@ -1,7 +1,8 @@
 /**
  * Simulator command line:
  *   node dist/sensors-sim/src/main.js --url mqtt://127.0.0.1:1883 --scenario FILE [--registry FILE]
- *     [--speed N] [--keep-terminals]
+ *     [--speed N] [--connections N] [--terminals-offline F] [--terminals-flaky F]
+ *     [--terminals-slow F] [--keep-terminals]
  * Starts a loudspeaker terminal for every terminal in the registry, plays the scenario, prints
  * progress and a summary, and with --keep-terminals keeps the terminals connected until SIGINT/SIGTERM.
  */
@@ -34,11 +35,32 @@ export async function simMain(argv: string[]): Promise<number> {
       scenario: { type: 'string' },
       registry: { type: 'string' },
       speed: { type: 'string' },
+      connections: { type: 'string' },
+      'terminals-offline': { type: 'string', default: '0' },
+      'terminals-flaky': { type: 'string', default: '0' },
+      'terminals-slow': { type: 'string', default: '0' },
       'keep-terminals': { type: 'boolean', default: false },
     },
   })
   if (values.scenario === undefined) {
-    console.error('usage: sim --url URL --scenario FILE [--registry FILE] [--speed N] [--keep-terminals]')
+    console.error(
+      'usage: sim --url URL --scenario FILE [--registry FILE] [--speed N] [--connections N]\n' +
+        '           [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F] [--keep-terminals]',
+    )
+    return 2
+  }
+  const fractions: Record<string, number> = {}
+  for (const k of ['terminals-offline', 'terminals-flaky', 'terminals-slow'] as const) {
+    const f = Number(values[k])
+    if (!(f >= 0 && f <= 1)) {
+      console.error(`--${k} must be a share between 0 and 1, got ${values[k]}`)
+      return 2
+    }
+    fractions[k] = f
+  }
+  const connections = values.connections !== undefined ? Number(values.connections) : undefined
+  if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
+    console.error(`--connections must be a positive integer, got ${values.connections}`)
     return 2
   }
   let text: string
@@ -60,9 +82,23 @@ export async function simMain(argv: string[]): Promise<number> {
     return 2
   }
   const terminals = values.registry ? registryTerminals(values.registry) : []
-  const fleet = terminals.length > 0 ? await startTerminals({ url: values.url, terminals }) : undefined
+  const fleet =
+    terminals.length > 0
+      ? await startTerminals({
+          url: values.url,
+          terminals,
+          offlineFraction: fractions['terminals-offline']!,
+          flakyFraction: fractions['terminals-flaky']!,
+          slowFraction: fractions['terminals-slow']!,
+        })
+      : undefined
   const out = (s: string) => process.stderr.write(`[sim] ${s}\n`)
-  if (fleet) out(`${fleet.online.length} loudspeaker terminals connected`)
+  if (fleet)
+    out(
+      `${fleet.online.length} loudspeaker terminals connected` +
+        (fleet.offline.length > 0 ? `, ${fleet.offline.length} offline` : '') +
+        (fleet.slow.length > 0 ? `, ${fleet.slow.length} slow` : ''),
+    )
   out(
     `playing scenario ${scenario.name} (${scenario.duration} of event time at ${speed}×): ${scenario.description}`,
   )
@@ -73,14 +109,25 @@ export async function simMain(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal)
   let last = 0
   let lastTs = 0
+  let previous = 0
+  const everyMs = 10_000
   const progress = setInterval(() => {
-    if (lastTs > 0) out(`event time ${new Date(lastTs).toISOString()}  readings sent ${last}`)
-  }, 10_000)
+    if (lastTs > 0)
+      out(
+        `event time ${new Date(lastTs).toISOString()}  readings taken ${last} ` +
+          `(${Math.round(((last - previous) * 1000) / everyMs)}/s)`,
+      )
+    previous = last
+  }, everyMs)
+  out(
+    `connecting ${connections !== undefined ? `${connections} concentrators` : `${scenario.sensors.length} sensors`}`,
+  )
   const summary = await runScenario({
     url: values.url,
     scenario,
     speed,
     signal: stop.signal,
+    ...(connections !== undefined ? { connections } : {}),
     onReading: (r) => {
       last++
       lastTs = r.ts
@@ -88,11 +135,14 @@ export async function simMain(argv: string[]): Promise<number> {
   })
   clearInterval(progress)
   out(
-    `done: sent ${summary.sent}, acknowledged ${summary.acknowledged}, failed ${summary.failed}; ` +
-      Object.entries(summary.perKind)
-        .map(([k, v]) => `${k} ${v.acknowledged}/${v.sent}`)
-        .join(', '),
+    `done over ${summary.connections} connections: sent ${summary.sent}, acknowledged ${summary.acknowledged}, ` +
+      `failed ${summary.failed}, lost in outages ${summary.lost}, backfilled ${summary.backfilled}, ` +
+      `reconnects ${summary.reconnects}`,
   )
+  for (const [kind, k] of Object.entries(summary.perKind))
+    out(
+      `  ${kind.padEnd(12)} sent ${k.sent}  acknowledged ${k.acknowledged}${k.lost > 0 ? `  lost ${k.lost}` : ''}`,
+    )
   if (fleet) {
     const played = fleet.played()
     out(`loudspeakers played ${played.length} announcements`)

@@ -225,7 +225,10 @@ export const Scenario = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9-]+$/),
     description: z.string(),
-    /** Event time of t = 0 (ISO-8601); omitted means the moment the run starts. */
+    /**
+     * Event time of t = 0 (ISO-8601); omitted, the run is placed to end at the present (event time
+     * catching up with the wall clock), so no reading is stamped in the future.
+     */
     start: z.iso.datetime({ offset: true }).optional(),
     duration: Duration,
     /** Scenario seconds per wall-clock second. */
@@ -237,8 +240,11 @@ export const Scenario = z
     fleets: z.array(Fleet).default([]),
     events: z.array(Event).default([]),
   })
-  .transform((s) => ({ ...s, sensors: [...s.sensors, ...s.fleets.flatMap(fleetSensors)] }))
-  .superRefine((s, ctx) => {
+  .superRefine((file, ctx) => {
+    // Checked with the fleets expanded, so events may name fleet members; reported on the file's paths.
+    // (A fleet id without {n} is reported by its schema; expanding it would only add duplicates.)
+    const fleets = file.fleets.filter((f) => f.id.includes('{n}'))
+    const s = { ...file, sensors: [...file.sensors, ...fleets.flatMap(fleetSensors)] }
     if (s.sensors.length === 0)
       ctx.addIssue({ code: 'custom', path: ['sensors'], message: 'a scenario needs sensors (or fleets)' })
     const ids = new Map(s.sensors.map((x) => [x.id, x.kind]))
@@ -265,9 +271,13 @@ export const Scenario = z
               sensorIssue(['events', i, 'intensity', id], `${id} is not a seismic sensor of this scenario`)
           return
         case 'storm':
-          s.sensors.forEach((x, j) => {
+          file.sensors.forEach((x, j) => {
             if ((x.model === 'rain' || x.model === 'weather') && (x.lat === undefined || x.lon === undefined))
               sensorIssue(['sensors', j], `${x.id} needs lat and lon: a storm cell moves over the county`)
+          })
+          file.fleets.forEach((f, j) => {
+            if ((f.model === 'rain' || f.model === 'weather') && f.area === undefined)
+              sensorIssue(['fleets', j], `${f.id} needs an area: a storm cell moves over the county`)
           })
           return
       }
@@ -297,6 +307,7 @@ export const Scenario = z
       })
     })
   })
+  .transform((s) => ({ ...s, sensors: [...s.sensors, ...s.fleets.flatMap(fleetSensors)] }))
 export type Scenario = z.infer<typeof Scenario>
 
 export function loadScenario(text: string, file: string): Parsed<Scenario> {

@@ -22,7 +22,7 @@ export interface RunOptions {
   readonly qos?: 0 | 1
   /** Overrides the scenario's speed (scenario seconds per wall second). */
   readonly speed?: number
-  /** Event time of t = 0; defaults to the scenario's `start`, else now. */
+  /** Event time of t = 0; defaults to the scenario's `start`, else see `endsNow`. */
   readonly startMs?: number
   /** Share this many connections among all sensors (concentrators); default one per sensor. */
   readonly connections?: number
@@ -111,6 +111,17 @@ async function connectLink(url: string, clientId: string, sensors: readonly Scen
   return c
 }
 
+/**
+ * The event time to start a scenario without a `start` so that it ends at the present: sped up,
+ * event time runs faster than the wall clock and catches it up exactly at the end, so no reading
+ * is ever stamped ahead of the clock (a gateway takes such readings for a device with a wrong
+ * clock). At real speed or slower it starts now.
+ */
+export function endsNow(scenario: Scenario, speed: number, now = Date.now()): number {
+  const duration = durationMs(scenario.duration)
+  return Math.round(Math.min(now, now + duration / speed - duration))
+}
+
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
@@ -123,9 +134,10 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 
 export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const { scenario } = opts
-  const startMs = opts.startMs ?? (scenario.start !== undefined ? Date.parse(scenario.start) : Date.now())
-  const sim = new Simulation(scenario, startMs)
   const speed = opts.speed ?? scenario.speed
+  const startMs =
+    opts.startMs ?? (scenario.start !== undefined ? Date.parse(scenario.start) : endsNow(scenario, speed))
+  const sim = new Simulation(scenario, startMs)
   const qos = opts.qos ?? 1
 
   const shared = opts.connections !== undefined && opts.connections < scenario.sensors.length

@@ -28,9 +28,12 @@ const USAGE = `usage:
   shaobing check [--config FILE]
   shaobing rules check|test [PATH...]
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
-  shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N] [--keep-terminals]
+  shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N]
+                 [--connections N] [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F]
+                 [--keep-terminals]
                  plays a scenario (sensors-sim/scenarios/*.yaml) against a running gateway, with the
-                 registry's loudspeakers simulated; prints progress and a summary
+                 registry's loudspeakers simulated (shares F of them offline, flaky, slow); sensors
+                 share N connections (concentrators) if given; prints progress and a summary
 
 --config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
 

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest'
 import { formatFileIssue } from '../../../rules/src/index.js'
 import { mulberry32 } from '../../../sensors-sim/src/prng.js'
 import { loadScenario, Scenario } from '../../../sensors-sim/src/scenario.js'
+import { endsNow } from '../../../sensors-sim/src/sensors.js'
 import { Simulation } from '../../../sensors-sim/src/signals.js'
 
 const DEMO = join(import.meta.dirname, '../../../sensors-sim/scenarios/demo-flood.yaml')
@@ -169,6 +170,16 @@ describe('signal models', () => {
   })
 })
 
+describe('start of a scenario without one', () => {
+  test('sped up, it ends at the present; at real speed or slower it starts now', () => {
+    const now = Date.UTC(2026, 10, 25, 12)
+    const eighteen = demo() // 18 h
+    expect(endsNow(eighteen, 540, now)).toBe(now + (18 * H) / 540 - 18 * H)
+    expect(endsNow(eighteen, 1, now)).toBe(now)
+    expect(endsNow(eighteen, 0.5, now)).toBe(now)
+  })
+})
+
 describe('scenario validation', () => {
   const base = {
     name: 'v',
@@ -203,6 +214,30 @@ describe('scenario validation', () => {
         ],
       }),
     ).toEqual(['sensors.1: b needs lat and lon: a storm cell moves over the county'])
+  })
+
+  test('a fleet stands for count sensors on a grid over its area; events may name its members', () => {
+    const s = valid({
+      ...base,
+      fleets: [
+        { id: 'rg-{n}', count: 12, model: 'rain', area: { south: 29, west: 102, north: 30, east: 103 } },
+      ],
+      events: [{ at: '0h', type: 'outage', sensors: ['rg-07'], for: '1h' }],
+    })
+    expect(s.sensors.map((x) => x.id)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `rg-${String(i + 1).padStart(2, '0')}`),
+    )
+    // 12 on a 4 × 3 grid, cell centres inside the box.
+    const first = s.sensors[0]! as { lat: number; lon: number }
+    const last = s.sensors[11]! as { lat: number; lon: number }
+    expect([first.lat, first.lon]).toEqual([29 + 1 / 6, 102.125])
+    expect([last.lat, last.lon]).toEqual([30 - 1 / 6, 102.875])
+    expect(
+      issues({
+        ...base,
+        fleets: [{ id: 'gas', count: 3, model: 'gas' }],
+      }),
+    ).toEqual(['fleets.0.id: a fleet id holds {n}, e.g. rg-{n}'])
   })
 
   test('a clock fault is ahead or behind, not both; outages and reconnect storms name known sensors', () => {
