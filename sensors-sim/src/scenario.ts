@@ -245,7 +245,7 @@ export const Scenario = z
     // (A fleet id without {n} is reported by its schema; expanding it would only add duplicates.)
     const fleets = file.fleets.filter((f) => f.id.includes('{n}'))
     const s = { ...file, sensors: [...file.sensors, ...fleets.flatMap(fleetSensors)] }
-    if (s.sensors.length === 0)
+    if (file.sensors.length === 0 && file.fleets.length === 0)
       ctx.addIssue({ code: 'custom', path: ['sensors'], message: 'a scenario needs sensors (or fleets)' })
     const ids = new Map(s.sensors.map((x) => [x.id, x.kind]))
     if (ids.size !== s.sensors.length)
