@@ -63,6 +63,7 @@ test('flash flood: evacuate Liuwan, prepare Shimen, one township warning, lifted
   expect(lw.versions[0]!.text).toContain('准备转移')
   expect(lw.versions[1]!.text).toContain('立即转移')
   expect(village('RG-SM-01')!.versions[0]!.text).toContain('准备转移')
+  for (const w of warnings) for (const v of w.versions) expect(v.text).not.toContain('。。')
 
   // Loudspeakers: 河口镇's villages hear it (the township warning reaches 桃园村 too); 清溪镇 and the
   // chemical park stay silent.

@@ -190,7 +190,7 @@ export function warningText(t: TextInput): string {
     .map(describe)
     .join('；')
   if (t.action === 'lift' || t.level === null)
-    return `【${t.prevLevel && isAlarmStage(t.prevLevel) ? '报警' : '预警'}解除】${t.place}：${t.station}${what}${t.prevLevel ? label(t.prevLevel) : '预警'}解除。${facts}。`
+    return `【${t.prevLevel && isAlarmStage(t.prevLevel) ? '报警' : '预警'}解除】${t.place}：${t.station}${what}${t.prevLevel ? label(t.prevLevel) : '预警'}解除。${facts === '' ? '' : `${facts}。`}`
   const head =
     t.action === 'issue'
       ? `【${label(t.level)}】`
