@@ -120,6 +120,7 @@ async function play(url: string, connections: number | undefined): Promise<Run> 
     scenario,
     ...(connections !== undefined ? { connections } : {}),
     connectConcurrency: 200,
+    maxInflight: 2 * SENSORS, // pipelined: up to two intervals unacknowledged
     onReading: () => {
       if (connected === 0) connected = performance.now()
     },

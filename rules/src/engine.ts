@@ -158,15 +158,33 @@ interface KindState {
   readonly daily: readonly DailySpec[]
 }
 
+/** A span of event time over which a station held a level (or a higher one), sample to sample. */
+interface Held {
+  from: number
+  to: number
+  /** Still holding at the station's latest sample. */
+  open: boolean
+}
+
+/**
+ * How long a station's spans are kept beyond the rule's `within`: a logger's backlog arriving up to
+ * this late (after an outage) is still judged against what the other stations held at its time.
+ */
+const GROUP_HISTORY_MS = 24 * 3_600_000
+
 /** A k-of-n rule's state for one group of stations. */
 interface GroupState {
   readonly key: string
   lastTs: number
   /** The station that raised the group's current warning: transitions carry its id throughout. */
   anchor: string | null
+  /** Event time of the group's last transition: the next is never stamped before it. */
+  changedTs: number
   readonly rule: RuleState
   /** Per level: each station's latest event time at which it held that level (or a higher one). */
   readonly seen: Map<Level, Map<string, number>>
+  /** Per level: each station's spans of holding it, oldest first (for backlogs arriving late). */
+  readonly held: Map<Level, Map<string, Held[]>>
 }
 
 /** Windows a rule set needs, per quantity: span and which order statistics to keep. */
@@ -473,7 +491,15 @@ export class RulesEngine {
     const id = `${compiled.rule.id}|${key}`
     let g = this.groups.get(id)
     if (!g) {
-      g = { key, lastTs: -Infinity, anchor: null, rule: newRuleState(), seen: new Map() }
+      g = {
+        key,
+        lastTs: -Infinity,
+        anchor: null,
+        changedTs: -Infinity,
+        rule: newRuleState(),
+        seen: new Map(),
+        held: new Map(),
+      }
       this.groups.set(id, g)
     }
     return g
@@ -617,7 +643,13 @@ export class RulesEngine {
     }
   }
 
-  /** k-of-n: the station's own level feeds its group; the group's level is what warns. */
+  /**
+   * k-of-n: the station's own level feeds its group; the group's level is what warns. The group
+   * runs on its latest event time: a level holds when k stations held it within `within` before it.
+   * A sample older than that window (a logger's backlog after an outage) is judged at its own time
+   * against the spans the other stations held then, and can raise or escalate the group (the
+   * confirmation it was missing) but never lower it.
+   */
   private stepGroup(
     compiled: CompiledRule,
     st: RuleState,
@@ -629,6 +661,8 @@ export class RulesEngine {
     const net = compiled.network!
     const own = this.candidate(compiled, st, station, params, sample.ts)
     const g = (st.group ??= this.group(compiled, region))
+    this.recordHeld(g, compiled, own, sample)
+    if (sample.ts <= g.lastTs - net.withinMs) return this.stepGroupLate(compiled, g, station, params, sample)
     g.lastTs = Math.max(g.lastTs, sample.ts)
     const now = g.lastTs
     for (const l of compiled.levels) {
@@ -654,15 +688,97 @@ export class RulesEngine {
       .sort((a, b) => a.ts - b.ts || a.stationId.localeCompare(b.stationId))
     const anchor = g.anchor ?? sample.stationId
     g.anchor = change.to === null ? null : anchor
+    // A rise is stamped when the k-th station began holding within the window, which is earlier
+    // than the group's time when a station's readings came late; never before the last change.
+    const ts = up ? Math.max(this.confirmedAt(g, compiled, level, now), g.changedTs) : now
+    g.changedTs = Math.max(g.changedTs, ts)
     return {
       ...base(compiled.rule, sample),
       stationId: anchor,
-      ts: now,
+      ts,
       ...change,
       explanation: this.explain(compiled, level, up, station, params, sample.ts),
       group: g.key,
       contributors,
     }
+  }
+
+  /**
+   * When the group came to hold `level` at `now`: each station's earliest moment of holding it
+   * within (now − within, now], and of those the k-th earliest.
+   */
+  private confirmedAt(g: GroupState, compiled: CompiledRule, level: Level, now: number): number {
+    const { k, withinMs } = compiled.network!
+    const since: number[] = []
+    for (const [id] of g.seen.get(level) ?? []) {
+      const spans = g.held.get(level)?.get(id) ?? []
+      const first = spans.find((h) => h.to > now - withinMs && h.from <= now)
+      if (first) since.push(Math.max(first.from, now - withinMs + 1))
+    }
+    since.sort((a, b) => a - b)
+    return since[k - 1] ?? now
+  }
+
+  /** Extends or opens the station's spans of holding each level, dropping those too old to matter. */
+  private recordHeld(g: GroupState, compiled: CompiledRule, own: Level | null, sample: Sample): void {
+    const horizon = Math.max(g.lastTs, sample.ts) - compiled.network!.withinMs - GROUP_HISTORY_MS
+    for (const l of compiled.levels) {
+      let byStation = g.held.get(l.level)
+      if (!byStation) g.held.set(l.level, (byStation = new Map()))
+      let spans = byStation.get(sample.stationId)
+      const last = spans?.at(-1)
+      if (rank(own) >= rank(l.level)) {
+        if (last?.open) last.to = sample.ts
+        else {
+          if (!spans) byStation.set(sample.stationId, (spans = []))
+          spans.push({ from: sample.ts, to: sample.ts, open: true })
+        }
+      } else if (last) last.open = false
+      if (spans) {
+        while (spans.length > 0 && spans[0]!.to <= horizon) spans.shift()
+        if (spans.length === 0) byStation.delete(sample.stationId)
+      }
+    }
+  }
+
+  /** A k-of-n sample older than the group's window: judged at its own time t, raising only. */
+  private stepGroupLate(
+    compiled: CompiledRule,
+    g: GroupState,
+    station: StationState,
+    params: Readonly<Record<string, number>>,
+    sample: Sample,
+  ): Transition | undefined {
+    const net = compiled.network!
+    const t = sample.ts
+    for (const l of compiled.levels) {
+      if (rank(l.level) <= rank(g.rule.active)) break // only a rise can come of it
+      const contributors: { stationId: string; ts: number }[] = []
+      for (const [stationId, spans] of g.held.get(l.level) ?? []) {
+        let latest = -Infinity
+        for (const h of spans)
+          if (h.from <= t && h.to > t - net.withinMs) latest = Math.max(latest, Math.min(h.to, t))
+        if (latest > -Infinity) contributors.push({ stationId, ts: latest })
+      }
+      if (contributors.length < net.k) continue
+      const change = this.settle(compiled, g.rule, l.level, t)
+      if (!change) return undefined
+      contributors.sort((a, b) => a.ts - b.ts || a.stationId.localeCompare(b.stationId))
+      const anchor = g.anchor ?? sample.stationId
+      g.anchor = anchor
+      const ts = Math.max(t, g.changedTs)
+      g.changedTs = ts
+      return {
+        ...base(compiled.rule, sample),
+        stationId: anchor,
+        ts,
+        ...change,
+        explanation: this.explain(compiled, l.level, true, station, params, t),
+        group: g.key,
+        contributors,
+      }
+    }
+    return undefined
   }
 }
 

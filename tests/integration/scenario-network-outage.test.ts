@@ -91,16 +91,11 @@ test('network outage: backfilled readings give the warnings an unbroken network 
   const without = await warningsOf(reference)
   // 桃园村's gauge lost part of the storm, so its warnings may differ; every other station's warnings
   // are identical, level by level and event time by event time.
-  const others = (ws: typeof without) =>
-    ws.filter((w) => !w.key.endsWith('RG-TY-01') && !w.key.startsWith('flash-flood-township'))
+  // That includes the township's two-gauge confirmation: the backlog of one gauge is judged against
+  // what the other held at the same event time, not against the group's latest time.
+  const others = (ws: typeof without) => ws.filter((w) => !w.key.endsWith('RG-TY-01'))
   expect(others(withOutage)).toEqual(others(without))
-  // The township's two-gauge confirmation runs on the group's clock: it can only confirm once both
-  // gauges' readings are in, so with the tower down it comes when the backlog arrives, at the level
-  // the gauges then agree on (red), not at the orange the unbroken network saw first.
-  const township = (ws: typeof without) =>
-    ws.find((w) => w.key.startsWith('flash-flood-township'))!.versions.map(([level]) => level)
-  expect(township(without)).toContain('red')
-  expect(township(withOutage)).toContain('red')
+  expect(without.find((w) => w.key.startsWith('flash-flood-township'))).toBeDefined()
   // The storm did raise warnings, some of them from readings that arrived after the tower returned.
   const flood = without.find((w) => w.key === 'river-flood WL-LW-01')!
   expect(flood.versions.map(([level]) => level)).toContain('orange')

@@ -503,4 +503,23 @@ describe('k-of-n across stations', () => {
     // Every change of the group's warning names the station that raised it.
     expect(out.map((t) => t.stationId)).toEqual(['C', 'C', 'C', 'C'])
   })
+
+  test("a station's backlog after an outage is judged at its own event time", () => {
+    // A and B report every second from 0 to 120 s and both shake from 30 s; C is cut off and sends
+    // its backlog after A and B are done. Three stations held blue from C's 30 s on: the warning
+    // is stamped then, not when the backlog arrived, and the group does not lower on old data.
+    const e = new RulesEngine([net], (id) => regions[id])
+    const out: Transition[] = []
+    const shake = (s: number) => (s >= 30 && s < 60 ? 5.5 : 1)
+    for (let s = 0; s <= 120; s++)
+      for (const id of ['A', 'B']) out.push(...feed(e, id, T0 + s * 1000, shake(s)))
+    expect(out).toEqual([]) // two stations are not enough
+    for (let s = 0; s <= 120; s++) out.push(...feed(e, 'C', T0 + s * 1000, shake(s)))
+    expect(out.map((t) => [(t.ts - T0) / 1000, t.kind, t.to])).toEqual([[30, 'raise', 'orange']])
+    expect(out[0]!.contributors!.map((c) => [c.stationId, (c.ts - T0) / 1000])).toEqual([
+      ['A', 30],
+      ['B', 30],
+      ['C', 30],
+    ])
+  })
 })
