@@ -22,6 +22,29 @@ const RiverParams = z.strictObject({
   noise_m: z.number().nonnegative().default(0.005),
 })
 
+/**
+ * A reservoir behind a dam: its catchment's runoff (routed like a river's) flows in; water leaves by
+ * a steady release and, above the crest, over an ungated spillway (weir: Q = 1.7 · width · head^1.5).
+ * The level follows the water balance over a constant surface area.
+ */
+const ReservoirParams = z.strictObject({
+  /** Level at the start, m. */
+  level_m: z.number(),
+  /** Rain sensors over its catchment. */
+  upstream: z.array(Id).min(1),
+  catchment_km2: z.number().positive(),
+  runoff_coefficient: z.number().min(0).max(1).default(0.5),
+  recession: Duration.default('3h'),
+  /** Water surface area, km² (taken as constant over the range of levels played). */
+  area_km2: z.number().positive(),
+  /** Spillway crest level, m. */
+  crest_m: z.number(),
+  spillway_width_m: z.number().positive(),
+  /** Steady release (turbines, irrigation, ecological flow), m³/s. */
+  release_m3s: z.number().nonnegative().default(0),
+  noise_m: z.number().nonnegative().default(0.005),
+})
+
 const Lat = z.number().min(-90).max(90)
 const Lon = z.number().min(-180).max(180)
 const Point = z.strictObject({ lat: Lat, lon: Lon })
@@ -32,6 +55,12 @@ const Located = { lat: Lat.optional(), lon: Lon.optional() }
 const Sensor = z.discriminatedUnion('model', [
   z.strictObject({ id: Id, kind: z.literal('rain'), model: z.literal('rain'), ...Located }),
   z.strictObject({ id: Id, kind: z.literal('water_level'), model: z.literal('river'), params: RiverParams }),
+  z.strictObject({
+    id: Id,
+    kind: z.literal('water_level'),
+    model: z.literal('reservoir'),
+    params: ReservoirParams,
+  }),
   z.strictObject({ id: Id, kind: z.literal('weather'), model: z.literal('weather'), ...Located }),
   z.strictObject({ id: Id, kind: z.literal('gas'), model: z.literal('gas') }),
   z.strictObject({ id: Id, kind: z.literal('dust'), model: z.literal('dust') }),
@@ -251,7 +280,7 @@ export const Scenario = z
     if (ids.size !== s.sensors.length)
       ctx.addIssue({ code: 'custom', path: ['sensors'], message: 'sensor ids must be unique' })
     s.sensors.forEach((x, i) => {
-      if (x.model !== 'river') return
+      if (x.model !== 'river' && x.model !== 'reservoir') return
       x.params.upstream.forEach((u, j) => {
         if (ids.get(u) !== 'rain' && ids.get(u) !== 'weather')
           ctx.addIssue({

@@ -69,6 +69,8 @@ export class Simulation {
   private readonly position = new Map<string, { lat: number; lon: number }>()
   /** Runoff held in each river's catchment, mm (linear reservoir). */
   private readonly storage = new Map<string, number>()
+  /** Water level of each reservoir, m. */
+  private readonly level = new Map<string, number>()
   private readonly seismicRng = new Map<string, Rng>()
   /** The values each sensor last sent (what a stuck sensor repeats). */
   private readonly lastSent = new Map<string, Record<string, number>>()
@@ -304,6 +306,33 @@ export class Simulation {
         const s1 = s0 * decay + inflowMmH * k * (1 - decay)
         this.storage.set(s.id, s1)
         return { stage_m: round(p.base_m + p.m_per_mm * s1 + p.noise_m * gaussian(this.rng), 3) }
+      }
+      case 'reservoir': {
+        const p = s.params
+        const k = durationMs(p.recession) / H
+        const area = p.area_km2 * 1e6
+        let catchment = this.storage.get(s.id) ?? 0 // runoff held in the catchment, mm
+        let level = this.level.get(s.id) ?? p.level_m
+        // One-minute steps: the spillway's outflow changes with the head it makes.
+        for (let t = t0; t < t1; t += 60_000) {
+          const dt = Math.min(60_000, t1 - t)
+          const dtH = dt / H
+          const rainMm =
+            p.upstream.reduce((a, u) => a + this.rainBetween(u, t, t + dt), 0) / p.upstream.length
+          const decay = Math.exp(-dtH / k)
+          const inflowMmH = (p.runoff_coefficient * rainMm) / dtH
+          const c1 = catchment * decay + inflowMmH * k * (1 - decay)
+          // What left the catchment in dt reached the reservoir: mm over the catchment → m³/s.
+          const outMm = catchment + inflowMmH * dtH - c1
+          catchment = c1
+          const inflow = ((outMm / 1000) * p.catchment_km2 * 1e6) / (dt / 1000)
+          const head = Math.max(0, level - p.crest_m)
+          const outflow = p.release_m3s + 1.7 * p.spillway_width_m * head ** 1.5
+          level += ((inflow - outflow) * (dt / 1000)) / area
+        }
+        this.storage.set(s.id, catchment)
+        this.level.set(s.id, level)
+        return { stage_m: round(level + p.noise_m * gaussian(this.rng), 3) }
       }
       case 'weather': {
         const wind = Math.max(0, 3 + 1.5 * gaussian(this.rng))

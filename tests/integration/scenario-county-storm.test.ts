@@ -74,8 +74,17 @@ test('county storm: each gauge warned at the level and event time its own rain g
     }),
   )
   expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected))
-  // All lifted once the 12 h sums fell below 50 mm.
+  // All rainstorm warnings lifted once the 12 h sums fell below 50 mm.
   expect(rainstorm.every((w) => w.state === 'lifted')).toBe(true)
+
+  // 龙潭水库 fills from its catchment's gauges, later than the rain (routing), past its flood-limit
+  // level (yellow) but not its design flood level, and stays there: a reservoir drains slowly.
+  const reservoir = warnings.filter((w) => w.stationId === 'WL-LT-01')
+  expect(reservoir.map((w) => [w.ruleId, w.state, w.versions.map((v) => v.level)])).toEqual([
+    ['reservoir-level', 'active', ['yellow']],
+  ])
+  const lastRain = Math.max(...['RG-LT-01', 'RG-BH-01'].map((id) => got.get(id)!.firstTs))
+  expect(reservoir[0]!.versions[0]!.ts).toBeGreaterThan(lastRain)
 
   // The cell moved north-west to south-east: the gauges were warned in order of latitude, north first.
   const { stations } = await getJson<{ stations: { id: string; lat: number }[] }>(

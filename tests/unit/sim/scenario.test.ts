@@ -135,6 +135,54 @@ describe('signal models', () => {
     expect(sim.rainRate('on', 3.5 * H)).toBeLessThan(40)
   })
 
+  test('a reservoir keeps its water balance: runoff in, release and spillway out', () => {
+    const reservoir = (level: number, release: number, rain: number) =>
+      valid({
+        name: 'res',
+        description: 'water balance',
+        duration: '48h',
+        speed: 1,
+        interval: '1h',
+        sensors: [
+          { id: 'g', kind: 'rain', model: 'rain' },
+          {
+            id: 'r',
+            kind: 'water_level',
+            model: 'reservoir',
+            params: {
+              level_m: level,
+              upstream: ['g'],
+              catchment_km2: 100,
+              runoff_coefficient: 0.5,
+              recession: '2h',
+              area_km2: 2,
+              crest_m: 100,
+              spillway_width_m: 20,
+              release_m3s: release,
+              noise_m: 0,
+            },
+          },
+        ],
+        events: rain > 0 ? [{ at: '1h', type: 'rain', sensors: ['g'], rate_mm_h: rain, for: '2h' }] : [],
+      })
+    const levels = (sc: Scenario) => {
+      const sim = new Simulation(sc, T0)
+      return Array.from(
+        { length: sim.steps },
+        () => sim.step().find((r) => r.sensorId === 'r')!.values.stage_m!,
+      )
+    }
+    // 40 mm on 100 km² at 0.5 runoff is 2 million m³: on 2 km², a metre, all of it in after 48 h.
+    expect(levels(reservoir(90, 0, 20)).at(-1)).toBeCloseTo(91, 2)
+    // A steady release of 10 m³/s for 48 h takes 1.728 million m³: 0.864 m.
+    expect(levels(reservoir(90, 10, 0)).at(-1)).toBeCloseTo(90 - 0.864, 2)
+    // Above the crest the spillway drains toward it, ever more slowly as the head falls.
+    const spill = levels(reservoir(101, 0, 0))
+    expect(spill.at(-1)).toBeGreaterThan(100)
+    expect(spill.at(-1)).toBeLessThan(100.2)
+    expect(spill[0]! - spill[1]!).toBeGreaterThan(spill.at(-2)! - spill.at(-1)!)
+  })
+
   test('battery reports fall linearly to the target and stay; a clock fault shifts event time', () => {
     const value = valid({
       name: 'dev',
