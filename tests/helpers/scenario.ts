@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { formatFileIssue } from '../../rules/src/index.js'
 import { loadScenario, type Scenario } from '../../sensors-sim/src/scenario.js'
 import { runScenario, type RunSummary } from '../../sensors-sim/src/sensors.js'
+import { getJson } from './gateway.js'
 
 export const scenarioFile = (name: string): string =>
   join(import.meta.dirname, `../../sensors-sim/scenarios/${name}.yaml`)
@@ -19,3 +20,18 @@ export function shippedScenario(name: string): Scenario {
 export function playScenario(url: string, name: string, speed: number, startMs: number): Promise<RunSummary> {
   return runScenario({ url, scenario: shippedScenario(name), speed, startMs })
 }
+
+/** A warning as `GET /api/warnings` shows it, with the fields the scenario tests read. */
+export interface WarningView {
+  id: string
+  ruleId: string
+  stationId: string
+  region: string
+  hazard: string
+  state: string
+  versions: { action: string; level: string | null; ts: number; text: string }[]
+}
+
+/** Every warning the gateway has issued, active and lifted. */
+export const allWarnings = (http: string): Promise<WarningView[]> =>
+  getJson<{ warnings: WarningView[] }>(http, '/api/warnings?state=all').then((r) => r.warnings)

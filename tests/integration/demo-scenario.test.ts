@@ -7,7 +7,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
-import { shippedScenario } from '../helpers/scenario.js'
+import { shippedScenario, allWarnings } from '../helpers/scenario.js'
 import { DEMO_REGISTRY, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
 
 let gw: RunningGateway | undefined
@@ -16,15 +16,6 @@ afterAll(async () => {
   await fleet?.close()
   await gw?.stop()
 })
-
-interface Warning {
-  id: string
-  ruleId: string
-  stationId: string
-  region: string
-  state: string
-  versions: { action: string; level: string | null }[]
-}
 
 test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted; every targeted loudspeaker plays every version', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
@@ -41,7 +32,7 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
   expect(summary.acknowledged).toBe(summary.sent)
   expect(summary.sent).toBe(6 * 108)
 
-  const { warnings } = await getJson<{ warnings: Warning[] }>(gw.urls.http, '/api/warnings?state=all')
+  const warnings = await allWarnings(gw.urls.http)
   const byKey = new Map(warnings.map((w) => [`${w.ruleId} ${w.stationId}`, w]))
   expect(warnings.every((w) => w.state === 'lifted')).toBe(true)
   const flood = byKey.get('river-flood WL-LW-01')!

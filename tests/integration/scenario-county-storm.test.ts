@@ -8,7 +8,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { Simulation } from '../../sensors-sim/src/signals.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { playScenario, shippedScenario } from '../helpers/scenario.js'
+import { playScenario, shippedScenario, allWarnings } from '../helpers/scenario.js'
 
 const T0 = Date.UTC(2026, 6, 20)
 const H = 3_600_000
@@ -25,13 +25,6 @@ function cmaLevel(rain: readonly [number, number][], t: number): number {
   if (sum(6 * H) >= 50) return 1
   if (sum(12 * H) >= 50) return 0
   return -1
-}
-
-interface Warning {
-  ruleId: string
-  stationId: string
-  state: string
-  versions: { level: string | null; ts: number }[]
 }
 
 test('county storm: each gauge warned at the level and event time its own rain gives, in the order the cell passed', async () => {
@@ -65,7 +58,7 @@ test('county storm: each gauge warned at the level and event time its own rain g
   expect(summary.failed).toBe(0)
   expect(summary.acknowledged).toBe(summary.sent)
 
-  const { warnings } = await getJson<{ warnings: Warning[] }>(gw.urls.http, '/api/warnings?state=all')
+  const warnings = await allWarnings(gw.urls.http)
   const rainstorm = warnings.filter((w) => w.ruleId === 'rainstorm')
   const got = new Map(
     rainstorm.map((w) => {

@@ -9,8 +9,8 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
-import { DEMO_REGISTRY, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { playScenario } from '../helpers/scenario.js'
+import { DEMO_REGISTRY, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { playScenario, allWarnings, type WarningView } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 7, 3, 9) // 17:00 Beijing time
@@ -23,16 +23,6 @@ afterAll(async () => {
   await gw?.stop()
 })
 
-interface Warning {
-  id: string
-  ruleId: string
-  stationId: string
-  region: string
-  hazard: string
-  state: string
-  versions: { level: string | null; ts: number; text: string }[]
-}
-
 test('flash flood: evacuate Liuwan, prepare Shimen, one township warning, lifted after three dry hours', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
   fleet = await startTerminals({ url: gw.urls.mqtt, terminals: registryTerminals(DEMO_REGISTRY), playMs: 5 })
@@ -40,8 +30,8 @@ test('flash flood: evacuate Liuwan, prepare Shimen, one township warning, lifted
   expect(summary.failed).toBe(0)
   expect(summary.acknowledged).toBe(summary.sent)
 
-  const { warnings } = await getJson<{ warnings: Warning[] }>(gw.urls.http, '/api/warnings?state=all')
-  const levels = (w: Warning | undefined) => w?.versions.map((v) => v.level)
+  const warnings = await allWarnings(gw.urls.http)
+  const levels = (w: WarningView | undefined) => w?.versions.map((v) => v.level)
   const village = (station: string) =>
     warnings.find((w) => w.ruleId === 'flash-flood-village' && w.stationId === station)
   // Liuwan passes its 1 h prepare threshold (30 mm) on the way to the immediate one (40 mm); when

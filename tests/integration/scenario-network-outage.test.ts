@@ -8,7 +8,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { shippedScenario } from '../helpers/scenario.js'
+import { shippedScenario, allWarnings } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 6, 28)
@@ -18,11 +18,6 @@ afterAll(async () => {
   for (const g of gateways) await g.stop()
 })
 
-interface Warning {
-  ruleId: string
-  stationId: string
-  versions: { level: string | null; ts: number }[]
-}
 interface Fault {
   sensorId: string
   kind: string
@@ -30,7 +25,7 @@ interface Fault {
 }
 
 const warningsOf = async (gw: RunningGateway) =>
-  (await getJson<{ warnings: Warning[] }>(gw.urls.http, '/api/warnings?state=all')).warnings
+  (await allWarnings(gw.urls.http))
     .map((w) => ({ key: `${w.ruleId} ${w.stationId}`, versions: w.versions.map((v) => [v.level, v.ts]) }))
     .sort((a, b) => a.key.localeCompare(b.key))
 
