@@ -34,15 +34,21 @@ export async function connectMany(
 
 export const closeAll = (clients: readonly MqttClient[]) => Promise.all(clients.map((c) => c.endAsync(true)))
 
-/** Readings below every threshold (30.0–31.9 m), with increasing event time per sensor. */
+/**
+ * Readings below every threshold (30.00–31.90 m), one a minute per sensor, the stage moving 1 cm
+ * a minute up and down: plausible to the gateway's spike (0.5 m/min) and flatline checks, which
+ * would otherwise turn every reading into an equipment fault and measure the fault table instead.
+ */
 export function payloads(perSensor: number, offset = 0): string[] {
-  return Array.from({ length: perSensor }, (_, seq) =>
-    JSON.stringify({
-      ts: T0 + (offset + seq) * 1000,
-      seq: offset + seq,
-      values: { stage_m: 30 + ((seq * 7) % 20) / 10 },
-    }),
-  )
+  return Array.from({ length: perSensor }, (_, i) => {
+    const seq = offset + i
+    const step = seq % 380
+    return JSON.stringify({
+      ts: T0 + seq * 60_000,
+      seq,
+      values: { stage_m: Math.round(3000 + (step < 190 ? step : 380 - step)) / 100 },
+    })
+  })
 }
 
 /**
