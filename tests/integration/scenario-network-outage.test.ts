@@ -54,6 +54,13 @@ test('network outage: backfilled readings give the warnings an unbroken network 
     const ts = await history(station)
     expect(ts).toEqual(Array.from({ length: STEPS }, (_, i) => T0 + (i + 1) * 600_000))
   }
+  // The history endpoint refuses what it cannot answer, with the reason.
+  const bad = await fetch(`${gw.urls.http}/api/stations/WL-LW-01/readings?from=10&to=5`)
+  expect([bad.status, ((await bad.json()) as { issues: { field: string }[] }).issues[0]!.field]).toEqual([
+    400,
+    'from',
+  ])
+  expect((await fetch(`${gw.urls.http}/api/stations/NOWHERE/readings`)).status).toBe(404)
   const ty = await history('RG-TY-01')
   expect(ty).toHaveLength(STEPS - 18)
   expect(ty.filter((t) => t > T0 + 2 * 3_600_000 && t <= T0 + 5 * 3_600_000)).toEqual([])

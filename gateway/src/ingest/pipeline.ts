@@ -92,7 +92,8 @@ export function createIngest(deps: IngestDeps): PublishGate {
       const sensor = registry.sensor(parsed.sensorId)
       if (parsed.channel === 'status') {
         // Online, battery, or the last will: equipment state, not readings.
-        if (sensor) {
+        if (!sensor) reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
+        else {
           const status = readJson(SensorStatusPayload, packet.payload, parsed.sensorId, topic)
           if (status) deps.faults.status(sensor.sensorId, sensor.station.id, status.state, status.battery)
         }
