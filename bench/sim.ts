@@ -68,6 +68,18 @@ const scenario = Scenario.parse({
   ],
 })
 
+// The same, with every gauge's connection dropping at once half-way (a tower or broker restart):
+// 10,000 devices reconnect together and resend what was not acknowledged.
+const stormy = Scenario.parse({
+  ...scenario,
+  fleets: scenario.fleets,
+  sensors: [],
+  events: [
+    ...scenario.events,
+    { at: `${Math.floor(MINUTES / 2)}m`, type: 'reconnect_storm', sensors: 'all' },
+  ],
+})
+
 // The registry: every gauge a station in one of four villages with flash-flood thresholds.
 function writeRegistry(): string {
   const villages = ['511823100201', '511823100202', '511823101201', '511823101202']
@@ -106,18 +118,21 @@ const gatewayConfig = () => {
 
 interface Run {
   readonly connectS: number
+  /** From the first reading to the last acknowledgement, s. */
+  readonly playS: number
   readonly perS: number
   readonly summary: RunSummary
   readonly stored?: number
+  readonly duplicates?: number
   readonly rssMb: number
 }
 
-async function play(url: string, connections: number | undefined): Promise<Run> {
+async function play(url: string, connections: number | undefined, sc: typeof scenario): Promise<Run> {
   const t0 = performance.now()
   let connected = 0
   const summary = await runScenario({
     url,
-    scenario,
+    scenario: sc,
     ...(connections !== undefined ? { connections } : {}),
     connectConcurrency: 200,
     maxInflight: 2 * SENSORS, // pipelined: up to two intervals unacknowledged
@@ -128,21 +143,30 @@ async function play(url: string, connections: number | undefined): Promise<Run> 
   const end = performance.now()
   return {
     connectS: (connected - t0) / 1000,
+    playS: (end - connected) / 1000,
     perS: Math.round(summary.acknowledged / ((end - connected) / 1000)),
     summary,
     rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
   }
 }
 
-async function against(system: 'gateway' | 'mosquitto', connections: number | undefined): Promise<Run> {
+async function against(
+  system: 'gateway' | 'mosquitto',
+  connections: number | undefined,
+  sc = scenario,
+): Promise<Run> {
   let proc: Proc & { port?: number; mqttPort?: number; httpPort?: number }
   if (system === 'mosquitto') proc = await startMosquitto(dir)
   else proc = await startGatewayProcess(gatewayConfig())
   try {
     const port = system === 'mosquitto' ? proc.port! : proc.mqttPort!
-    const run = await play(`mqtt://127.0.0.1:${port}`, connections)
+    const run = await play(`mqtt://127.0.0.1:${port}`, connections, sc)
     if (system === 'gateway')
-      return { ...run, stored: await gatewayCounter(proc.httpPort!, 'shaobing_readings_stored_total') }
+      return {
+        ...run,
+        stored: await gatewayCounter(proc.httpPort!, 'shaobing_readings_stored_total'),
+        duplicates: await gatewayCounter(proc.httpPort!, 'shaobing_readings_duplicate_total'),
+      }
     return run
   } finally {
     await proc.stop()
@@ -160,6 +184,10 @@ for (const [label, connections] of [
     log(`${system}, ${connections === undefined ? `${SENSORS} connections` : `${connections} concentrators`}`)
     results[`${label} ${system}`] = await against(system, connections)
   }
+for (const system of ['mosquitto', 'gateway'] as const) {
+  log(`${system}, ${SENSORS} connections, all dropping at once at minute ${Math.floor(MINUTES / 2)}`)
+  results[`storm ${system}`] = await against(system, undefined, stormy)
+}
 
 const fmt = (n: number) => n.toLocaleString('en-US')
 const rows: string[][] = []
@@ -187,6 +215,24 @@ for (const label of ['device', 'concentrator'] as const) {
       `${(ours.connectS / ref.connectS).toFixed(2)}×`,
     ],
     [`  simulator process RSS so far`, `${fmt(ours.rssMb)} MB`, `${fmt(ref.rssMb)} MB`, ''],
+  )
+}
+{
+  const ours = results['storm gateway']!
+  const ref = results['storm mosquitto']!
+  rows.push(
+    [
+      `reconnect storm: all ${fmt(SENSORS)} drop at once, play time`,
+      `${ours.playS.toFixed(1)} s (calm ${results['device gateway']!.playS.toFixed(1)} s)`,
+      `${ref.playS.toFixed(1)} s (calm ${results['device mosquitto']!.playS.toFixed(1)} s)`,
+      `${(ours.playS / ref.playS).toFixed(2)}×`,
+    ],
+    [
+      `  reconnects / failed / stored / copies not stored again`,
+      `${fmt(ours.summary.reconnects)} / ${ours.summary.failed} / ${fmt(ours.stored ?? 0)} / ${fmt(ours.duplicates ?? 0)}`,
+      `${fmt(ref.summary.reconnects)} / ${ref.summary.failed}`,
+      '',
+    ],
   )
 }
 const header = ['measure', 'against the gateway', 'reference (same simulator, Mosquitto)', 'ratio']
