@@ -8,6 +8,7 @@
  * event time stands still. Faults are persisted, exposed on the API and retained on
  * `faults/{stationId}/{sensorId}`; a hazard decided while its station is faulty is unverified.
  */
+import type { Statement } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { durationMs } from '../../../rules/src/index.js'
 import { faultTopic } from '../contracts/topics.js'
@@ -85,8 +86,15 @@ export class FaultMonitor {
   private readonly startedAt: number
   private timer: NodeJS.Timeout | undefined
   private readonly log: Logger
+  private readonly sql: { insert: Statement; clear: Statement }
 
   constructor(private readonly deps: FaultDeps) {
+    this.sql = {
+      insert: deps.db.prepare(
+        'INSERT INTO faults (sensor_id, station_id, kind, detail, since) VALUES (?, ?, ?, ?, ?)',
+      ),
+      clear: deps.db.prepare('UPDATE faults SET cleared_at = ? WHERE id = ?'),
+    }
     this.log = deps.log.child({ component: 'faults' })
     this.startedAt = deps.now()
     for (const r of deps.db.prepare('SELECT * FROM faults WHERE cleared_at IS NULL').all() as Record<
@@ -267,9 +275,7 @@ export class FaultMonitor {
 
   private raise(sensorId: string, stationId: string, kind: FaultKind, detail: string): void {
     const since = this.deps.now()
-    const info = this.deps.db
-      .prepare('INSERT INTO faults (sensor_id, station_id, kind, detail, since) VALUES (?, ?, ?, ?, ?)')
-      .run(sensorId, stationId, kind, detail, since)
+    const info = this.sql.insert.run(sensorId, stationId, kind, detail, since)
     const row: FaultRow = {
       id: Number(info.lastInsertRowid),
       sensorId,
@@ -281,7 +287,7 @@ export class FaultMonitor {
     }
     this.active.set(`${sensorId}|${kind}`, row)
     this.deps.metrics.faultTransitions.labels(kind, 'raised').inc()
-    this.gauge()
+    this.deps.metrics.faultsActive.labels(kind).inc()
     this.log.warn({ sensorId, stationId, kind, detail }, 'equipment fault')
     this.announce(row)
   }
@@ -290,14 +296,15 @@ export class FaultMonitor {
     const row = this.active.get(`${sensorId}|${kind}`)
     if (!row) return
     const at = this.deps.now()
-    this.deps.db.prepare('UPDATE faults SET cleared_at = ? WHERE id = ?').run(at, row.id)
+    this.sql.clear.run(at, row.id)
     this.active.delete(`${sensorId}|${kind}`)
     this.deps.metrics.faultTransitions.labels(kind, 'cleared').inc()
-    this.gauge()
+    this.deps.metrics.faultsActive.labels(kind).dec()
     this.log.info({ sensorId, stationId: row.stationId, kind }, 'equipment fault cleared')
     this.announce({ ...row, clearedAt: at })
   }
 
+  /** Sets the active-fault gauges from scratch (at start; raise and clear keep them after). */
   private gauge(): void {
     const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>
     for (const f of this.active.values()) counts[f.kind]++
