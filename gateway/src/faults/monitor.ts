@@ -81,6 +81,8 @@ export class FaultMonitor {
   private readonly lastSeen = new Map<string, number>()
   /** Per `${sensorId}|${quantity}`: the previous value, for spikes and flatlines. */
   private readonly tracks = new Map<string, Track>()
+  /** Sensors with any active fault: the common case, none, is answered without building keys. */
+  private readonly faulty = new Map<string, number>()
   /** Active faults by `${sensorId}|${kind}`. */
   private readonly active = new Map<string, FaultRow>()
   private readonly startedAt: number
@@ -103,6 +105,7 @@ export class FaultMonitor {
     >[]) {
       const f = faultFrom(r)
       this.active.set(`${f.sensorId}|${f.kind}`, f)
+      this.faulty.set(f.sensorId, (this.faulty.get(f.sensorId) ?? 0) + 1)
     }
     this.gauge()
   }
@@ -120,6 +123,7 @@ export class FaultMonitor {
   /** A message arrived from a registered sensor: it is alive, and connected. */
   seen(sensorId: string): void {
     this.lastSeen.set(sensorId, this.deps.now())
+    if (!this.faulty.has(sensorId)) return
     if (this.active.has(`${sensorId}|no_data`)) this.clear(sensorId, 'no_data')
     if (this.active.has(`${sensorId}|offline`)) this.clear(sensorId, 'offline')
   }
@@ -229,6 +233,7 @@ export class FaultMonitor {
 
   /** Raises (with `detail`) or clears (null) one kind of fault of a sensor. */
   private state(sensorId: string, stationId: string, kind: FaultKind, detail: string | null): void {
+    if (detail === null && !this.faulty.has(sensorId)) return
     const open = this.active.has(`${sensorId}|${kind}`)
     if (detail !== null && !open) this.raise(sensorId, stationId, kind, detail)
     else if (detail === null && open) this.clear(sensorId, kind)
@@ -286,6 +291,7 @@ export class FaultMonitor {
       clearedAt: null,
     }
     this.active.set(`${sensorId}|${kind}`, row)
+    this.faulty.set(sensorId, (this.faulty.get(sensorId) ?? 0) + 1)
     this.deps.metrics.faultTransitions.labels(kind, 'raised').inc()
     this.deps.metrics.faultsActive.labels(kind).inc()
     this.log.warn({ sensorId, stationId, kind, detail }, 'equipment fault')
@@ -298,6 +304,9 @@ export class FaultMonitor {
     const at = this.deps.now()
     this.sql.clear.run(at, row.id)
     this.active.delete(`${sensorId}|${kind}`)
+    const left = (this.faulty.get(sensorId) ?? 1) - 1
+    if (left > 0) this.faulty.set(sensorId, left)
+    else this.faulty.delete(sensorId)
     this.deps.metrics.faultTransitions.labels(kind, 'cleared').inc()
     this.deps.metrics.faultsActive.labels(kind).dec()
     this.log.info({ sensorId, stationId: row.stationId, kind }, 'equipment fault cleared')
