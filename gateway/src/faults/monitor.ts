@@ -8,14 +8,13 @@
  * event time stands still. Faults are persisted, exposed on the API and retained on
  * `faults/{stationId}/{sensorId}`; a hazard decided while its station is faulty is unverified.
  */
-import type { Statement } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { durationMs } from '../../../rules/src/index.js'
 import { faultTopic } from '../contracts/topics.js'
 import type { Metrics } from '../metrics.js'
 import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
-import type { Db } from '../store/db.js'
+import type { Db, Statement } from '../store/db.js'
 
 export type FaultKind =
   'no_data' | 'out_of_range' | 'spike' | 'flatline' | 'offline' | 'battery_low' | 'clock'

@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 export type Db = Database.Database
+/** A prepared statement, for modules outside store/ that keep their own (SQLite stays behind this file). */
+export type Statement = Database.Statement
 
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped. */
 const MIGRATIONS: readonly string[] = [
