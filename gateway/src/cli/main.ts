@@ -6,8 +6,8 @@
  *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
  */
 import { fork } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { formatFileIssue } from '../../../rules/src/index.js'
@@ -24,7 +24,8 @@ import { rulesMain } from './rules.js'
 
 const USAGE = `usage:
   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
-  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N]   (store: data/demo, emptied at start)
+  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N] [--scenario NAME|FILE]
+                 (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm)
   shaobing check [--config FILE]
   shaobing rules check|test [PATH...]
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
@@ -45,6 +46,7 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   host: { type: 'string' },
   speed: { type: 'string' },
+  scenario: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -101,16 +103,38 @@ export async function main(argv: string[]): Promise<number> {
     case 'start':
       return run(configPath, overrides)
     case 'demo': {
+      let scenario: string
+      try {
+        scenario = demoScenario(values.scenario)
+      } catch (e) {
+        console.error((e as Error).message)
+        return 2
+      }
       if (overrides.dataDir === undefined) {
         rmSync(DEMO_DATA_DIR, { recursive: true, force: true })
         overrides = { ...overrides, dataDir: DEMO_DATA_DIR }
       }
-      return run(configPath, overrides, { speed: values.speed })
+      return run(configPath, overrides, { speed: values.speed, scenario })
     }
     default:
       console.error(`unknown command ${command}\n\n${USAGE}`)
       return 2
   }
+}
+
+/** The demo's scenario: a shipped one by name, or a file; the flood demo when none is named. */
+function demoScenario(name: string | undefined): string {
+  if (name === undefined) return DEMO_SCENARIO
+  if (existsSync(name)) return resolve(name)
+  const dir = dirname(DEMO_SCENARIO)
+  const file = join(dir, `${name}.yaml`)
+  if (existsSync(file)) return file
+  const shipped = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+  throw new UsageError(
+    `--scenario ${name}: no such file or shipped scenario (shipped: ${shipped.join(', ')})`,
+  )
 }
 
 function check(configPath: string): number {
@@ -133,7 +157,7 @@ function check(configPath: string): number {
 async function run(
   configPath: string,
   overrides: ConfigOverrides,
-  demo?: { speed: string | undefined },
+  demo?: { speed: string | undefined; scenario: string },
 ): Promise<number> {
   let gw
   try {
@@ -160,7 +184,7 @@ async function run(
       '--url',
       gw.urls.mqtt,
       '--scenario',
-      DEMO_SCENARIO,
+      demo.scenario,
       '--registry',
       gw.loaded.config.registry,
       '--keep-terminals',
@@ -174,7 +198,9 @@ async function run(
     `  console and API  ${gw.urls.http}   (/api/warnings, /api/stations, /metrics)`,
     `  MQTT broker      ${gw.urls.mqtt}${gw.urls.ws ? `   WebSocket ${gw.urls.ws}` : ''}`,
     demo
-      ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'
+      ? demo.scenario === DEMO_SCENARIO
+        ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'
+        : `  demo scenario    ${basename(demo.scenario, '.yaml')} (sensors-sim/README.md says what it plays)`
       : '',
     '  stop with Ctrl-C',
     '',

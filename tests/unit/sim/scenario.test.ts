@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { parse } from 'yaml'
 import { formatFileIssue } from '../../../rules/src/index.js'
 import { mulberry32 } from '../../../sensors-sim/src/prng.js'
 import { loadScenario, Scenario } from '../../../sensors-sim/src/scenario.js'
@@ -48,6 +49,24 @@ describe('scenario files', () => {
 
   test('the shipped demo scenario validates', () => {
     expect(demo().name).toBe('demo-flood')
+  })
+
+  test('every shipped scenario validates and plays only sensors the demo county registers, as their kind', () => {
+    const registry = parse(
+      readFileSync(join(import.meta.dirname, '../../../gateway/config/demo/county.yaml'), 'utf8'),
+    ) as { stations: { sensors: { id: string; kind: string }[] }[] }
+    const registered = new Map(
+      registry.stations.flatMap((st) => st.sensors.map((x) => [x.id, x.kind] as const)),
+    )
+    const dir = join(import.meta.dirname, '../../../sensors-sim/scenarios')
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+    expect(files.length).toBeGreaterThanOrEqual(8)
+    for (const f of files) {
+      const loaded = loadScenario(readFileSync(join(dir, f), 'utf8'), f)
+      if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
+      expect(loaded.value.name).toBe(f.replace(/\.yaml$/, ''))
+      for (const x of loaded.value.sensors) expect([f, x.id, registered.get(x.id)]).toEqual([f, x.id, x.kind])
+    }
   })
 })
 
