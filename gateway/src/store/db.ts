@@ -324,7 +324,27 @@ export function openDb(opts: OpenOptions): Db {
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')
   migrate(db)
+  cacheStatements(db)
   return db
+}
+
+/**
+ * better-sqlite3 compiles the SQL on every prepare(); the gateway's modules prepare where they
+ * query, so each statement is compiled once here and reused (the SQL texts are a fixed set, so the
+ * cache stays small). Statements are never switched to raw, pluck or expand mode, which a shared
+ * statement would carry over.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db)
+  const cache = new Map<string, Statement>()
+  db.prepare = ((sql: string) => {
+    let st = cache.get(sql)
+    if (!st) {
+      st = prepare(sql)
+      cache.set(sql, st)
+    }
+    return st
+  }) as Db['prepare']
 }
 
 function migrate(db: Db): void {
