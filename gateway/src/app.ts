@@ -15,7 +15,8 @@ import { ok, type Result } from './core/result.js'
 import { FaultMonitor } from './faults/monitor.js'
 import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
-import { openDb } from './store/db.js'
+import { startCheckpointer } from './store/checkpointer.js'
+import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
 import { reportOf, WarningManager } from './warnings/manager.js'
 import { PeopleNotifier } from './warnings/people.js'
@@ -64,6 +65,16 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   const metrics = createMetrics()
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
+  const checkpointer = startCheckpointer(
+    db,
+    dbFile(config.dataDir),
+    durationMs(config.store.checkpointEvery),
+    (message) =>
+      log.error(
+        { component: 'store', err: message },
+        'WAL checkpoint failed; automatic checkpoints are back on',
+      ),
+  )
   const store = new ReadingStore(db, {
     batchMaxMessages: config.store.batchMaxMessages,
     batchMaxDelayMs: config.store.batchMaxDelayMs,
@@ -162,7 +173,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
   // In the order they were opened; closed in reverse.
   const opened: (() => Promise<void> | void)[] = [
-    () => db.close(),
+    async () => {
+      await checkpointer.stop()
+      db.close()
+    },
     () => store.close(),
     () => faults.stop(),
     () => clearInterval(ticker),
@@ -306,6 +320,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         await api.close()
         await broker.close()
         store.close()
+        await checkpointer.stop()
         db.close()
         log.info('gateway stopped')
       })()),

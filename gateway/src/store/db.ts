@@ -316,9 +316,12 @@ export interface OpenOptions {
   readonly synchronous: 'normal' | 'full'
 }
 
+/** The database file in a data directory. */
+export const dbFile = (dataDir: string): string => join(dataDir, 'shaobing.db')
+
 export function openDb(opts: OpenOptions): Db {
   mkdirSync(opts.dataDir, { recursive: true })
-  const db = new Database(join(opts.dataDir, 'shaobing.db'))
+  const db = new Database(dbFile(opts.dataDir))
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`)
   db.pragma('foreign_keys = ON')
