@@ -146,7 +146,12 @@ export class WarningManager {
    */
   async apply(transitions: readonly Transition[]): Promise<void> {
     const sends: Promise<void>[] = []
-    for (const t of transitions) sends.push(...this.applyOne(t))
+    // Everything the transitions change is written in one transaction: one commit instead of one
+    // per statement, and a restart finds all of it or none. Commands leave after it commits
+    // (disseminate() yields before publishing).
+    this.deps.repo.atomically(() => {
+      for (const t of transitions) sends.push(...this.applyOne(t))
+    })
     await Promise.all(sends)
   }
 
@@ -541,6 +546,10 @@ export class WarningManager {
         .map((terminalId) => ({ warningId: w.id, version: v.version, terminalId })),
       this.deps.now(),
     )
+    // Nothing leaves before the transaction this was written in has committed: the broker may
+    // write to a socket at once. A version rolled back with it is not sent at all.
+    await Promise.resolve()
+    if (!this.deps.repo.version(w.id, v.version)) return
     await Promise.all([
       this.deps.loudspeakers.send(
         terminals.flatMap((id) => {

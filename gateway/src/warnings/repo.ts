@@ -303,6 +303,11 @@ export class WarningRepo {
     }
   }
 
+  /** Runs `fn` in one transaction (nested ones become savepoints); what it throws rolls it all back. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+
   activeByKey(key: string): WarningRow | undefined {
     const r = this.stmts.activeByKey.get(key) as Record<string, unknown> | undefined
     return r && warningFrom(r)
