@@ -519,6 +519,50 @@ describe('flapping', () => {
   })
 })
 
+describe('flapping across a restart', () => {
+  test('the flap history comes back from the stored versions: a restart does not reset it', async () => {
+    const c = clock()
+    const made = config('')
+    const rules = join(made.dir, 'rules')
+    mkdirSync(rules)
+    writeFileSync(
+      join(rules, 'careless.yaml'),
+      [
+        'catalogue: careless',
+        'version: 1',
+        'title: a rule without hysteresis',
+        'rules:',
+        '  - id: stage-no-dwell',
+        '    name: 水位 (无滞回)',
+        '    hazard: stage_test',
+        '    kinds: [water_level]',
+        '    reference: hydro.flood_signal',
+        '    confidence: derived',
+        '    source: test',
+        '    levels:',
+        "      - { level: yellow, any_of: [{ quantity: stage_m, op: '>=', ref: warning_level }] }",
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(made.config, readFileSync(made.config, 'utf8') + `\nrules: [${JSON.stringify(rules)}]\n`)
+    ;({ gw } = await startTestGateway(made.config, c.now))
+    // Three changes (issue, lift, issue), then a restart.
+    await stages('wl-lw-01', [
+      [0, 32.6],
+      [1, 32.4],
+      [2, 32.6],
+    ])
+    await sleep(200)
+    await gw.stop()
+    ;({ gw } = await startTestGateway(made.config, c.now))
+    // The fourth change within 30 min of event time is a lift: the warning flaps, the lift is held.
+    await stages('wl-lw-01', [[3, 32.4]])
+    await sleep(200)
+    const active = (await warnings('active')).filter((w) => w.hazard === 'stage_test')
+    expect(active.map((w) => w.versions.map((v) => v.action))).toEqual([['issue']])
+  })
+})
+
 describe('manual warnings', () => {
   test('an operator relays a warning to a township, raises it, and lifts it; reports 首报/续报/终报', async () => {
     const c = clock()

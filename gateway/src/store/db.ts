@@ -309,6 +309,10 @@ const MIGRATIONS: readonly string[] = [
   DELETE FROM readings WHERE id NOT IN (SELECT min(id) FROM readings GROUP BY sensor_id, ts);
   CREATE UNIQUE INDEX readings_sensor_ts ON readings (sensor_id, ts);
   `,
+  `
+  -- A key's warnings, lifted ones included: the flap history is rebuilt from their versions.
+  CREATE INDEX warnings_key ON warnings (key);
+  `,
 ]
 
 export interface OpenOptions {

@@ -352,7 +352,9 @@ export class WarningManager {
       window: this.ms.flapWindow,
       hold: this.ms.flapHold,
     }
-    const list = (this.changes.get(key) ?? []).filter((x) => x > ts - window)
+    // After a restart the history comes back from the stored versions of the key's warnings.
+    const known = this.changes.get(key) ?? this.deps.repo.changeTimes(key, ts - window)
+    const list = known.filter((x) => x > ts - window)
     list.push(ts)
     this.changes.set(key, list)
     const now = this.deps.now()

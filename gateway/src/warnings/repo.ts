@@ -303,6 +303,17 @@ export class WarningRepo {
     }
   }
 
+  /** Event times of the versions of a key's warnings after `since`, oldest first (flap history). */
+  changeTimes(key: string, since: number): number[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT v.ts FROM warning_versions v JOIN warnings w ON w.id = v.warning_id WHERE w.key = ? AND v.ts > ? ORDER BY v.ts',
+        )
+        .all(key, since) as { ts: number }[]
+    ).map((r) => r.ts)
+  }
+
   /** Runs `fn` in one transaction (nested ones become savepoints); what it throws rolls it all back. */
   atomically<T>(fn: () => T): T {
     return this.db.transaction(fn)()
