@@ -457,33 +457,38 @@ describe('acknowledgement and escalation', () => {
   })
 })
 
+/** A config whose only rules are one without hysteresis (no dwell), as a careless site rule would be. */
+function carelessConfig() {
+  const made = config('')
+  const rules = join(made.dir, 'rules')
+  mkdirSync(rules)
+  writeFileSync(
+    join(rules, 'careless.yaml'),
+    [
+      'catalogue: careless',
+      'version: 1',
+      'title: a rule without hysteresis',
+      'rules:',
+      '  - id: stage-no-dwell',
+      '    name: 水位 (无滞回)',
+      '    hazard: stage_test',
+      '    kinds: [water_level]',
+      '    reference: hydro.flood_signal',
+      '    confidence: derived',
+      '    source: test',
+      '    levels:',
+      "      - { level: yellow, any_of: [{ quantity: stage_m, op: '>=', ref: warning_level }] }",
+      '',
+    ].join('\n'),
+  )
+  writeFileSync(made.config, readFileSync(made.config, 'utf8') + `\nrules: [${JSON.stringify(rules)}]\n`)
+  return made
+}
+
 describe('flapping', () => {
   test('a warning that keeps changing holds its steps down, and the rule statistics show the noise', async () => {
     const c = clock()
-    const made = config('')
-    // A rule without hysteresis (no dwell), as a careless site rule would be.
-    const rules = join(made.dir, 'rules')
-    mkdirSync(rules)
-    writeFileSync(
-      join(rules, 'careless.yaml'),
-      [
-        'catalogue: careless',
-        'version: 1',
-        'title: a rule without hysteresis',
-        'rules:',
-        '  - id: stage-no-dwell',
-        '    name: 水位 (无滞回)',
-        '    hazard: stage_test',
-        '    kinds: [water_level]',
-        '    reference: hydro.flood_signal',
-        '    confidence: derived',
-        '    source: test',
-        '    levels:',
-        "      - { level: yellow, any_of: [{ quantity: stage_m, op: '>=', ref: warning_level }] }",
-        '',
-      ].join('\n'),
-    )
-    writeFileSync(made.config, readFileSync(made.config, 'utf8') + `\nrules: [${JSON.stringify(rules)}]\n`)
+    const made = carelessConfig()
     ;({ gw } = await startTestGateway(made.config, c.now))
     const base = gw.urls.http
     // issue, lift, issue, then the fourth change (a lift) within 30 min makes it flap: held.
@@ -522,29 +527,7 @@ describe('flapping', () => {
 describe('flapping across a restart', () => {
   test('the flap history comes back from the stored versions: a restart does not reset it', async () => {
     const c = clock()
-    const made = config('')
-    const rules = join(made.dir, 'rules')
-    mkdirSync(rules)
-    writeFileSync(
-      join(rules, 'careless.yaml'),
-      [
-        'catalogue: careless',
-        'version: 1',
-        'title: a rule without hysteresis',
-        'rules:',
-        '  - id: stage-no-dwell',
-        '    name: 水位 (无滞回)',
-        '    hazard: stage_test',
-        '    kinds: [water_level]',
-        '    reference: hydro.flood_signal',
-        '    confidence: derived',
-        '    source: test',
-        '    levels:',
-        "      - { level: yellow, any_of: [{ quantity: stage_m, op: '>=', ref: warning_level }] }",
-        '',
-      ].join('\n'),
-    )
-    writeFileSync(made.config, readFileSync(made.config, 'utf8') + `\nrules: [${JSON.stringify(rules)}]\n`)
+    const made = carelessConfig()
     ;({ gw } = await startTestGateway(made.config, c.now))
     // Three changes (issue, lift, issue), then a restart.
     await stages('wl-lw-01', [

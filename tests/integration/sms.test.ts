@@ -32,6 +32,18 @@ function gatewayConfig(port: number, extra = '') {
   ).config
 }
 
+/** A simulated SMSC and a gateway bound to it as a transceiver. */
+async function boundGateway(smscOptions: Parameters<typeof startSmsc>[0] = {}, now?: () => number) {
+  smsc = await startSmsc(smscOptions)
+  ;({ gw } = await startTestGateway(gatewayConfig(smsc.port), now))
+  await until(
+    () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
+    (s) => s.bound,
+    'the bind',
+  )
+  return { smsc, gw }
+}
+
 const LIUWAN_HEAD = '13800000101'
 const HEKOU_DUTY = '13800000201'
 const COUNTY_DUTY = '13800000301'
@@ -50,13 +62,7 @@ const detail = (id: string) => getJson<Detail>(gw!.urls.http, `/api/warnings/${i
 
 describe('SMS over SMPP', () => {
   test('a long Chinese warning reaches the responsible people in UCS-2 parts, reassembled, with receipts', async () => {
-    smsc = await startSmsc({ systemId: 'shaobing', password: 'secret' })
-    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
-    await until(
-      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
-      (s) => s.bound,
-      'the bind',
-    )
+    const { smsc, gw } = await boundGateway({ systemId: 'shaobing', password: 'secret' })
     const text =
       '【黄色预警】示范县河口镇柳湾村：青衣江柳湾水文站洪水黄色预警。水位33.2米，达到或超过警戒水位32.5米。请做好防范准备，低洼地带群众注意安全，听从村两委指挥，不要在河边逗留。'
     expect(text.length).toBeGreaterThan(70)
@@ -88,13 +94,7 @@ describe('SMS over SMPP', () => {
   })
 
   test('an SMSC outage queues durably; when it returns the queue drains and nothing is sent twice', async () => {
-    smsc = await startSmsc()
-    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
-    await until(
-      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
-      (s) => s.bound,
-      'the bind',
-    )
+    const { smsc, gw } = await boundGateway()
     await smsc.down()
     await until(
       () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
@@ -126,13 +126,7 @@ describe('SMS over SMPP', () => {
   })
 
   test('past a recipient’s hourly cap routine messages are held back; a red warning still goes', async () => {
-    smsc = await startSmsc()
-    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port)))
-    await until(
-      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
-      (s) => s.bound,
-      'the bind',
-    )
+    const { gw } = await boundGateway()
     const issue = async (level: string) => {
       const r = await api(gw!.urls.http, 'POST', '/api/warnings', {
         hazard: 'gale',
@@ -165,13 +159,7 @@ describe('SMS over SMPP', () => {
 describe('叫应 call-and-answer', () => {
   test('orange and red calls the responsible people; replies and API answers count; silence is resent, then passed up', async () => {
     const c = clock()
-    smsc = await startSmsc()
-    ;({ gw } = await startTestGateway(gatewayConfig(smsc.port), c.now))
-    await until(
-      () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
-      (s) => s.bound,
-      'the bind',
-    )
+    const { smsc, gw } = await boundGateway({}, c.now)
     // A township-wide red: Hekou's three village heads and its duty officer are called.
     const r = await api(gw.urls.http, 'POST', '/api/warnings', {
       hazard: 'flash_flood',
