@@ -14,7 +14,7 @@ import { faultTopic } from '../contracts/topics.js'
 import type { Metrics } from '../metrics.js'
 import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
-import type { Db, Statement } from '../store/db.js'
+import type { Db } from '../store/db.js'
 
 export type FaultKind =
   'no_data' | 'out_of_range' | 'spike' | 'flatline' | 'offline' | 'battery_low' | 'clock'
@@ -87,15 +87,8 @@ export class FaultMonitor {
   private readonly startedAt: number
   private timer: NodeJS.Timeout | undefined
   private readonly log: Logger
-  private readonly sql: { insert: Statement; clear: Statement }
 
   constructor(private readonly deps: FaultDeps) {
-    this.sql = {
-      insert: deps.db.prepare(
-        'INSERT INTO faults (sensor_id, station_id, kind, detail, since) VALUES (?, ?, ?, ?, ?)',
-      ),
-      clear: deps.db.prepare('UPDATE faults SET cleared_at = ? WHERE id = ?'),
-    }
     this.log = deps.log.child({ component: 'faults' })
     this.startedAt = deps.now()
     for (const r of deps.db.prepare('SELECT * FROM faults WHERE cleared_at IS NULL').all() as Record<
@@ -279,7 +272,9 @@ export class FaultMonitor {
 
   private raise(sensorId: string, stationId: string, kind: FaultKind, detail: string): void {
     const since = this.deps.now()
-    const info = this.sql.insert.run(sensorId, stationId, kind, detail, since)
+    const info = this.deps.db
+      .prepare('INSERT INTO faults (sensor_id, station_id, kind, detail, since) VALUES (?, ?, ?, ?, ?)')
+      .run(sensorId, stationId, kind, detail, since)
     const row: FaultRow = {
       id: Number(info.lastInsertRowid),
       sensorId,
@@ -301,7 +296,7 @@ export class FaultMonitor {
     const row = this.active.get(`${sensorId}|${kind}`)
     if (!row) return
     const at = this.deps.now()
-    this.sql.clear.run(at, row.id)
+    this.deps.db.prepare('UPDATE faults SET cleared_at = ? WHERE id = ?').run(at, row.id)
     this.active.delete(`${sensorId}|${kind}`)
     const left = (this.faulty.get(sensorId) ?? 1) - 1
     if (left > 0) this.faulty.set(sensorId, left)

@@ -7,8 +7,6 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 export type Db = Database.Database
-/** A prepared statement, for modules outside store/ that keep their own (SQLite stays behind this file). */
-export type Statement = Database.Statement
 
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped. */
 const MIGRATIONS: readonly string[] = [
@@ -343,7 +341,7 @@ export function openDb(opts: OpenOptions): Db {
  */
 function cacheStatements(db: Db): void {
   const prepare = db.prepare.bind(db)
-  const cache = new Map<string, Statement>()
+  const cache = new Map<string, Database.Statement>()
   db.prepare = ((sql: string) => {
     let st = cache.get(sql)
     if (!st) {
