@@ -72,7 +72,6 @@ const scenario = Scenario.parse({
 // 10,000 devices reconnect together and resend what was not acknowledged.
 const stormy = Scenario.parse({
   ...scenario,
-  fleets: scenario.fleets,
   sensors: [],
   events: [
     ...scenario.events,

@@ -65,6 +65,7 @@ export class Simulation {
   private readonly rng: Rng
   private readonly cells: RainCell[]
   private readonly storms: StormCell[]
+  private readonly kindOf: ReadonlyMap<string, string>
   /** Where each located rain or weather sensor stands. */
   private readonly position = new Map<string, { lat: number; lon: number }>()
   /** Runoff held in each river's catchment, mm (linear reservoir). */
@@ -109,6 +110,7 @@ export class Simulation {
           ]
         : [],
     )
+    this.kindOf = new Map(scenario.sensors.map((s) => [s.id, s.kind]))
     for (const s of scenario.sensors)
       if ((s.model === 'rain' || s.model === 'weather') && s.lat !== undefined && s.lon !== undefined)
         this.position.set(s.id, { lat: s.lat, lon: s.lon })
@@ -240,7 +242,7 @@ export class Simulation {
         if (t <= t0) continue
         const pct = e.from_pct + (e.to_pct - e.from_pct) * Math.min(1, (t - at) / span)
         for (const id of e.sensors) {
-          const kind = this.scenario.sensors.find((x) => x.id === id)!.kind
+          const kind = this.kindOf.get(id)!
           out.push({ sensorId: id, kind, ts: this.startMs + t, battery: Math.round(pct) })
         }
       }

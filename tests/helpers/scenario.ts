@@ -29,6 +29,7 @@ export interface WarningView {
   region: string
   hazard: string
   state: string
+  level: string | null
   versions: { action: string; level: string | null; ts: number; text: string }[]
 }
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { playScenario } from '../helpers/scenario.js'
+import { makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { allWarnings, playScenario } from '../helpers/scenario.js'
 
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
@@ -16,9 +16,7 @@ test('earthquake: one county warning graded orange by the intensity three statio
   const summary = await playScenario(gw.urls.mqtt, 'earthquake', 600, Date.UTC(2026, 6, 15, 6))
   expect(summary.failed).toBe(0)
   expect(summary.perKind.seismic!.acknowledged).toBe(summary.perKind.seismic!.sent)
-  const { warnings } = await getJson<{
-    warnings: { ruleId: string; stationId: string; region: string; versions: { level: string | null }[] }[]
-  }>(gw.urls.http, '/api/warnings?state=all')
+  const warnings = await allWarnings(gw.urls.http)
   const quake = warnings.filter((w) => w.ruleId === 'earthquake')
   expect(quake).toHaveLength(1)
   expect(quake[0]!.region).toBe('511823000000')

@@ -4,8 +4,8 @@
  */
 import { afterEach, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { playScenario } from '../helpers/scenario.js'
+import { makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { allWarnings, playScenario } from '../helpers/scenario.js'
 
 let gw: RunningGateway | undefined
 afterEach(async () => {
@@ -17,10 +17,7 @@ async function play(name: string) {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
   const summary = await playScenario(gw.urls.mqtt, name, 100_000, Date.UTC(2026, 6, 15, 2))
   expect(summary.failed).toBe(0)
-  const { warnings } = await getJson<{
-    warnings: { ruleId: string; state: string; level: string | null; versions: { level: string | null }[] }[]
-  }>(gw.urls.http, '/api/warnings?state=all')
-  return warnings
+  return allWarnings(gw.urls.http)
 }
 
 test('gas leak: 一级 then 二级 alarm, still latched after the leak is stopped', async () => {

@@ -9,7 +9,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { loadScenario } from '../../sensors-sim/src/scenario.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
-import { playScenario, scenarioFile } from '../helpers/scenario.js'
+import { allWarnings, playScenario, scenarioFile } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
 
 const FILE = scenarioFile('sensor-faults')
@@ -57,10 +57,7 @@ test('sensor faults: spike, flatline, wrong clock and low battery are faults, no
   expect(readings.map((r) => r.ts)).toEqual(
     Array.from({ length: 12 }, (_, i) => start + 16 * H + (i + 1) * 600_000),
   )
-  const { warnings } = await getJson<{ warnings: { hazard: string }[] }>(
-    gw.urls.http,
-    '/api/warnings?state=all',
-  )
+  const warnings = await allWarnings(gw.urls.http)
   expect(warnings.filter((w) => w.hazard === 'flood')).toEqual([])
 }, 60_000)
 
