@@ -13,7 +13,9 @@ import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
 import { LEVELS } from '../../../rules/src/index.js'
 import { RegionCode, regionContains } from '../registry/schema.js'
-import { reportOf, type Outcome, type WarningManager } from '../warnings/manager.js'
+import type { Outcome } from '../core/outcome.js'
+import { reportOf, type WarningManager } from '../warnings/manager.js'
+import { httpOf } from './outcome.js'
 import type { VersionRow, WarningRepo, WarningRow } from '../warnings/repo.js'
 import { atomFeed, capAlert, type CapSender } from '../cap/cap.js'
 import { readCap } from '../cap/intake.js'
@@ -139,11 +141,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   }
   /** Sends an operator action's outcome: 200 with its fields, or its status with the reason. */
   const answer = (reply: { code(n: number): { send(x: unknown): unknown } }, r: Outcome) => {
-    if (r.ok) return reply.code(200).send(r)
-    const error = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict' }[r.status]
-    return reply
-      .code(r.status)
-      .send({ error, message: r.message, ...(r.detail !== undefined ? { detail: r.detail } : {}) })
+    const { status, body } = httpOf(r)
+    return reply.code(status).send(body)
   }
   const withReport = (v: VersionRow) => ({ ...v, ...reportOf(v.action) })
 

@@ -14,6 +14,7 @@
  * - Everything is in SQLite, with an append-only audit log; wall-clock work runs in tick().
  */
 import { randomUUID } from 'node:crypto'
+import { refuse, type Outcome } from '../core/outcome.js'
 import type { Logger } from 'pino'
 import { durationMs, isAlarmStage, rank, type Level, type Transition } from '../../../rules/src/index.js'
 import type { LoudspeakerChannel } from '../channels/loudspeaker/channel.js'
@@ -57,10 +58,6 @@ export interface WarningManagerDeps {
 
 /** Who acts: an operator's id, or the gateway itself. */
 export const SYSTEM = 'system'
-
-/** Result of an operator's request: done, or refused with an HTTP-like status and the reason. */
-export type Outcome<T = Record<string, unknown>> =
-  ({ ok: true } & T) | { ok: false; status: 400 | 403 | 404 | 409; message: string; detail?: unknown }
 
 /**
  * Emergency content pre-empts routine broadcasts; higher levels pre-empt lower. A gas alarm's
@@ -780,15 +777,11 @@ export class WarningManager {
     const now = this.deps.now()
     const w = repo.get(warningId)
     const v = repo.version(warningId, version)
-    if (!w || !v) return { ok: false, status: 404, message: `no version ${version} of warning ${warningId}` }
+    if (!w || !v) return refuse('not_found', `no version ${version} of warning ${warningId}`)
     if (v.release !== 'pending')
-      return {
-        ok: false,
-        status: 409,
-        message: `version ${version} is ${v.release}, not waiting for approval`,
-      }
+      return refuse('not_pending', `version ${version} is ${v.release}, not waiting for approval`)
     if (!repo.addApproval(warningId, version, operator, decision, now))
-      return { ok: false, status: 409, message: `${operator} has already decided on version ${version}` }
+      return refuse('already_decided', `${operator} has already decided on version ${version}`)
     repo.audit(now, operator, `version_${decision}d`, warningId, { version })
     if (decision === 'reject') {
       repo.setRelease(warningId, version, 'rejected')
@@ -815,9 +808,8 @@ export class WarningManager {
   ack(warningId: string, operator: string): Outcome<{ ackedAt: number }> {
     const { repo } = this.deps
     const w = repo.get(warningId)
-    if (!w || w.state !== 'active')
-      return { ok: false, status: 404, message: `no active warning ${warningId}` }
-    if (w.ackedAt !== null) return { ok: false, status: 409, message: `already acknowledged by ${w.ackedBy}` }
+    if (!w || w.state !== 'active') return refuse('not_found', `no active warning ${warningId}`)
+    if (w.ackedAt !== null) return refuse('already_acknowledged', `already acknowledged by ${w.ackedBy}`)
     const now = this.deps.now()
     repo.updateWarning({ ...w, ackedAt: now, ackedBy: operator, escalateAt: null })
     repo.audit(now, operator, 'acknowledged', warningId, { version: w.version, level: w.level, tier: w.tier })
@@ -839,8 +831,7 @@ export class WarningManager {
   ): Promise<Outcome<{ warningId: string; version: number; release: Release }>> {
     const { registry } = this.deps.runtime()
     const unknown = input.regions.filter((r) => registry.regionName(r) === r)
-    if (unknown.length > 0)
-      return { ok: false, status: 400, message: `unknown region(s): ${unknown.join(', ')}` }
+    if (unknown.length > 0) return refuse('unknown_region', `unknown region(s): ${unknown.join(', ')}`)
     const now = this.deps.now()
     const key = `manual|${input.hazard}|${now.toString(36)}${randomUUID().slice(0, 8)}`
     const region = input.regions[0]!
@@ -906,13 +897,9 @@ export class WarningManager {
   ): Promise<Outcome<{ version: number; release: Release }>> {
     const { repo } = this.deps
     const w = repo.get(id)
-    if (!w || w.state !== 'active') return { ok: false, status: 404, message: `no active warning ${id}` }
+    if (!w || w.state !== 'active') return refuse('not_found', `no active warning ${id}`)
     if (w.origin !== 'manual')
-      return {
-        ok: false,
-        status: 409,
-        message: 'a rule-issued warning follows its alerts; lift it or silence them',
-      }
+      return refuse('rule_issued', 'a rule-issued warning follows its alerts; lift it or silence them')
     const now = this.deps.now()
     const text =
       input.text ??
@@ -945,7 +932,7 @@ export class WarningManager {
   /** An operator lifts any active warning. Its alerts stay as they are; a new change re-issues. */
   async lift(id: string, operator: string): Promise<Outcome<{ version: number }>> {
     const w = this.deps.repo.get(id)
-    if (!w || w.state !== 'active') return { ok: false, status: 404, message: `no active warning ${id}` }
+    if (!w || w.state !== 'active') return refuse('not_found', `no active warning ${id}`)
     await Promise.all(this.end(w, 'lifted', operator))
     return { ok: true, version: this.deps.repo.get(id)!.version }
   }
@@ -1004,20 +991,15 @@ export class WarningManager {
   async reset(warningId: string, by: string): Promise<Outcome<{ version: number }>> {
     const { repo } = this.deps
     const w = repo.get(warningId)
-    if (!w || w.state !== 'active')
-      return { ok: false, status: 404, message: `no active warning ${warningId}` }
+    if (!w || w.state !== 'active') return refuse('not_found', `no active warning ${warningId}`)
     const { engine, rules } = this.deps.runtime()
     const latched = repo.alertsOfKey(w.key).filter((a) => rules.get(a.ruleId)?.latch)
     if (latched.length === 0)
-      return {
-        ok: false,
-        status: 409,
-        message: `warning ${warningId} has no latched alarm; it lifts by itself`,
-      }
+      return refuse('not_latched', `warning ${warningId} has no latched alarm; it lifts by itself`)
     const results = latched.map((a) => engine.reset(a.ruleId, a.stationId))
     const holding = results.find((r) => !r.ok)
     if (holding && !holding.ok)
-      return { ok: false, status: 409, message: 'the alarm condition still holds', detail: holding.holds }
+      return refuse('condition_holds', 'the alarm condition still holds', holding.holds)
     repo.audit(this.deps.now(), by, 'alarm_reset', warningId, {
       alerts: latched.map((a) => `${a.ruleId}@${a.stationId}`),
     })
@@ -1040,8 +1022,7 @@ export class WarningManager {
 
   async endSilence(id: number, author: string): Promise<Outcome> {
     const now = this.deps.now()
-    if (!this.deps.repo.endSilence(id, now))
-      return { ok: false, status: 404, message: `no silence ${id} in force` }
+    if (!this.deps.repo.endSilence(id, now)) return refuse('not_found', `no silence ${id} in force`)
     this.deps.repo.audit(now, author, 'silence_ended', `silence:${id}`, {})
     await Promise.all(this.resilence(now))
     return { ok: true }

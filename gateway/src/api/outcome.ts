@@ -1,0 +1,28 @@
+/** The one place a domain refusal becomes an HTTP status. */
+import type { Outcome, Refusal } from '../core/outcome.js'
+
+const STATUS: Record<Refusal, { status: 400 | 404 | 409; error: string }> = {
+  not_found: { status: 404, error: 'not_found' },
+  unknown_region: { status: 400, error: 'bad_request' },
+  not_pending: { status: 409, error: 'conflict' },
+  already_decided: { status: 409, error: 'conflict' },
+  already_acknowledged: { status: 409, error: 'conflict' },
+  rule_issued: { status: 409, error: 'conflict' },
+  not_latched: { status: 409, error: 'conflict' },
+  condition_holds: { status: 409, error: 'conflict' },
+}
+
+/** HTTP status and body of an outcome: 200 with what was done, or the refusal's status and reason. */
+export function httpOf(r: Outcome): { status: number; body: unknown } {
+  if (r.ok) return { status: 200, body: r }
+  const { status, error } = STATUS[r.reason]
+  return {
+    status,
+    body: {
+      error,
+      reason: r.reason,
+      message: r.message,
+      ...(r.detail !== undefined ? { detail: r.detail } : {}),
+    },
+  }
+}
