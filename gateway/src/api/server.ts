@@ -16,6 +16,7 @@ import { RegionCode, regionContains } from '../registry/schema.js'
 import type { Outcome } from '../core/outcome.js'
 import { reportOf, type WarningManager } from '../warnings/manager.js'
 import { httpOf } from './outcome.js'
+import { expiresAt } from '../warnings/expiry.js'
 import type { VersionRow, WarningRepo, WarningRow } from '../warnings/repo.js'
 import { atomFeed, capAlert, type CapSender } from '../cap/cap.js'
 import { readCap } from '../cap/intake.js'
@@ -419,7 +420,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     sender: deps.cap,
     areaDesc: w.targets.map((t) => deps.manager.placeName(t)),
     earlier: deps.warnings.versions(w.id).filter((x) => x.version < v.version && x.release === 'released'),
-    expiresAt: (v.releasedAt ?? v.createdAt) + deps.manager.playableForMs,
+    expiresAt: expiresAt(v, deps.manager.playableForMs),
     status: w.status,
   })
 

@@ -35,6 +35,7 @@ import type {
   WarningRepo,
   WarningRow,
 } from './repo.js'
+import { expiresAt as expiryOf } from './expiry.js'
 import { localizedText, manualText, warningText } from './text.js'
 import { inPolygon, policyFor } from '../dissemination/policy.js'
 
@@ -127,7 +128,7 @@ export class WarningManager {
       const v = repo.version(d.warningId, d.version)
       const terminal = this.deps.runtime().registry.terminal(d.terminalId)
       if (!w || !v || !terminal) return []
-      const expiresAt = (v.releasedAt ?? v.createdAt) + this.ms.playableFor
+      const expiresAt = expiryOf(v, this.ms.playableFor)
       if (expiresAt <= this.deps.now()) return [] // an expired warning is never played
       return [{ terminalId: d.terminalId, command: this.command(w, v, expiresAt, terminal.language) }]
     })
@@ -536,7 +537,7 @@ export class WarningManager {
     } catch (e) {
       this.log.error({ err: e, warningId: w.id }, 'people not notified')
     }
-    const expiresAt = (v.releasedAt ?? this.deps.now()) + this.ms.playableFor
+    const expiresAt = expiryOf(v, this.ms.playableFor)
     // A terminal known to be offline is not sent to: its delivery waits for it to come back.
     const offline = this.deps.repo.offlineTerminals()
     this.deps.repo.markOffline(
@@ -596,7 +597,7 @@ export class WarningManager {
       const v = repo.version(d.warningId, d.version)
       const terminal = registry.terminal(d.terminalId)
       if (!w || !v || !terminal) return []
-      const expiresAt = (v.releasedAt ?? v.createdAt) + this.ms.playableFor
+      const expiresAt = expiryOf(v, this.ms.playableFor)
       if (expiresAt <= now) {
         expired.push(d) // an expired warning is never played
         return []
@@ -669,7 +670,7 @@ export class WarningManager {
       if (p.rounds <= v.roundsSent || p.every === undefined) continue
       const last = v.lastRoundAt ?? v.releasedAt ?? v.createdAt
       if (now - last < durationMs(p.every)) continue
-      const expiresAt = (v.releasedAt ?? v.createdAt) + this.ms.playableFor
+      const expiresAt = expiryOf(v, this.ms.playableFor)
       if (expiresAt <= now) continue
       const round = v.roundsSent + 1
       repo.setRound(w.id, v.version, round, now)
