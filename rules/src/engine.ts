@@ -17,6 +17,7 @@ import {
   type Rule,
 } from './schema.js'
 import type { Waveform } from './seismic.js'
+import { groupPrefix, LEVEL_DIGITS } from './regions.js'
 import { SlidingWindow, type Aggregate } from './window.js'
 
 /** One reading as the rules see it: a station's quantities at an event time (epoch ms). */
@@ -204,9 +205,6 @@ interface DailySpec {
   keepDays: number
 }
 
-/** Digits of a 12-digit region code that name each level of the administrative hierarchy. */
-const SCOPE_DIGITS = { province: 2, city: 4, county: 6, township: 9, village: 12 } as const
-
 /** Evaluation context, reused across readings so the hot path allocates nothing. */
 interface Ctx {
   station: StationState
@@ -266,7 +264,7 @@ export class RulesEngine {
                 network: {
                   k: rule.network.k,
                   withinMs: durationMs(rule.network.within),
-                  digits: SCOPE_DIGITS[rule.network.scope],
+                  digits: LEVEL_DIGITS[rule.network.scope],
                 },
               }
             : {}),
@@ -793,7 +791,7 @@ const newRuleState = (): RuleState => ({
 })
 
 const groupKey = (compiled: CompiledRule, region: string | undefined): string =>
-  region ? region.slice(0, compiled.network!.digits) : '*'
+  groupPrefix(region, compiled.network!.digits)
 
 const base = (rule: Rule, sample: Sample) => ({
   ruleId: rule.id,

@@ -29,3 +29,16 @@ export { formatFileIssue, parseYaml } from './yaml.js'
 export type { FileIssue, Parsed } from './yaml.js'
 export { CASE_T0, CasesFile, expandSeries, parseCases, runCases } from './cases.js'
 export type { CaseResult } from './cases.js'
+export {
+  codeOfPrefix,
+  groupPrefix,
+  LEVEL_DIGITS,
+  levelOfCode,
+  outermost,
+  parentCode,
+  prefixOf,
+  REGION_LEVELS,
+  regionAt,
+  regionContains,
+} from './regions.js'
+export type { RegionLevel } from './regions.js'

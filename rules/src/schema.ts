@@ -4,6 +4,7 @@
  * or sliding event-time windows, compared with constants or with the station's own constants.
  */
 import { z } from 'zod'
+import { REGION_LEVELS } from './regions.js'
 
 /**
  * Levels in ascending severity. Public warnings use the four colours (蓝 < 黄 < 橙 < 红);
@@ -145,7 +146,7 @@ export const Rule = z
       .strictObject({
         k: z.number().int().min(1),
         within: Duration,
-        scope: z.enum(['province', 'city', 'county', 'township', 'village']).default('county'),
+        scope: z.enum(REGION_LEVELS).default('county'),
       })
       .optional(),
     /**

@@ -12,7 +12,8 @@ import type { FaultMonitor } from '../faults/monitor.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
 import { LEVELS } from '../../../rules/src/index.js'
-import { RegionCode, regionContains } from '../registry/schema.js'
+import { RegionCode } from '../registry/schema.js'
+import { outermost, regionContains } from '../../../rules/src/index.js'
 import type { Outcome } from '../core/outcome.js'
 import { reportOf, type WarningManager } from '../warnings/manager.js'
 import { httpOf } from './outcome.js'
@@ -485,7 +486,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const { registry } = deps.runtime()
     // The alert's areas, as the regions of this registry they cover or lie in.
     const known = registry.file.regions.map((r) => r.code)
-    const tops = known.filter((c) => !known.some((o) => o !== c && regionContains(o, c)))
+    const tops = outermost(known)
     const targets = [
       ...new Set(
         relay.codes.flatMap((code) =>

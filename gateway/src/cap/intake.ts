@@ -6,7 +6,7 @@
  */
 import { XMLParser } from 'fast-xml-parser'
 import { z } from 'zod'
-import type { Level } from '../../../rules/src/index.js'
+import { codeOfPrefix, type Level } from '../../../rules/src/index.js'
 import { CAP_NS, HAZARD_OF_CODE } from './cap.js'
 
 const CapTime = z
@@ -149,7 +149,7 @@ export function readCap(xml: string): Relay {
     .flatMap((ar) => ar.geocode)
     .map((g) => g.value.trim())
     .filter((v) => /^\d{6}(\d{3}(\d{3})?)?$/.test(v))
-    .map((v) => v.padEnd(12, '0'))
+    .map(codeOfPrefix)
   const references = (a.references ?? '')
     .split(/\s+/)
     .filter((r) => r !== '')

@@ -1,8 +1,6 @@
 /** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
-import type { StationInfo } from '../../../rules/src/index.js'
+import { parentCode, regionContains, type StationInfo } from '../../../rules/src/index.js'
 import {
-  parentCode,
-  regionContains,
   type KindsFile,
   type Person,
   type PersonRole,

@@ -3,13 +3,13 @@
  * stations with their sensors and per-station constants, and loudspeaker terminals.
  */
 import { z } from 'zod'
-import { Duration } from '../../../rules/src/index.js'
+import { Duration, levelOfCode, parentCode, REGION_LEVELS, regionContains } from '../../../rules/src/index.js'
 
 /** 12-digit administrative division code: province 2, city 2, county 2, township 3, village 3. */
 export const RegionCode = z.string().regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
 export const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ids use letters, digits, _ . : - (max 64)')
 
-export const RegionLevel = z.enum(['province', 'city', 'county', 'township', 'village'])
+export const RegionLevel = z.enum(REGION_LEVELS)
 export type RegionLevel = z.infer<typeof RegionLevel>
 
 const Quantity = z.strictObject({
@@ -206,47 +206,3 @@ export const RegistryFile = z
     })
   })
 export type RegistryFile = z.infer<typeof RegistryFile>
-
-/** The administrative level a 12-digit code denotes, from which of its parts are zero. */
-export function levelOfCode(code: string): RegionLevel {
-  if (code.slice(9) !== '000') return 'village'
-  if (code.slice(6, 9) !== '000') return 'township'
-  if (code.slice(4, 6) !== '00') return 'county'
-  if (code.slice(2, 4) !== '00') return 'city'
-  return 'province'
-}
-
-/** The significant prefix of a code: a county's 6 digits cover all its townships and villages. */
-export function prefixOf(code: string): string {
-  switch (levelOfCode(code)) {
-    case 'village':
-      return code
-    case 'township':
-      return code.slice(0, 9)
-    case 'county':
-      return code.slice(0, 6)
-    case 'city':
-      return code.slice(0, 4)
-    case 'province':
-      return code.slice(0, 2)
-  }
-}
-
-/** The code of the enclosing region, or undefined for a province. */
-export function parentCode(code: string): string | undefined {
-  switch (levelOfCode(code)) {
-    case 'village':
-      return code.slice(0, 9) + '000'
-    case 'township':
-      return code.slice(0, 6) + '000000'
-    case 'county':
-      return code.slice(0, 4) + '00000000'
-    case 'city':
-      return code.slice(0, 2) + '0000000000'
-    case 'province':
-      return undefined
-  }
-}
-
-/** True when `inner` lies inside (or is) `outer`. */
-export const regionContains = (outer: string, inner: string): boolean => inner.startsWith(prefixOf(outer))

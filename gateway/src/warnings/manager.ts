@@ -22,7 +22,8 @@ import type { WarningsConfig } from '../config/schema.js'
 import type { TerminalCommand, TerminalReceipt } from '../contracts/payloads.js'
 import { warningTopic } from '../contracts/topics.js'
 import type { Metrics } from '../metrics.js'
-import { levelOfCode, regionContains, type Station } from '../registry/schema.js'
+import { codeOfPrefix, levelOfCode, regionAt, regionContains } from '../../../rules/src/index.js'
+import type { Station } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type {
   AlertRow,
@@ -72,13 +73,6 @@ const warningId = (ts: number, key: string): string =>
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${key.replace(/[|:]/g, '-')}`
-
-/** The region code at an administrative level above (or at) `code`. */
-function regionAt(code: string, level: 'village' | 'township' | 'county'): string {
-  if (level === 'county') return code.slice(0, 6) + '000000'
-  if (level === 'township') return code.slice(0, 9) + '000'
-  return code
-}
 
 /** Escalation tier of a region: a village is 0, a township 1, a county (or above) 2. */
 const tierOf = (code: string): number => {
@@ -195,7 +189,7 @@ export class WarningManager {
   /** The warning key and region an alert belongs to. */
   private scopeOf(t: Transition, station: Station): { key: string; region: string } {
     if (t.group !== undefined && t.group !== '*') {
-      const region = t.group.padEnd(12, '0')
+      const region = codeOfPrefix(t.group)
       return { key: `${t.hazard}|${region}`, region }
     }
     const alarm = t.to !== null ? isAlarmStage(t.to) : t.from !== null && isAlarmStage(t.from)

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
 import { formatFileIssue, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
 import { DEMO_CONFIG, loadConfig } from '../../../gateway/src/config/load.js'
-import { levelOfCode, parentCode, regionContains } from '../../../gateway/src/registry/schema.js'
+import { levelOfCode, parentCode, regionContains } from '../../../rules/src/index.js'
 
 const DEMO_REGISTRY = join(import.meta.dirname, '../../../gateway/config/demo/county.yaml')
 
