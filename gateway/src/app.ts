@@ -18,12 +18,17 @@ import { createMetrics } from './metrics.js'
 import { startCheckpointer } from './store/checkpointer.js'
 import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
-import { reportOf, WarningManager } from './warnings/manager.js'
-import { PeopleNotifier } from './warnings/people.js'
+import { AlertManager } from './alerting/manager.js'
+import { CalloutChannel } from './channels/callout/channel.js'
 import { SmsChannel } from './channels/sms/channel.js'
-import { policyFor } from './dissemination/policy.js'
+import { WarningTopicChannel } from './channels/warning-topic/channel.js'
 import { WebhookChannel } from './channels/webhook/channel.js'
-import { WarningRepo } from './warnings/repo.js'
+import type { Channel } from './dissemination/channel.js'
+import { Dispatcher } from './dissemination/dispatcher.js'
+import { EventBus } from './events/bus.js'
+import { eventRoutes } from './api/routes/events.js'
+import { queriesOf } from './api/queries.js'
+import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
 
 export interface StartOptions {
@@ -89,20 +94,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       log.error({ component: 'store', err: e, readings: n }, 'group commit failed; readings not acknowledged')
     },
   })
-  const repo = new WarningRepo(db)
+  const stores = storesOf(db)
+  const bus = new EventBus(stores.events, now, log)
+  const emit = bus.emit
 
-  let runtime = buildRuntime(loaded.value, store, repo)
+  let runtime = buildRuntime(loaded.value, store, stores.alerts)
   const current = () => runtime
 
-  // The broker starts after the manager exists, and the manager publishes through the broker:
-  // these closures are only called once both exist.
+  // The broker starts after the channels exist, and they publish through the broker: these
+  // closures are only called once both exist.
   const publish = (topic: string, payload: string, o: { qos: 0 | 1; retain?: boolean }) =>
     broker.publish(topic, payload, o)
-  const loudspeakers = new LoudspeakerChannel({
-    publish,
-    onSent: (sent) => warnings.sent(sent),
-    log: log.child({ component: 'loudspeaker' }),
-  })
   const faults = new FaultMonitor({
     db,
     runtime: current,
@@ -110,31 +112,37 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log,
     now,
     publish,
+    emit,
     limits: {
       batteryLowPct: config.faults.batteryLowPct,
       clockAheadMs: config.faults.clockAhead === 'off' ? undefined : durationMs(config.faults.clockAhead),
     },
   })
-  const warnings = new WarningManager({
-    repo,
+
+  // Alerting decides; it knows no channel. What it releases is an event.
+  const warnings = new AlertManager({
+    stores,
     runtime: current,
     stationFaulty: (id) => faults.stationFaulty(id),
-    loudspeakers,
-    publish,
+    emit,
     metrics,
     log,
     now,
     config: config.warnings,
-    onReleased: (w, v) => {
-      people.released(w, v)
-      const policy = policyFor(runtime.policy, w.hazard, (v.level ?? v.prevLevel)!)
-      if (policy.channels.includes('webhook'))
-        webhooks?.enqueue(`${w.id}#${v.version}`, w.hazard, {
-          type: 'warning.version',
-          warning: w,
-          version: { ...v, ...reportOf(v.action) },
-        })
-    },
+  })
+
+  // The ways out. Each implements the one Channel interface; the dispatcher resolves the targets
+  // of every released version once and hands it to the channels its policy names.
+  const loudspeakers = new LoudspeakerChannel({
+    publish,
+    deliveries: stores.deliveries,
+    warnings: stores.warnings,
+    runtime: current,
+    config: config.warnings,
+    emit,
+    metrics,
+    log: log.child({ component: 'loudspeaker' }),
+    now,
   })
   const sms = config.sms
     ? new SmsChannel({
@@ -143,9 +151,22 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         metrics,
         log,
         now,
-        onReply: (phone, text) => people.reply(phone, text),
+        emit,
+        onReply: (phone, text) => callouts.reply(phone, text),
       })
     : undefined
+  const callouts = new CalloutChannel({
+    db,
+    warnings: stores.warnings,
+    audit: stores.audit,
+    runtime: current,
+    sms,
+    config: config.callout,
+    emit,
+    metrics,
+    log,
+    now,
+  })
   const webhooks =
     config.webhooks.targets.length > 0
       ? new WebhookChannel({
@@ -158,16 +179,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
           now,
         })
       : undefined
-  const people = new PeopleNotifier({
-    db,
-    repo,
-    runtime: current,
-    sms,
-    config: config.callout,
-    metrics,
-    log,
-    now,
-  })
+  const channels: Channel[] = [
+    callouts,
+    ...(sms ? [sms] : []),
+    ...(webhooks ? [webhooks] : []),
+    loudspeakers,
+    new WarningTopicChannel({
+      publish,
+      warnings: stores.warnings,
+      log: log.child({ component: 'warnings' }),
+    }),
+  ]
+  bus.subscribe(new Dispatcher({ warnings: stores.warnings, runtime: current, channels, log }).onEvent)
   let operators = config.operators
 
   // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
@@ -203,9 +226,20 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
           .apply(transitions)
           .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
       },
-      onReceipt: (terminalId, receipt) => warnings.receipt(terminalId, receipt),
+      onReceipt: (terminalId, receipt) => {
+        loudspeakers
+          .receipt(terminalId, receipt)
+          .catch((e: unknown) =>
+            log.error({ component: 'loudspeaker', err: e, terminalId }, 'receipt not recorded'),
+          )
+      },
+      onRefused: (r) => {
+        emit({ type: 'reading.refused', data: r }).catch((e: unknown) =>
+          log.error({ component: 'events', err: e }, 'refusal not recorded'),
+        )
+      },
       onTerminalStatus: (terminalId, state) => {
-        warnings
+        loudspeakers
           .presence(terminalId, state)
           .catch((e: unknown) =>
             log.error({ component: 'warnings', err: e, terminalId }, 'presence not handled'),
@@ -214,13 +248,21 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   }).catch(failStart)
   opened.push(() => broker.close())
-  await warnings.resendQueued()
+  const active = stores.warnings.countActive()
+  metrics.activeWarnings.set(active)
+  const resending = await loudspeakers.resendQueued()
+  if (active > 0 || resending > 0) log.info({ component: 'warnings', active, resending }, 'warnings restored')
   // Approval timeouts, silences, flap holds, escalations and expiry run on the wall clock.
   sms?.start()
   webhooks?.start()
+  const retainEventsMs = durationMs(config.events.retain)
   ticker = setInterval(() => {
-    people.tick()
-    warnings.tick().catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'warning tick failed'))
+    callouts.tick()
+    warnings
+      .tick()
+      .then(() => loudspeakers.tick())
+      .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'warning tick failed'))
+    stores.events.prune(now() - retainEventsMs, config.events.maxEvents)
   }, durationMs(config.warnings.tickEvery))
   ticker.unref()
   faults.start(durationMs(config.faults.checkEvery))
@@ -234,14 +276,15 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const api = buildApi({
     runtime: current,
     manager: warnings,
-    people,
+    playableForMs: durationMs(config.warnings.playableFor),
+    people: callouts,
     sms,
     operators: () => operators,
     now,
     cap: config.cap,
     faults,
     store,
-    warnings: repo,
+    warnings: queriesOf(stores),
     metrics,
     log,
     info: () => ({
@@ -255,6 +298,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       mqttClients: broker.connectedClients,
     }),
   })
+  eventRoutes(api, { bus, events: stores.events })
   await api.listen({ host, port: config.http.port }).catch(failStart)
   const address = api.server.address()
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port
@@ -292,7 +336,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     operators = next.value.config.operators
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
     for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
-    const built = buildRuntime(next.value, store, repo)
+    const built = buildRuntime(next.value, store, stores.alerts)
     runtime = built // the swap: everything after this line sees only the new runtime
     metrics.reloads.labels('applied').inc()
     const summary = {

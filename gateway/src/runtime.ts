@@ -10,7 +10,7 @@ import type { PolicyFile } from './dissemination/policy.js'
 import { plausibleValues } from './ingest/decode.js'
 import type { Registry } from './registry/registry.js'
 import type { ReadingStore } from './store/readings.js'
-import type { WarningRepo } from './warnings/repo.js'
+import type { AlertStore } from './store/alerts.js'
 
 export interface Runtime {
   readonly registry: Registry
@@ -25,7 +25,7 @@ export interface Runtime {
 /** A getter, so every stage always sees the runtime in force. */
 export type CurrentRuntime = () => Runtime
 
-export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, repo: WarningRepo): Runtime {
+export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, alerts: AlertStore): Runtime {
   const { registry, catalogues } = loaded
   const engine = new RulesEngine(
     catalogues.map((c) => c.catalogue),
@@ -33,7 +33,7 @@ export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, repo: Wa
   )
   const replayed = warmUp(engine, store, registry)
   // Transitions found during the replay were discarded; the levels in force are the stored alerts'.
-  for (const a of repo.alerts()) engine.restore(a.ruleId, a.stationId, a.level)
+  for (const a of alerts.alerts()) engine.restore(a.ruleId, a.stationId, a.level)
   return {
     registry,
     policy: loaded.policy,

@@ -15,27 +15,30 @@ import { LEVELS } from '../../../rules/src/index.js'
 import { RegionCode } from '../registry/schema.js'
 import { outermost, regionContains } from '../../../rules/src/index.js'
 import type { Outcome } from '../core/outcome.js'
-import { reportOf, type WarningManager } from '../warnings/manager.js'
+import type { AlertManager } from '../alerting/manager.js'
+import { reportOf, type VersionRow, type WarningRow } from '../warnings/model.js'
+import type { WarningQueries } from './queries.js'
 import { httpOf } from './outcome.js'
 import { expiresAt } from '../warnings/expiry.js'
-import type { VersionRow, WarningRepo, WarningRow } from '../warnings/repo.js'
 import { atomFeed, capAlert, type CapSender } from '../cap/cap.js'
 import { readCap } from '../cap/intake.js'
 import type { SmsChannel } from '../channels/sms/channel.js'
-import type { PeopleNotifier } from '../warnings/people.js'
+import type { CalloutChannel } from '../channels/callout/channel.js'
 import { authenticate, type Operator, type Role } from './auth.js'
 import { STATUS_PAGE } from './status-page.js'
 
 export interface ApiDeps {
   readonly runtime: CurrentRuntime
   readonly store: ReadingStore
-  readonly warnings: WarningRepo
+  readonly warnings: WarningQueries
   readonly metrics: Metrics
   readonly log: Logger
   readonly info: () => Record<string, unknown>
   readonly faults: Pick<FaultMonitor, 'list'>
-  readonly manager: WarningManager
-  readonly people: PeopleNotifier
+  readonly manager: AlertManager
+  /** How long a released version is valid (CAP `expires`). */
+  readonly playableForMs: number
+  readonly people: CalloutChannel
   readonly sms: SmsChannel | undefined
   /** The operators in force (a reload may change them). */
   readonly operators: () => readonly Operator[]
@@ -287,7 +290,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (!op) return reply
     const body = parse(Empty, req.body ?? {})
     if (!body.ok) return reply.code(400).send(body.error)
-    return answer(reply, deps.manager.ack(req.params.id, op.id))
+    return answer(reply, await deps.manager.ack(req.params.id, op.id))
   })
 
   for (const decision of ['approve', 'reject'] as const)
@@ -419,9 +422,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   const capContext = (w: WarningRow, v: VersionRow) => ({
     sender: deps.cap,
-    areaDesc: w.targets.map((t) => deps.manager.placeName(t)),
+    areaDesc: w.targets.map((t) => deps.runtime().registry.placeName(t)),
     earlier: deps.warnings.versions(w.id).filter((x) => x.version < v.version && x.release === 'released'),
-    expiresAt: expiresAt(v, deps.manager.playableForMs),
+    expiresAt: expiresAt(v, deps.playableForMs),
     status: w.status,
   })
 
@@ -451,7 +454,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         {
           warning: w,
           version: v,
-          headline: `${w.targets.map((t) => deps.manager.placeName(t)).join('、')} ${v.text.slice(0, 60)}`,
+          headline: `${w.targets.map((t) => deps.runtime().registry.placeName(t)).join('、')} ${v.text.slice(0, 60)}`,
           capUrl: `${base}/api/warnings/${encodeURIComponent(w.id)}/versions/${v.version}/cap`,
         },
       ]

@@ -9,7 +9,7 @@
  */
 import { XMLBuilder } from 'fast-xml-parser'
 import { isAlarmStage, type Level } from '../../../rules/src/index.js'
-import type { VersionRow, WarningRow } from '../warnings/repo.js'
+import type { VersionRow, WarningRow } from '../warnings/model.js'
 
 export const CAP_NS = 'urn:oasis:names:tc:emergency:cap:1.2'
 

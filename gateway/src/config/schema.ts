@@ -129,6 +129,16 @@ export const GatewayConfigFile = z.strictObject({
     .prefault({}),
   warnings: WarningsConfig.prefault({}),
   /**
+   * The event stream (`GET /api/events`): events are kept this long, and at most this many, so a
+   * client that reconnects resumes from its Last-Event-ID without missing any.
+   */
+  events: z
+    .strictObject({
+      retain: Duration.default('24h'),
+      maxEvents: z.number().int().min(1000).default(100_000),
+    })
+    .prefault({}),
+  /**
    * SMS over SMPP 3.4 through the operator's SMSC (bind as transceiver). Omitted: no SMS. Released
    * warning versions go to the responsible people of their regions (village heads, duty officers,
    * safety officers; registered residents too for red).

@@ -8,6 +8,7 @@
  * event time stands still. Faults are persisted, exposed on the API and retained on
  * `faults/{stationId}/{sensorId}`; a hazard decided while its station is faulty is unverified.
  */
+import type { Emit } from '../events/bus.js'
 import type { Logger } from 'pino'
 import { durationMs } from '../../../rules/src/index.js'
 import { faultTopic } from '../contracts/topics.js'
@@ -64,6 +65,8 @@ export interface FaultDeps {
     readonly clockAheadMs: number | undefined
   }
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
+  /** The event stream: faults raised and cleared. */
+  readonly emit?: Emit
 }
 
 const faultFrom = (r: Record<string, unknown>): FaultRow => ({
@@ -325,5 +328,14 @@ export class FaultMonitor {
         },
       )
       .catch((e: unknown) => this.log.warn({ err: e }, 'fault state not published'))
+    const emit = this.deps.emit
+    if (!emit) return
+    const station = this.deps.runtime().registry.station(row.stationId)
+    const { sensorId, stationId, kind, detail } = row
+    emit({
+      type: row.clearedAt === null ? 'fault.raised' : 'fault.cleared',
+      region: station?.region ?? null,
+      data: { sensorId, stationId, kind, detail },
+    }).catch((e: unknown) => this.log.warn({ err: e }, 'fault event not recorded'))
   }
 }

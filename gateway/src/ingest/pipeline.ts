@@ -33,6 +33,14 @@ export interface IngestDeps {
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
   /** A terminal's status (retained online message, or its last will). */
   readonly onTerminalStatus: (terminalId: string, state: 'online' | 'offline') => void
+  /** Refused messages, one per source and reason a minute (as logged), for the event stream. */
+  readonly onRefused?: (r: {
+    reason: RejectReason
+    source: string
+    topic: string
+    detail: string
+    suppressed: number
+  }) => void
 }
 
 /** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
@@ -40,7 +48,7 @@ const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*|faults\/.*)$/
 
 export function createIngest(deps: IngestDeps): PublishGate {
   const { store, metrics, log } = deps
-  const rejected = new RejectLog(log.child({ component: 'ingest' }))
+  const rejected = new RejectLog(log.child({ component: 'ingest' }), deps.onRefused)
   const rejectedBy = new Map<RejectReason, { inc(): void }>()
   const reject = (reason: RejectReason, source: string, topic: string, detail: string) => {
     let c = rejectedBy.get(reason)
@@ -190,7 +198,10 @@ export function createIngest(deps: IngestDeps): PublishGate {
  */
 class RejectLog {
   private readonly seen = new Map<string, { last: number; suppressed: number }>()
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly onNoted?: IngestDeps['onRefused'],
+  ) {}
 
   note(reason: RejectReason, source: string, topic: string, detail: string): void {
     const key = `${reason}\u0000${source}`
@@ -202,16 +213,15 @@ class RejectLog {
     }
     if (this.seen.size > 10_000) this.seen.clear() // bounded memory under a storm of distinct sources
     this.seen.set(key, { last: now, suppressed: 0 })
-    this.log.warn(
-      {
-        reason,
-        source: source.slice(0, 64),
-        topic: topic.slice(0, 200),
-        detail: detail.slice(0, 300),
-        suppressed: entry?.suppressed ?? 0,
-      },
-      'message rejected',
-    )
+    const line = {
+      reason,
+      source: source.slice(0, 64),
+      topic: topic.slice(0, 200),
+      detail: detail.slice(0, 300),
+      suppressed: entry?.suppressed ?? 0,
+    }
+    this.log.warn(line, 'message rejected')
+    this.onNoted?.(line)
   }
 }
 

@@ -1,5 +1,5 @@
 /** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
-import { parentCode, regionContains, type StationInfo } from '../../../rules/src/index.js'
+import { parentCode, regionAt, regionContains, type StationInfo } from '../../../rules/src/index.js'
 import {
   type KindsFile,
   type Person,
@@ -104,6 +104,15 @@ export class Registry {
       if (local) return local
     }
     return this.regionNames.get(code) ?? code
+  }
+
+  /** "示范县河口镇柳湾村": the names from county down to the region (in `language` where given). */
+  placeName(code: string, language?: string): string {
+    const parts = [regionAt(code, 'county'), regionAt(code, 'township'), code]
+    return [...new Set(parts)]
+      .map((c) => this.regionName(c, language))
+      .filter((n) => !/^\d+$/.test(n))
+      .join('')
   }
 
   /** Terminals inside `code` (a county covers its townships and villages). */

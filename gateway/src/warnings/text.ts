@@ -9,7 +9,7 @@ import {
   type Explanation,
   type Level,
 } from '../../../rules/src/index.js'
-import type { WarningAction } from './repo.js'
+import type { WarningAction } from './model.js'
 
 export const LEVEL_ZH: Record<Level, string> = {
   blue: '蓝色',

@@ -1,26 +1,165 @@
 /**
- * Village loudspeaker terminals over MQTT: one QoS 1 command per terminal on
- * `terminals/{id}/cmd`; terminals answer on `terminals/{id}/receipt`.
+ * Village loudspeaker terminals over MQTT: one QoS 1 command per terminal on `terminals/{id}/cmd`;
+ * terminals answer on `terminals/{id}/receipt` and tell their presence on `terminals/{id}/status`
+ * (retained, and as their last will).
+ *
+ * A released version's deliveries are recorded per terminal inside the release's transaction and
+ * sent after it commits. A terminal known to be offline is not sent to: its delivery waits for it
+ * to come back, unless expired. Deliveries without a receipt (or failed) are sent again after
+ * `delivery.retryAfter`, up to `delivery.maxAttempts`; rounds read a version again while active.
  */
 import type { Logger } from 'pino'
-import type { TerminalCommand } from '../../contracts/payloads.js'
+import { durationMs } from '../../../../rules/src/index.js'
+import type { WarningsConfig } from '../../config/schema.js'
+import type { TerminalCommand, TerminalReceipt } from '../../contracts/payloads.js'
 import { terminalCmdTopic } from '../../contracts/topics.js'
+import type { Channel, Released, Targets } from '../../dissemination/channel.js'
+import { policyFor } from '../../dissemination/policy.js'
+import type { Emit } from '../../events/bus.js'
+import type { Metrics } from '../../metrics.js'
+import type { CurrentRuntime } from '../../runtime.js'
+import type { DeliveryStore } from '../../store/deliveries.js'
+import type { WarningStore } from '../../store/warnings.js'
+import { expiresAt } from '../../warnings/expiry.js'
+import type { DeliveryRow, VersionRow, WarningRow } from '../../warnings/model.js'
+import { playCommand } from './command.js'
 
 export interface LoudspeakerDeps {
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
-  /** Called with the commands the broker has taken for routing, once per send() call. */
-  readonly onSent: (sent: readonly { terminalId: string; command: TerminalCommand }[]) => void
+  readonly deliveries: DeliveryStore
+  readonly warnings: WarningStore
+  readonly runtime: CurrentRuntime
+  readonly config: WarningsConfig
+  readonly emit: Emit
+  readonly metrics: Metrics
   readonly log: Logger
+  readonly now: () => number
 }
 
-export class LoudspeakerChannel {
-  constructor(private readonly deps: LoudspeakerDeps) {}
+type Outgoing = { terminalId: string; command: TerminalCommand }
+
+export class LoudspeakerChannel implements Channel {
+  readonly name = 'loudspeaker'
+  readonly policyChannel = 'loudspeaker' as const
+  private readonly playableForMs: number
+  private readonly retryAfterMs: number
+
+  constructor(private readonly deps: LoudspeakerDeps) {
+    this.playableForMs = durationMs(deps.config.playableFor)
+    this.retryAfterMs = durationMs(deps.config.delivery.retryAfter)
+  }
+
+  /** Records one delivery per target terminal; after the commit, commands go to those online. */
+  deliver(r: Released, targets: Targets): Promise<void> {
+    const { deliveries } = this.deps
+    const { warning: w, version: v } = r
+    const now = this.deps.now()
+    deliveries.queue(w.id, v.version, targets.terminals, now)
+    // A terminal known to be offline is not sent to: its delivery waits for it to come back.
+    const offline = deliveries.offlineTerminals()
+    deliveries.markOffline(
+      targets.terminals
+        .filter((id) => offline.has(id))
+        .map((terminalId) => ({ warningId: w.id, version: v.version, terminalId })),
+      now,
+    )
+    const online = targets.terminals.filter((id) => !offline.has(id))
+    return this.afterCommit(w, v, () =>
+      online.flatMap((id) => {
+        const out = this.commandFor(w, v, id)
+        return out ? [out] : []
+      }),
+    )
+  }
 
   /**
-   * Sends one command per terminal. Those the broker took are reported together (one store
+   * After a restart: send the deliveries that were recorded but never handed to the broker.
+   * Deliveries already sent are not sent again.
+   */
+  async resendQueued(): Promise<number> {
+    const commands = this.deps.deliveries.queued().flatMap((d) => {
+      const out = this.forDelivery(d)
+      return out ? [out] : []
+    })
+    await this.send(commands)
+    return commands.length
+  }
+
+  /**
+   * A terminal's status (its retained online message or last will). Coming back online, it gets
+   * every still-valid warning version it has not played.
+   */
+  async presence(terminalId: string, state: 'online' | 'offline'): Promise<void> {
+    const now = this.deps.now()
+    this.deps.deliveries.setPresence(terminalId, state, now)
+    this.deps.metrics.terminalPresence.labels(state).inc()
+    if (state === 'offline') return
+    const pending = this.deps.deliveries.undelivered({
+      terminalId,
+      sentBefore: now + 1,
+      maxAttempts: Number.MAX_SAFE_INTEGER,
+    })
+    if (pending.length > 0)
+      this.deps.log.info({ terminalId, resending: pending.length }, 'terminal back online')
+    await this.resend(pending)
+  }
+
+  /** Records a terminal's receipt against its delivery. */
+  receipt(terminalId: string, r: TerminalReceipt): Promise<void> {
+    this.deps.metrics.terminalReceipts.labels(r.state).inc()
+    const now = this.deps.now()
+    const outcome = this.deps.deliveries.receipt(
+      r.warningId,
+      r.version,
+      terminalId,
+      r.state,
+      r.detail ?? null,
+      now,
+    )
+    if (outcome === 'unknown') {
+      this.deps.log.debug(
+        { terminalId, warningId: r.warningId, version: r.version },
+        'receipt for unknown delivery',
+      )
+      return Promise.resolve()
+    }
+    if (outcome !== 'applied') return Promise.resolve()
+    if (r.state === 'played') this.observePlayback(r.warningId, r.version, now)
+    return this.changed(r.warningId, r.version, terminalId, r.state, r.detail ?? null)
+  }
+
+  /** Wall-clock work: retries of deliveries without a receipt, and rounds. */
+  async tick(): Promise<void> {
+    const { deliveries } = this.deps
+    const now = this.deps.now()
+    // Deliveries without a receipt (or failed) are sent again, to terminals not known offline.
+    const offline = deliveries.offlineTerminals()
+    const retry = deliveries
+      .undelivered({
+        sentBefore: now - this.retryAfterMs,
+        maxAttempts: this.deps.config.delivery.maxAttempts,
+      })
+      .filter((d) => !offline.has(d.terminalId) && d.state !== 'queued')
+    await Promise.all([retry.length > 0 ? this.resend(retry) : undefined, ...this.rounds(now)])
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** Sends what `build` returns once the transaction the caller is in has committed. */
+  private async afterCommit(w: WarningRow, v: VersionRow, build: () => Outgoing[]): Promise<void> {
+    // Nothing leaves before the transaction this was written in has committed: the broker may
+    // write to a socket at once. A version rolled back with it is not sent at all.
+    await Promise.resolve()
+    if (!this.deps.warnings.version(w.id, v.version)) return
+    await this.send(build())
+  }
+
+  /**
+   * Sends one command per terminal. Those the broker took are recorded together (one store
    * transaction); a terminal that failed is logged and stays queued.
    */
-  async send(commands: readonly { terminalId: string; command: TerminalCommand }[]): Promise<void> {
+  private async send(commands: readonly Outgoing[]): Promise<void> {
+    if (commands.length === 0) return
     const results = await Promise.all(
       commands.map(async (c) => {
         try {
@@ -36,6 +175,119 @@ export class LoudspeakerChannel {
         }
       }),
     )
-    this.deps.onSent(results.filter((c) => c !== undefined))
+    const sent = results.filter((c) => c !== undefined)
+    this.deps.metrics.terminalCommands.inc(sent.length)
+    this.deps.deliveries.markSent(
+      sent.map((s) => ({
+        warningId: s.command.warningId,
+        version: s.command.version,
+        terminalId: s.terminalId,
+      })),
+      this.deps.now(),
+    )
+  }
+
+  /** Resends deliveries whose versions are still current and unexpired; expired ones are closed. */
+  private async resend(list: readonly DeliveryRow[]): Promise<void> {
+    const now = this.deps.now()
+    const commands: Outgoing[] = []
+    for (const d of list) {
+      const out = this.forDelivery(d)
+      if (out) commands.push(out)
+      else if (out === null) {
+        // an expired warning is never played
+        this.deps.deliveries.receipt(d.warningId, d.version, d.terminalId, 'failed', 'expired', now)
+      }
+    }
+    this.deps.metrics.deliveryRetries.inc(commands.length)
+    await this.send(commands)
+  }
+
+  /** The command for a recorded delivery; null when expired, undefined when gone. */
+  private forDelivery(d: DeliveryRow): Outgoing | null | undefined {
+    const w = this.deps.warnings.get(d.warningId)
+    const v = this.deps.warnings.version(d.warningId, d.version)
+    if (!w || !v || !this.deps.runtime().registry.terminal(d.terminalId)) return undefined
+    if (expiresAt(v, this.playableForMs) <= this.deps.now()) return null
+    return this.commandFor(w, v, d.terminalId)
+  }
+
+  private commandFor(
+    w: Pick<WarningRow, 'id' | 'hazard' | 'targets'>,
+    v: VersionRow,
+    terminalId: string,
+    round = 1,
+  ): Outgoing | undefined {
+    const { registry, policy } = this.deps.runtime()
+    const term = registry.terminal(terminalId)
+    if (!term) return undefined
+    const command = playCommand(registry, policyFor(policy, w.hazard, v.level ?? v.prevLevel!), w, v, {
+      expiresAt: expiresAt(v, this.playableForMs),
+      language: term.language,
+      round,
+      repeat: this.deps.config.repeat,
+      sentAt: this.deps.now(),
+    })
+    return { terminalId, command }
+  }
+
+  /**
+   * Rounds: while a warning stays active, its current version is read again every `every` of its
+   * policy, `rounds` in all, by the loudspeakers it reached (and still unexpired).
+   */
+  private rounds(now: number): Promise<void>[] {
+    const { warnings, deliveries } = this.deps
+    const { policy } = this.deps.runtime()
+    const sends: Promise<void>[] = []
+    for (const w of warnings.active()) {
+      const v = warnings.version(w.id, w.version)
+      if (!v || v.release !== 'released' || v.level === null) continue
+      const p = policyFor(policy, w.hazard, v.level)
+      if (p.rounds <= v.roundsSent || p.every === undefined) continue
+      const last = v.lastRoundAt ?? v.releasedAt ?? v.createdAt
+      if (now - last < durationMs(p.every)) continue
+      if (expiresAt(v, this.playableForMs) <= now) continue
+      const round = v.roundsSent + 1
+      warnings.setRound(w.id, v.version, round, now)
+      const commands = deliveries
+        .deliveries(w.id, v.version)
+        .filter((d) => d.state !== 'offline' && d.state !== 'queued')
+        .flatMap((d) => {
+          const out = this.commandFor(w, v, d.terminalId, round)
+          return out ? [out] : []
+        })
+      this.deps.log.info(
+        { warningId: w.id, version: v.version, round, terminals: commands.length },
+        'warning read again',
+      )
+      sends.push(this.send(commands))
+    }
+    return sends
+  }
+
+  /** Time to first and to 95 % playback of a version, observed once each as receipts come in. */
+  private observePlayback(warningId: string, version: number, now: number): void {
+    const v = this.deps.warnings.version(warningId, version)
+    if (!v) return
+    const { total, played } = this.deps.deliveries.playedCount(warningId, version)
+    const since = (now - (v.releasedAt ?? v.createdAt)) / 1000
+    if (played === 1) this.deps.metrics.firstPlayback.observe(since)
+    if (played === Math.ceil(total * 0.95)) this.deps.metrics.playback95.observe(since)
+  }
+
+  private changed(
+    warningId: string,
+    version: number,
+    terminalId: string,
+    state: string,
+    detail: string | null,
+  ) {
+    const w = this.deps.warnings.get(warningId)
+    return this.deps.emit({
+      type: 'delivery.changed',
+      region: w?.region ?? null,
+      hazard: w?.hazard ?? null,
+      data: { warningId, version, channel: 'loudspeaker', recipient: terminalId, state, detail },
+    })
   }
 }

@@ -13,6 +13,8 @@
 import type { Logger } from 'pino'
 import * as smpp from 'smpp'
 import type { Level } from '../../../../rules/src/index.js'
+import type { Channel, Released, Targets } from '../../dissemination/channel.js'
+import type { Emit } from '../../events/bus.js'
 import type { Metrics } from '../../metrics.js'
 import type { Db } from '../../store/db.js'
 import { segment } from './segments.js'
@@ -35,6 +37,8 @@ export interface SmsDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly now: () => number
+  /** The event stream (delivery receipts); optional so the channel stands alone in tests. */
+  readonly emit?: Emit
   /** A reply from a phone (mobile-originated): 叫应 answers. */
   readonly onReply: (phone: string, text: string) => void
 }
@@ -76,7 +80,9 @@ const rowFrom = (r: Record<string, unknown>): SmsRow => ({
 /** Messages of these levels go out even past a recipient's caps. */
 const overridesCaps = (level: Level | null) => level === 'red' || level === 'level_2'
 
-export class SmsChannel {
+export class SmsChannel implements Channel {
+  readonly name = 'sms'
+  readonly policyChannel = 'sms' as const
   private session: smpp.Session | undefined
   private bound = false
   private stopped = false
@@ -122,6 +128,42 @@ export class SmsChannel {
         s.destroy()
         setTimeout(done, 500).unref()
       })
+  }
+
+  /** A message's delivery moved on: the event stream hears of it. */
+  private announce(smsId: number): void {
+    const m = this.deps.db
+      .prepare('SELECT warning_id, version, phone, person_id, state, error FROM sms_messages WHERE id = ?')
+      .get(smsId) as Record<string, string | number | null> | undefined
+    if (!m || !this.deps.emit) return
+    void this.deps.emit({
+      type: 'delivery.changed',
+      data: {
+        warningId: String(m.warning_id),
+        version: Number(m.version),
+        channel: 'sms',
+        recipient: String(m.person_id ?? m.phone),
+        state: String(m.state),
+        detail: m.error === null ? null : String(m.error),
+      },
+    })
+  }
+
+  /** A released version: one SMS per target person with a phone, queued; the pump sends them. */
+  deliver({ warning: w, version: v }: Released, targets: Targets): void {
+    const level = (v.level ?? v.prevLevel)!
+    this.enqueue(
+      targets.people.map((p) => ({
+        dedupe: `${w.id}:${v.version}:${p.phone}`,
+        warningId: w.id,
+        version: v.version,
+        purpose: 'warning' as const,
+        personId: p.id,
+        phone: p.phone!,
+        text: v.text,
+        level,
+      })),
+    )
   }
 
   /**
@@ -366,6 +408,7 @@ export class SmsChannel {
           .run(`receipt ${stat}`, row.sms_id)
         this.deps.metrics.smsOutcomes.labels('undelivered').inc()
       }
+      this.announce(row.sms_id)
       return
     }
     this.deps.metrics.smsOutcomes.labels('reply').inc()

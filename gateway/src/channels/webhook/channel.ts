@@ -6,7 +6,9 @@
  */
 import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { Channel, Released } from '../../dissemination/channel.js'
 import type { Metrics } from '../../metrics.js'
+import { reportOf } from '../../warnings/model.js'
 import type { Db } from '../../store/db.js'
 
 export interface WebhookTarget {
@@ -31,7 +33,9 @@ export function signature(secret: string, timestamp: number, body: string): stri
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`
 }
 
-export class WebhookChannel {
+export class WebhookChannel implements Channel {
+  readonly name = 'webhook'
+  readonly policyChannel = 'webhook' as const
   private timer: NodeJS.Timeout | undefined
   private busy = false
   private readonly log: Logger
@@ -47,6 +51,15 @@ export class WebhookChannel {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer)
+  }
+
+  /** A released version, POSTed to every endpoint of its hazard (queued; the pump sends). */
+  deliver({ warning: w, version: v }: Released): void {
+    this.enqueue(`${w.id}#${v.version}`, w.hazard, {
+      type: 'warning.version',
+      warning: w,
+      version: { ...v, ...reportOf(v.action) },
+    })
   }
 
   /** Queues one event for every matching endpoint, once per `dedupe` key and endpoint. */

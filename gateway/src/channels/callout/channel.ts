@@ -1,20 +1,23 @@
 /**
- * People, not loudspeakers: released warning versions go by SMS to the responsible people of their
- * regions, and orange/red warnings call them to answer (叫应). A call unanswered within the time is
- * sent again, then passed to the person's superior (the duty officer a level up); the warning
- * shows who has and has not answered. Answers arrive as SMS replies or through the API.
+ * 叫应 call-and-answer: for orange and red warnings (`callout.levels`) the responsible people of
+ * the warning's regions (village heads, duty officers; safety officers for a site) must answer. A
+ * call unanswered within `answerWithin` is sent again, then passed to the person's superior (the
+ * duty officer a level up); the warning shows who has and has not answered. Answers arrive as SMS
+ * replies or through the API. Calls are rows in `callouts`; the SMS go through the SMS channel.
  */
 import type { Logger } from 'pino'
-import { durationMs } from '../../../rules/src/index.js'
-import type { SmsChannel } from '../channels/sms/channel.js'
-import type { GatewayConfigFile } from '../config/schema.js'
-import type { Metrics } from '../metrics.js'
-import { levelOfCode, parentCode, regionContains } from '../../../rules/src/index.js'
-import type { Person, PersonRole } from '../registry/schema.js'
-import { inPolygon, policyFor } from '../dissemination/policy.js'
-import type { CurrentRuntime } from '../runtime.js'
-import type { Db } from '../store/db.js'
-import type { VersionRow, WarningRepo, WarningRow } from './repo.js'
+import { durationMs, levelOfCode, parentCode } from '../../../../rules/src/index.js'
+import type { GatewayConfigFile } from '../../config/schema.js'
+import type { Channel, Released, Targets } from '../../dissemination/channel.js'
+import type { Emit } from '../../events/bus.js'
+import type { Metrics } from '../../metrics.js'
+import type { Person } from '../../registry/schema.js'
+import type { CurrentRuntime } from '../../runtime.js'
+import type { AuditLog } from '../../store/audit.js'
+import type { Db } from '../../store/db.js'
+import type { WarningStore } from '../../store/warnings.js'
+import type { VersionRow, WarningRow } from '../../warnings/model.js'
+import type { SmsChannel } from '../sms/channel.js'
 
 export interface CalloutRow {
   readonly id: number
@@ -32,73 +35,38 @@ export interface CalloutRow {
   readonly escalatedFrom: number | null
 }
 
-export interface PeopleDeps {
+export interface CalloutDeps {
   readonly db: Db
-  readonly repo: WarningRepo
+  readonly warnings: WarningStore
+  readonly audit: AuditLog
   readonly runtime: CurrentRuntime
   /** Absent when no SMSC is configured: calls are then answered in the API only. */
   readonly sms: SmsChannel | undefined
   readonly config: GatewayConfigFile['callout']
+  readonly emit: Emit
   readonly metrics: Metrics
   readonly log: Logger
   readonly now: () => number
 }
 
-/**
- * Who is told of a version: the policy's population groups within the warning's regions, or
- * inside its station's hazard polygons (people with coordinates).
- */
-function recipients(
-  people: readonly Person[],
-  w: WarningRow,
-  groups: readonly PersonRole[],
-  areas: readonly { coordinates: readonly (readonly (readonly number[])[])[] }[],
-): Person[] {
-  const inArea = (p: Person) =>
-    p.lat !== undefined && p.lon !== undefined && areas.some((a) => inPolygon(p.lon!, p.lat!, a.coordinates))
-  return people.filter(
-    (p) =>
-      p.phone !== undefined &&
-      (w.targets.some((t) => regionContains(t, p.region)) || inArea(p)) &&
-      p.roles.some((r) => groups.includes(r)),
-  )
-}
-
-export class PeopleNotifier {
+export class CalloutChannel implements Channel {
+  readonly name = 'callout'
+  /** Calls are made whatever channels the policy names: answering is not optional. */
+  readonly policyChannel = undefined
   private readonly log: Logger
   private readonly answerMs: number
 
-  constructor(private readonly deps: PeopleDeps) {
+  constructor(private readonly deps: CalloutDeps) {
     this.log = deps.log.child({ component: 'callout' })
     this.answerMs = durationMs(deps.config.answerWithin)
   }
 
-  /** A version went out: SMS to the people of its regions; on orange/red, call them to answer. */
-  released(w: WarningRow, v: VersionRow): void {
-    const { registry } = this.deps.runtime()
-    const level = (v.level ?? v.prevLevel)!
-    if (v.action === 'lift') {
-      this.close(w.id)
-    }
-    const policy = policyFor(this.deps.runtime().policy, w.hazard, level)
-    const areas = policy.polygons ? (registry.station(w.stationId)?.hazardAreas ?? []) : []
-    const told = recipients(registry.people, w, policy.groups, areas)
-    if (policy.channels.includes('sms'))
-      this.deps.sms?.enqueue(
-        told.map((p) => ({
-          dedupe: `${w.id}:${v.version}:${p.phone}`,
-          warningId: w.id,
-          version: v.version,
-          purpose: 'warning' as const,
-          personId: p.id,
-          phone: p.phone!,
-          text: v.text,
-          level,
-        })),
-      )
+  /** A lift closes the warning's calls; an orange/red version calls those who answer for the area. */
+  deliver({ warning: w, version: v }: Released, targets: Targets): void {
+    if (v.action === 'lift') this.close(w.id)
     if (v.action === 'lift' || v.level === null || !this.deps.config.levels.includes(v.level)) return
     // Those who answer for the area: village heads and duty officers (safety officers for a site).
-    const called = told.filter((p) => !p.roles.includes('resident'))
+    const called = targets.people.filter((p) => !p.roles.includes('resident'))
     for (const p of called) this.call(w, v, p, null)
   }
 
@@ -143,8 +111,8 @@ export class PeopleNotifier {
       .all(now) as Record<string, unknown>[]
     for (const r of due) {
       const id = r.id as number
-      const w = this.deps.repo.get(r.warning_id as string)
-      const v = w && this.deps.repo.version(w.id, r.version as number)
+      const w = this.deps.warnings.get(r.warning_id as string)
+      const v = w && this.deps.warnings.version(w.id, r.version as number)
       const person = registry.people.find((p) => p.id === r.person_id)
       if (!w || !v || w.state !== 'active' || !person) {
         this.deps.db.prepare("UPDATE callouts SET state = 'closed' WHERE id = ?").run(id)
@@ -159,7 +127,7 @@ export class PeopleNotifier {
       }
       this.deps.db.prepare("UPDATE callouts SET state = 'escalated' WHERE id = ?").run(id)
       const superior = this.superiorOf(person)
-      this.deps.repo.audit(now, 'system', 'callout_escalated', w.id, {
+      this.deps.audit.audit(now, 'system', 'callout_escalated', w.id, {
         person: person.id,
         superior: superior?.id ?? null,
         sends,
@@ -198,15 +166,31 @@ export class PeopleNotifier {
   /** Marks a person's waiting calls answered (all of a warning, or all of theirs). */
   answer(personId: string, via: 'sms' | 'api', warningId?: string): number {
     const now = this.deps.now()
+    const filter = warningId !== undefined ? 'AND warning_id = ?' : ''
+    const args = warningId !== undefined ? [warningId] : []
+    const calls = this.deps.db
+      .prepare(
+        `SELECT warning_id, count(*) AS n FROM callouts WHERE person_id = ? AND state = 'waiting' ${filter} GROUP BY warning_id`,
+      )
+      .all(personId, ...args) as { warning_id: string; n: number }[]
     const changes = this.deps.db
       .prepare(
         `UPDATE callouts SET state = 'answered', answered_at = ?, via = ?
-         WHERE person_id = ? AND state = 'waiting' ${warningId !== undefined ? 'AND warning_id = ?' : ''}`,
+         WHERE person_id = ? AND state = 'waiting' ${filter}`,
       )
-      .run(now, via, personId, ...(warningId !== undefined ? [warningId] : [])).changes
+      .run(now, via, personId, ...args).changes
     if (changes > 0) {
       this.deps.metrics.callouts.labels('answered').inc(changes)
-      this.deps.repo.audit(now, personId, 'callout_answered', warningId ?? personId, { via, calls: changes })
+      this.deps.audit.audit(now, personId, 'callout_answered', warningId ?? personId, { via, calls: changes })
+      for (const c of calls) {
+        const w = this.deps.warnings.get(c.warning_id)
+        void this.deps.emit({
+          type: 'callout.answered',
+          region: w?.region ?? null,
+          hazard: w?.hazard ?? null,
+          data: { warningId: c.warning_id, personId, via, calls: c.n },
+        })
+      }
     }
     return changes
   }
