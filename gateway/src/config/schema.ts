@@ -15,7 +15,7 @@ const HazardMatch = z.union([z.literal('*'), z.string().regex(/^[a-z][a-z0-9_]*$
  * The alert manager between the rules and the channels: grouping, release (approval), inhibition,
  * flap damping, acknowledgement and escalation, expiry.
  */
-const WarningsConfig = z.strictObject({
+export const WarningsConfig = z.strictObject({
   /** How long a loudspeaker command stays playable if not superseded. */
   playableFor: Duration.default('6h'),
   /** Times a terminal repeats the announcement. */

@@ -274,7 +274,7 @@ export class WarningStore {
   approvals(warningId: string, version: number): { operator: string; decision: string; at: number }[] {
     return this.db
       .prepare(
-        'SELECT operator, decision, at FROM approvals WHERE warning_id = ? AND version = ? ORDER BY at',
+        'SELECT operator, decision, at FROM approvals WHERE warning_id = ? AND version = ? ORDER BY at, rowid',
       )
       .all(warningId, version) as { operator: string; decision: string; at: number }[]
   }
