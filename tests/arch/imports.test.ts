@@ -21,14 +21,45 @@ function tsFiles(dir: string): string[] {
   })
 }
 
+/** Each SDK lives in one folder (or file) of the gateway: its adapter. */
+const SDK_HOMES: [sdk: RegExp, home: string][] = [
+  [/^aedes$|^mqemitter$|^ws$/, 'gateway/src/broker/'],
+  [/^better-sqlite3$/, 'gateway/src/store/'],
+  [/^fastify$|^@fastify\//, 'gateway/src/api/'],
+  [/^smpp$/, 'gateway/src/channels/sms/'],
+  [/^fast-xml-parser$/, 'gateway/src/cap/'],
+  [/^prom-client$/, 'gateway/src/metrics.ts'],
+  [/^mqtt$/, 'gateway/src/broker/'],
+]
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+
 const forbidden: { from: RegExp; to: RegExp; why: string }[] = [
+  ...SDK_HOMES.map(([to, home]) => ({
+    from: new RegExp(`^gateway/src/(?!${escape(home.slice('gateway/src/'.length))})`),
+    to,
+    why: `${to.source} only in ${home}`,
+  })),
+  {
+    from: /^gateway\/src\/alerting\//,
+    to: /\/(channels|dissemination|api|broker)\//,
+    why: 'alerting decides; it calls no channel and knows no API (it emits events)',
+  },
+  {
+    from: /^gateway\/src\/(store|events)\//,
+    to: /\/(alerting|channels|dissemination|api)\//,
+    why: 'the store and the event bus serve the stages, never the other way round',
+  },
+  {
+    from: /^gateway\/src\/dissemination\//,
+    to: /\/(alerting|api)\//,
+    why: 'dissemination hears releases as events; it does not reach into alerting',
+  },
   {
     from: /^rules\//,
     to: /gateway|sensors-sim|dashboards|^pino$|^aedes$|^mqtt$|^better-sqlite3$|^fastify$|^node:(fs|net|http|child_process)$/,
     why: 'rules/ is pure: no I/O, no gateway',
   },
-  { from: /^gateway\/src\/(?!broker\/)/, to: /^aedes$|^mqemitter$/, why: 'aedes only in broker/' },
-  { from: /^gateway\/src\/(?!store\/)/, to: /^better-sqlite3$/, why: 'SQLite only in store/' },
   {
     from: /^gateway\/src\/(core|contracts)\//,
     to: /^(?!zod$|node:)[^.]/,
@@ -59,4 +90,15 @@ test('imports follow the dependency direction', () => {
     }
   }
   expect(violations).toEqual([])
+})
+
+test('every rule is about files that exist (a rule about a missing folder fails, not passes)', () => {
+  const files = ['gateway/src', 'rules/src', 'sensors-sim/src'].flatMap((d) =>
+    tsFiles(join(ROOT, d)).map((f) => relative(ROOT, f).replaceAll('\\', '/')),
+  )
+  const unused = forbidden.filter((rule) => !files.some((f) => rule.from.test(f))).map((r) => r.why)
+  expect(unused).toEqual([])
+  // And every SDK's home exists and uses it.
+  const homeless = SDK_HOMES.filter(([, home]) => !files.some((f) => f.startsWith(home))).map(([, h]) => h)
+  expect(homeless).toEqual([])
 })
