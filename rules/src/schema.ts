@@ -121,7 +121,7 @@ export const Rule = z
     hazard: z.string().regex(/^[a-z][a-z0-9_]*$/),
     /** Sensor kinds whose readings this rule evaluates. */
     kinds: z.array(z.string()).min(1),
-    /** The entry in shared/reference/thresholds.yaml these thresholds implement. */
+    /** The entry in rules/reference/thresholds.yaml these thresholds implement. */
     reference: z.string().min(1),
     confidence: z.enum(['confirmed', 'confirmed_secondary', 'derived', 'unverified']),
     source: z.string().min(1),

@@ -1,5 +1,5 @@
 /**
- * Unit conversions the catalogues need, from shared/reference/thresholds.yaml `unit_tables`.
+ * Unit conversions the catalogues need, from rules/reference/thresholds.yaml `unit_tables`.
  * Pure functions; the derive stage applies them to readings before the rules see them.
  */
 
