@@ -6,7 +6,7 @@
 import { EventSource } from 'eventsource'
 import { afterEach, describe, expect, test } from 'vitest'
 import { startGateway } from '../../gateway/src/app.js'
-import { api, captureLogger, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { api, captureLogger, connect, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
 
 const LIUWAN = '511823100201'
@@ -28,7 +28,14 @@ function stream(url: string, init?: { lastEventId?: string }) {
         headers: { ...opts?.headers, ...(init?.lastEventId ? { 'Last-Event-ID': init.lastEventId } : {}) },
       }),
   })
-  const types = ['warning.released', 'approval.needed', 'warning.acknowledged', 'fault.raised', 'gap']
+  const types = [
+    'warning.released',
+    'approval.needed',
+    'warning.acknowledged',
+    'fault.raised',
+    'reading.refused',
+    'gap',
+  ]
   for (const t of types)
     es.addEventListener(t, (m) =>
       received.push({ id: m.lastEventId, type: t, data: JSON.parse(m.data as string) as Received['data'] }),
@@ -121,6 +128,38 @@ describe('GET /api/events', () => {
       third.warningId,
       fourth.warningId,
     ])
+  })
+
+  test("a refused reading and an equipment fault are on the stream, with the station's region", async () => {
+    const { config } = makeConfigDir()
+    const { gw } = await startTestGateway(config)
+    gateways.push(gw)
+    const s = stream(`${gw.urls.http}/api/events?types=reading.refused,fault.raised`)
+    open.push(s.es)
+    await s.opened
+    const device = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+    await device.publishAsync('sensors/water_level/wl-lw-01/data', '{not json', { qos: 1 })
+    // A reading far outside the plausible range of a river stage: an out_of_range fault.
+    await device.publishAsync(
+      'sensors/water_level/wl-lw-01/data',
+      JSON.stringify({ ts: Date.now(), values: { stage_m: 9999 } }),
+      { qos: 1 },
+    )
+    await device.endAsync()
+    await until(
+      () => s.received,
+      (r) => r.length >= 2,
+      'refusal and fault events',
+    )
+    const [refused, fault] = s.received
+    expect(refused).toMatchObject({
+      type: 'reading.refused',
+      data: { data: { reason: 'bad_json', source: 'wl-lw-01' } },
+    })
+    expect(fault).toMatchObject({
+      type: 'fault.raised',
+      data: { region: LIUWAN, data: { sensorId: 'wl-lw-01', stationId: 'WL-LW-01', kind: 'out_of_range' } },
+    })
   })
 
   test('a bad filter is refused with its reason', async () => {
