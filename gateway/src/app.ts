@@ -26,7 +26,6 @@ import { WebhookChannel } from './channels/webhook/channel.js'
 import type { Channel } from './dissemination/channel.js'
 import { Dispatcher } from './dissemination/dispatcher.js'
 import { EventBus } from './events/bus.js'
-import { eventRoutes } from './api/routes/events.js'
 import { queriesOf } from './api/queries.js'
 import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
@@ -277,6 +276,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     runtime: current,
     manager: warnings,
     playableForMs: durationMs(config.warnings.playableFor),
+    events: { bus, store: stores.events },
     people: callouts,
     sms,
     operators: () => operators,
@@ -298,7 +298,6 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       mqttClients: broker.connectedClients,
     }),
   })
-  eventRoutes(api, { bus, events: stores.events })
   await api.listen({ host, port: config.http.port }).catch(failStart)
   const address = api.server.address()
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port

@@ -1,7 +1,7 @@
 /** The one place a domain refusal becomes an HTTP status. */
 import type { Outcome, Refusal } from '../core/outcome.js'
 
-const STATUS: Record<Refusal, { status: 400 | 404 | 409; error: string }> = {
+const STATUS: Record<Refusal, { status: 400 | 404 | 409 | 422; error: string }> = {
   not_found: { status: 404, error: 'not_found' },
   unknown_region: { status: 400, error: 'bad_request' },
   not_pending: { status: 409, error: 'conflict' },
@@ -10,6 +10,7 @@ const STATUS: Record<Refusal, { status: 400 | 404 | 409; error: string }> = {
   rule_issued: { status: 409, error: 'conflict' },
   not_latched: { status: 409, error: 'conflict' },
   condition_holds: { status: 409, error: 'conflict' },
+  not_for_this_area: { status: 422, error: 'not_for_this_area' },
 }
 
 /** HTTP status and body of an outcome: 200 with what was done, or the refusal's status and reason. */

@@ -21,6 +21,8 @@ export type Refusal =
   | 'not_latched'
   /** A latched alarm's condition still holds at the latest reading. */
   | 'condition_holds'
+  /** An upstream alert none of whose areas is in this registry. */
+  | 'not_for_this_area'
 
 /** Done (with what the command produced), or refused with its reason and a readable message. */
 export type Outcome<T = Record<string, unknown>> =

@@ -4,6 +4,7 @@
  * subscribe. A new consumer is a new subscriber, never a new call inside alerting.
  */
 import type { Level } from '../../../rules/src/index.js'
+import { EVENT_TYPES as CONTRACT_TYPES } from '../contracts/api.js'
 
 /** The payloads by event type. */
 export interface EventPayloads {
@@ -91,20 +92,12 @@ export interface FaultEvent {
 
 /** The names of the event types. */
 export type EventType = keyof EventPayloads
-/** The event types, for validating a filter. */
-export const EVENT_TYPES: readonly EventType[] = [
-  'warning.released',
-  'approval.needed',
-  'approval.given',
-  'version.held',
-  'warning.acknowledged',
-  'warning.escalated',
-  'delivery.changed',
-  'callout.answered',
-  'fault.raised',
-  'fault.cleared',
-  'reading.refused',
-]
+/** The event types, in the API contract's order (a type here and there, or the build fails). */
+export const EVENT_TYPES: readonly EventType[] = CONTRACT_TYPES
+// Both directions: every payload has a contract name, every contract name a payload.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
+const _same: Same<EventType, (typeof CONTRACT_TYPES)[number]> = true
+void _same
 
 /** An event as emitted: its type, payload and the region and hazard it concerns (for filters). */
 export type NewEvent = {

@@ -1,0 +1,50 @@
+/** The status page, liveness, the gateway's ports and counts, and Prometheus metrics. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { Health, Info, text } from '../../contracts/api.js'
+import type { ApiDeps } from '../server.js'
+import { STATUS_PAGE } from '../status-page.js'
+
+export const infoRoutes =
+  (deps: Pick<ApiDeps, 'info' | 'metrics'>): FastifyPluginAsyncZod =>
+  async (app) => {
+    const tags = ['gateway']
+    // info() is the composition root's open-ended record; the serializer checks it against Info.
+    const info = () => deps.info() as Info
+
+    app.get(
+      '/',
+      {
+        schema: {
+          tags,
+          summary: 'a one-page status view of the warnings',
+          response: { 200: text('text/html', 'the status page') },
+        },
+      },
+      async (_req, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE),
+    )
+
+    app.get(
+      '/health',
+      { schema: { tags, summary: 'liveness, with ports and counts', response: { 200: Health } } },
+      async () => ({ status: 'ok' as const, ...info() }),
+    )
+
+    app.get(
+      '/api/info',
+      { schema: { tags, summary: 'ports, URLs and counts', response: { 200: Info } } },
+      async () => info(),
+    )
+
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags,
+          summary: 'Prometheus metrics',
+          response: { 200: text('text/plain', 'Prometheus text exposition format') },
+        },
+      },
+      async (_req, reply) =>
+        reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    )
+  }
