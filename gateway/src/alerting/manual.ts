@@ -29,6 +29,31 @@ export interface Actor {
   readonly approver: boolean
 }
 
+/** The version an operator makes, and its release as the stages start it. */
+function byHand(
+  v: { action: 'issue' | 'update'; level: Level; prevLevel: Level | null; text: string; now: number },
+  operator: Actor,
+  explanation: Record<string, unknown> = {},
+): Pick<Proposal, 'version' | 'release' | 'due' | 'releasedBy'> {
+  return {
+    version: {
+      action: v.action,
+      level: v.level,
+      prevLevel: v.prevLevel,
+      ts: v.now,
+      text: v.text,
+      explanation: { manual: true, by: operator.id, ...explanation },
+      reason: 'manual',
+      verified: true,
+      alerts: [],
+      approvedBy: operator.approver ? [operator.id] : [],
+    },
+    release: 'released',
+    due: null,
+    releasedBy: [SYSTEM],
+  }
+}
+
 export class ManualWarnings {
   constructor(
     private readonly deps: AlertingDeps,
@@ -74,25 +99,9 @@ export class ManualWarnings {
         status: input.status ?? 'Actual',
         upstream: input.upstream ?? null,
       },
-      version: {
-        action: 'issue',
-        level: input.level,
-        prevLevel: null,
-        ts: now,
-        text,
-        explanation: {
-          manual: true,
-          by: operator.id,
-          ...(input.upstream ? { upstream: input.upstream } : {}),
-        },
-        reason: 'manual',
-        verified: true,
-        alerts: [],
-        approvedBy: operator.approver ? [operator.id] : [],
-      },
-      release: 'released',
-      due: null,
-      releasedBy: [SYSTEM],
+      ...byHand({ action: 'issue', level: input.level, prevLevel: null, text, now }, operator, {
+        ...(input.upstream ? { upstream: input.upstream } : {}),
+      }),
     }
   }
 
@@ -119,21 +128,7 @@ export class ManualWarnings {
         updatedAt: now,
         ...this.escalation.fieldsAfter(w, input.level, w.region, now),
       },
-      version: {
-        action: 'update',
-        level: input.level,
-        prevLevel: w.level,
-        ts: now,
-        text,
-        explanation: { manual: true, by: operator.id },
-        reason: 'manual',
-        verified: true,
-        alerts: [],
-        approvedBy: operator.approver ? [operator.id] : [],
-      },
-      release: 'released',
-      due: null,
-      releasedBy: [SYSTEM],
+      ...byHand({ action: 'update', level: input.level, prevLevel: w.level, text, now }, operator),
     }
   }
 }
