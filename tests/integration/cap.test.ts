@@ -23,7 +23,8 @@ import {
 } from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
 
-const XSD = join(import.meta.dirname, '../../../shared/reference/cap/CAP-v1.2.xsd')
+// The OASIS schema, kept in the repository (tests/fixtures/cap/README.md says where it comes from).
+const XSD = join(import.meta.dirname, '../fixtures/cap/CAP-v1.2.xsd')
 const XMLLINT = '/usr/bin/xmllint'
 const haveXmllint = requireBinary(XMLLINT, 'libxml2-utils')
 const T0 = Date.UTC(2026, 6, 15)
