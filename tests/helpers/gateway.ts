@@ -165,5 +165,3 @@ export async function metric(base: string, name: string, labels = ''): Promise<n
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
   return line ? Number(line.split(' ')[1]) : 0
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
