@@ -373,7 +373,8 @@ describe('approval', () => {
     const c = clock()
     ;({ gw } = await startTestGateway(config(policy).config, c.now))
     const cmds = await collector(gw.urls.mqtt, `terminals/T${LIUWAN}-01/cmd`, { hazard: 'flood' })
-    // A probe pending a second longer than the flood's version: it is due 119 s after the flood's.
+    // A probe put up for approval a second before the flood's version: its deadline comes 119 s
+    // after the flood's version was made.
     const early = await probe(TOKENS.clerk)
     c.advance(1_000)
     await stages('wl-lw-01', [[0, 33.0]])
