@@ -24,6 +24,8 @@ export interface ChildOptions {
   /** Node flags for the child, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[]
   readonly extraArgs?: readonly string[]
+  /** Environment variables added to the child's. */
+  readonly env?: Readonly<Record<string, string>>
   readonly readyTimeoutMs?: number
 }
 
@@ -48,7 +50,7 @@ export function startChildGateway(config: string, opts: ChildOptions = {}): Prom
       '0',
       ...(opts.extraArgs ?? []),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   )
   const logs: Record<string, unknown>[] = []
   let stderr = ''

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino, type Logger } from 'pino'
 import { startGateway, type RunningGateway } from '../../gateway/src/app.js'
+import { until } from './wait.js'
 
 export const DEMO_REGISTRY = join(import.meta.dirname, '../../gateway/config/demo/county.yaml')
 
@@ -83,17 +84,43 @@ export async function connect(url: string, opts: IClientOptions = {}): Promise<M
   return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
 }
 
-/** Collects messages on a filter; `waitFor(n)` resolves once n have arrived. */
+/** Hazard and text of the marker warnings `issueMarker` issues. */
+export const MARKER = { hazard: 'test_marker', text: '【测试标记】test marker' } as const
+
 /**
- * Subscribes to `filter` and keeps the messages; `hazard` keeps only commands of that hazard (a
- * rain gauge in a village with flash-flood thresholds also raises flash-flood warnings).
+ * Issues a marker, the later event that proves an earlier one did not happen: an operator's blue
+ * warning of hazard MARKER.hazard to `region`, released at once, for the region's loudspeakers (and
+ * its people, where SMS is configured). It is decided after everything the test caused before it,
+ * so it is sent after whatever they sent: the broker keeps each topic's order [MQTT-4.6.0-6] and
+ * the SMS queue goes out in order. Once a terminal has the marker's command, an earlier command
+ * that has not reached it was never sent. Returns the marker's warning id.
+ */
+export async function issueMarker(base: string, region: string): Promise<string> {
+  const res = await api(base, 'POST', '/api/warnings', {
+    hazard: MARKER.hazard,
+    level: 'blue',
+    regions: [region],
+    text: MARKER.text,
+  })
+  const body = (await res.json()) as { warningId?: string; release?: string }
+  if (res.status !== 200 || body.release !== 'released' || body.warningId === undefined)
+    throw new Error(`the marker was not released: ${res.status} ${JSON.stringify(body)}`)
+  return body.warningId
+}
+
+/**
+ * Subscribes to `filter` and keeps the messages; `waitFor(n)` resolves once n have arrived. `hazard`
+ * keeps only commands of that hazard (a rain gauge in a village with flash-flood thresholds also
+ * raises flash-flood warnings). Markers (`mark`) are kept apart, never among the messages.
  */
 export async function collector(url: string, filter: string, opts: { hazard?: string } = {}) {
   const client = await connect(url)
   const messages: { topic: string; payload: Record<string, unknown> }[] = []
+  const markers: Record<string, unknown>[] = []
   const waiters: { n: number; resolve: () => void }[] = []
   client.on('message', (topic, payload) => {
     const json = JSON.parse(payload.toString('utf8')) as Record<string, unknown>
+    if (json.hazard === MARKER.hazard) return void markers.push(json)
     if (opts.hazard !== undefined && json.hazard !== opts.hazard) return
     messages.push({ topic, payload: json })
     for (const w of [...waiters]) if (messages.length >= w.n) w.resolve()
@@ -111,6 +138,18 @@ export async function collector(url: string, filter: string, opts: { hazard?: st
         )
         waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) })
       }),
+    /**
+     * Issues a marker to `region` (see issueMarker) and waits until `n` of its commands are here, one
+     * per terminal topic of `filter` it reaches: then nothing sent before it is still on its way.
+     */
+    mark: async (base: string, region: string, n: number) => {
+      const id = await issueMarker(base, region)
+      await until(
+        () => markers.filter((m) => m.warningId === id).length,
+        (k) => k >= n,
+        `${n} marker commands on ${filter}`,
+      )
+    },
     close: () => client.endAsync(),
   }
 }
@@ -126,5 +165,3 @@ export async function metric(base: string, name: string, labels = ''): Promise<n
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
   return line ? Number(line.split(' ')[1]) : 0
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -17,7 +17,6 @@ import {
   DEMO_REGISTRY,
   getJson,
   makeConfigDir,
-  sleep,
   startTestGateway,
   TOKENS,
 } from '../helpers/gateway.js'
@@ -26,6 +25,7 @@ import { clock, until } from '../helpers/wait.js'
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
 const LIUWAN = '511823100201'
+const TAOYUAN = '511823100203'
 
 interface Version {
   version: number
@@ -65,6 +65,41 @@ const warning = (id: string) =>
     `/api/warnings/${id}`,
   )
 
+const alertList = () =>
+  getJson<{ alerts: { key: string; stationId: string }[] }>(gw!.urls.http, '/api/alerts').then(
+    (r) => r.alerts,
+  )
+const ruleStats = (ruleId: string) =>
+  getJson<{ rules: { ruleId: string; fired: number; cleared: number }[] }>(
+    gw!.urls.http,
+    '/api/rules/stats',
+  ).then((r) => r.rules.find((x) => x.ruleId === ruleId))
+/** Whether the reading of `stationId` at event time `ts` is stored (it was evaluated before). */
+const stored = (stationId: string, ts: number) =>
+  getJson<{ readings: { ts: number }[] }>(
+    gw!.urls.http,
+    `/api/stations/${stationId}/readings?from=${ts}&to=${ts + 1}`,
+  ).then((r) => r.readings.length > 0)
+
+/**
+ * A probe of the wall-clock ticks: a yellow rainstorm warning to 桃园村 (nobody listens there), issued
+ * now. From an operator who is no approver, under the approval tests' policy, it waits for approval
+ * and is released by the first tick at its deadline (2 min on); from the duty operator it goes out at
+ * once and is escalated by the first tick 10 min on. Either shows that a tick ran on the clock as
+ * set, and such a tick also did whatever else was due then.
+ */
+async function probe(token: string): Promise<string> {
+  const r = await api(
+    gw!.urls.http,
+    'POST',
+    '/api/warnings',
+    { hazard: 'rainstorm', level: 'yellow', regions: [TAOYUAN] },
+    token,
+  )
+  expect(r.status).toBe(200)
+  return ((await r.json()) as { warningId: string }).warningId
+}
+
 /** Publishes stage readings from a water-level sensor. */
 async function stages(sensor: string, series: [number, number][]) {
   const c = await connect(gw!.urls.mqtt, { clientId: `${sensor}-${Math.random().toString(36).slice(2, 6)}` })
@@ -103,13 +138,19 @@ describe('grouping', () => {
       Array.from({ length: 20 }, (_, i) => stages(`wl-x-${String(i + 1).padStart(2, '0')}`, [[i % 3, 33.0]])),
     )
     const ws = await until(warnings, (w) => w.length > 0, 'a warning')
-    await sleep(200)
+    // Every reading's alert is recorded, and each was decided together with its alert.
+    await until(
+      alertList,
+      (a) => a.filter((x) => x.key === `flood|${LIUWAN}`).length === 20,
+      'the twenty alerts',
+    )
     const flood = (await warnings()).filter((w) => w.hazard === 'flood')
     expect(flood).toHaveLength(1)
     expect(flood[0]).toMatchObject({ key: `flood|${LIUWAN}`, region: LIUWAN, level: 'yellow' })
     expect(flood[0]!.versions).toHaveLength(1)
     const alerts = await getJson<{ alerts: { key: string }[] }>(gw.urls.http, '/api/alerts')
     expect(alerts.alerts.filter((a) => a.key === `flood|${LIUWAN}`)).toHaveLength(20)
+    await cmds.mark(gw.urls.http, LIUWAN, 1)
     expect(cmds.messages).toHaveLength(1)
     expect(ws.length).toBeGreaterThan(0)
     await cmds.close()
@@ -188,7 +229,8 @@ describe('silences and inhibition', () => {
       ).status,
     ).toBe(200)
     await stages('wl-lw-01', [[0, 33.0]])
-    await sleep(200)
+    // The alert is recorded; the warning was decided with it.
+    await until(alertList, (a) => a.some((x) => x.stationId === 'WL-LW-01'), 'the alert')
     expect(await warnings('active')).toEqual([])
     c.advance(10 * M)
     await until(
@@ -219,7 +261,7 @@ describe('silences and inhibition', () => {
       'the village warning',
     )
     expect(village!.versions[0]).toMatchObject({ level: 'yellow', release: 'inhibited' })
-    await sleep(100)
+    await cmds.mark(base, LIUWAN, 1)
     expect(cmds.messages).toHaveLength(1) // only the township's red
 
     expect((await api(base, 'POST', `/api/warnings/${manual.warningId}/lift`, {})).status).toBe(200)
@@ -248,7 +290,8 @@ describe('precedence and restart of inhibited warnings', () => {
       reason: '检修',
     })
     await stages('wl-lw-01', [[0, 33.0]])
-    await sleep(200)
+    // The alert is recorded; the warning was decided with it.
+    await until(alertList, (a) => a.some((x) => x.stationId === 'WL-LW-01'), 'the alert')
     expect((await warnings()).filter((w) => w.key === `flood|${LIUWAN}`)).toEqual([])
   })
 
@@ -313,7 +356,7 @@ describe('approval', () => {
     expect(w!.versions[0]).toMatchObject({ release: 'pending', report: 'first', capMsgType: 'Alert' })
     const pending = await getJson<{ pending: { warningId: string }[] }>(base, '/api/approvals')
     expect(pending.pending.map((p) => p.warningId)).toEqual([w!.id])
-    await sleep(100)
+    await cmds.mark(base, LIUWAN, 1)
     expect(cmds.messages).toHaveLength(0)
 
     const path = `/api/warnings/${w!.id}/versions/1/approve`
@@ -330,18 +373,28 @@ describe('approval', () => {
     const c = clock()
     ;({ gw } = await startTestGateway(config(policy).config, c.now))
     const cmds = await collector(gw.urls.mqtt, `terminals/T${LIUWAN}-01/cmd`, { hazard: 'flood' })
+    // A probe put up for approval a second before the flood's version: its deadline comes 119 s
+    // after the flood's version was made.
+    const early = await probe(TOKENS.clerk)
+    c.advance(1_000)
     await stages('wl-lw-01', [[0, 33.0]])
     await until(
-      () => warnings('active'),
+      () => warnings('active').then((ws) => ws.filter((x) => x.hazard === 'flood')),
       (ws) => ws.length === 1,
       'a pending warning',
     )
     c.advance(119_000)
-    await sleep(150)
+    // The probe's release: a tick has run 119 s after the flood's version, and left it pending.
+    await until(
+      () => warning(early),
+      (x) => x.versions[0]!.release === 'released',
+      'the probe released by a tick',
+    )
+    await cmds.mark(gw.urls.http, LIUWAN, 1)
     expect(cmds.messages).toHaveLength(0)
     c.advance(1_000)
     await cmds.waitFor(1)
-    const [w] = await warnings('active')
+    const w = (await warnings('active')).find((x) => x.hazard === 'flood')
     expect(w!.versions[0]).toMatchObject({ release: 'released', releasedBy: ['system'] })
     const audit = await getJson<{ audit: { action: string }[] }>(gw.urls.http, `/api/audit?subject=${w!.id}`)
     expect(audit.audit.map((a) => a.action)).toContain('approval_timeout')
@@ -388,8 +441,14 @@ describe('approval', () => {
     expect(await (await api(base, 'POST', `/api/warnings/${w!.id}/versions/2/reject`)).json()).toMatchObject({
       release: 'rejected',
     })
+    const later = await probe(TOKENS.clerk) // due in 2 min, as the rejected version was
     c.advance(10 * M)
-    await sleep(150)
+    await until(
+      () => warning(later),
+      (x) => x.versions[0]!.release === 'released',
+      'the probe released by a tick',
+    )
+    await cmds.mark(base, LIUWAN, 1)
     expect(cmds.messages).toHaveLength(1)
     await cmds.close()
   })
@@ -444,8 +503,14 @@ describe('acknowledgement and escalation', () => {
       ok: true,
     })
     expect((await api(base, 'POST', `/api/warnings/${w!.id}/ack`, {})).status).toBe(409)
+    const unacked = await probe(TOKENS.duty)
     c.advance(30 * M)
-    await sleep(150)
+    // The probe, unacknowledged, escalates: a tick has looked at every warning 30 min on.
+    await until(
+      () => warning(unacked),
+      (x) => x.tier === 1,
+      'the probe escalated by a tick',
+    )
     expect(await warning(w!.id)).toMatchObject({ tier: 0, ackedBy: 'duty', escalations: [] })
     await stages('wl-lw-01', [[10, 34.2]])
     const up = await until(
@@ -500,7 +565,12 @@ describe('flapping', () => {
       [4, 32.6],
       [5, 32.4],
     ])
-    await sleep(200)
+    // The last reading's alert clearing is recorded; its warning was decided with it.
+    await until(
+      () => ruleStats('stage-no-dwell'),
+      (r) => r?.cleared === 3,
+      'the third clearing',
+    )
     const all = (await warnings()).filter((w) => w.hazard === 'stage_test')
     expect(all.map((w) => [w.state, w.versions.map((v) => v.action)])).toEqual([
       ['active', ['issue']],
@@ -535,12 +605,20 @@ describe('flapping across a restart', () => {
       [1, 32.4],
       [2, 32.6],
     ])
-    await sleep(200)
+    await until(
+      () => ruleStats('stage-no-dwell'),
+      (r) => r?.fired === 2,
+      'the second raise',
+    )
     await gw.stop()
     ;({ gw } = await startTestGateway(made.config, c.now))
     // The fourth change within 30 min of event time is a lift: the warning flaps, the lift is held.
     await stages('wl-lw-01', [[3, 32.4]])
-    await sleep(200)
+    await until(
+      () => ruleStats('stage-no-dwell'),
+      (r) => r?.cleared === 2,
+      'the second clearing',
+    )
     const active = (await warnings('active')).filter((w) => w.hazard === 'stage_test')
     expect(active.map((w) => w.versions.map((v) => v.action))).toEqual([['issue']])
   })
@@ -654,7 +732,11 @@ describe('restart and audit', () => {
     await cmds.waitFor(1) // the timeout, counted from before the restart
     // The engine knows the alert's level after the restart: the same stage changes nothing.
     await stages('wl-lw-01', [[20, 33.1]])
-    await sleep(150)
+    await until(
+      () => stored('WL-LW-01', T0 + 20 * M),
+      (x) => x,
+      'the reading stored',
+    )
     expect((await warning(w!.id)).versions).toHaveLength(1)
     c.advance(10 * M)
     await until(

@@ -18,12 +18,13 @@ import {
   DEMO_REGISTRY,
   getJson,
   makeConfigDir,
-  sleep,
   startTestGateway,
 } from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
+import { until } from '../helpers/wait.js'
 
-const XSD = join(import.meta.dirname, '../../../shared/reference/cap/CAP-v1.2.xsd')
+// The OASIS schema, kept in the repository (tests/fixtures/cap/README.md says where it comes from).
+const XSD = join(import.meta.dirname, '../fixtures/cap/CAP-v1.2.xsd')
 const XMLLINT = '/usr/bin/xmllint'
 const haveXmllint = requireBinary(XMLLINT, 'libxml2-utils')
 const T0 = Date.UTC(2026, 6, 15)
@@ -116,7 +117,11 @@ describe.runIf(haveXmllint)('CAP 1.2 out', () => {
   test('the Atom feed lists the active warnings, each linking to its CAP alert', async () => {
     ;({ gw } = await startTestGateway(makeConfigDir().config))
     await stages([[0, 34.2]])
-    await sleep(100)
+    await until(
+      () => getJson<{ warnings: unknown[] }>(gw!.urls.http, '/api/warnings?state=active'),
+      (r) => r.warnings.length === 1,
+      'the warning',
+    )
     const res = await fetch(`${gw.urls.http}/api/cap/feed.atom`)
     expect(res.headers.get('content-type')).toContain('application/atom+xml')
     const xml = await res.text()
@@ -271,7 +276,8 @@ describe('drills', () => {
     })
     const { warningId } = (await r.json()) as { warningId: string }
     await cmds.waitFor(1)
-    await sleep(200)
+    // A marker to every terminal of the county: a drill command to any of them would be here first.
+    await cmds.mark(gw.urls.http, '511823000000', 28)
     expect(cmds.messages.map((m) => m.topic)).toEqual(['terminals/T511823100201-01/cmd'])
     const cap = await (await fetch(`${gw.urls.http}/api/warnings/${warningId}/versions/1/cap`)).text()
     expect(parse(cap).alert.status).toBe('Exercise')

@@ -8,7 +8,8 @@ import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
 import { shippedScenario, allWarnings } from '../helpers/scenario.js'
-import { DEMO_REGISTRY, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { DEMO_REGISTRY, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { until } from '../helpers/wait.js'
 
 let gw: RunningGateway | undefined
 let fleet: TerminalFleet | undefined
@@ -68,11 +69,11 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
     return terminals.filter((t) => t.id.slice(1, 13).startsWith(prefix))
   }
   const expected = warnings.reduce((n, w) => n + w.versions.length * inRegion(w.region).length, 0)
-  let played = 0
-  for (let i = 0; i < 50 && played < expected; i++) {
-    await sleep(100)
-    played = fleet.played().length
-  }
+  const played = await until(
+    () => fleet!.played().length,
+    (n) => n >= expected,
+    'every delivery played',
+  )
   expect(played).toBe(expected)
   const villages = new Set(fleet.played().map((p) => p.terminalId.slice(1, 13)))
   expect(villages).toEqual(new Set(['511823100201', '511823100202', '511823100203']))

@@ -6,18 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic, terminalReceiptTopic } from '../../gateway/src/contracts/topics.js'
-import {
-  collector,
-  connect,
-  getJson,
-  makeConfigDir,
-  metric,
-  sleep,
-  startTestGateway,
-} from '../helpers/gateway.js'
+import { collector, connect, getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
+import { until } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
+const COUNTY = '511823000000'
 const VILLAGE_TERMINALS = ['T511823100201-01', 'T511823100201-02', 'T511823100201-03', 'T511823100201-04']
 
 interface Command {
@@ -74,7 +68,8 @@ describe('river gauge → flood warning → village loudspeakers', () => {
         { qos: 1 },
       )
     await cmds.waitFor(16)
-    await sleep(200) // nothing more may arrive
+    // Nothing more may arrive: a marker to every terminal of the county comes after anything sent.
+    await cmds.mark(gw.urls.http, COUNTY, 28)
 
     const got = cmds.messages.map((m) => ({
       terminal: m.topic.split('/')[1],
@@ -100,14 +95,17 @@ describe('river gauge → flood warning → village loudspeakers', () => {
 
     // Receipts arrive asynchronously; wait until all 16 deliveries are played.
     const id = red.warningId
-    let deliveries: { state: string; terminalId: string; version: number }[] = []
-    for (let i = 0; i < 50; i++) {
-      deliveries = (
-        await getJson<{ deliveries: typeof deliveries }>(gw.urls.http, `/api/warnings/${id}/deliveries`)
-      ).deliveries
-      if (deliveries.every((d) => d.state === 'played')) break
-      await sleep(100)
-    }
+    const deliveries = await until(
+      async () =>
+        (
+          await getJson<{ deliveries: { state: string; terminalId: string; version: number }[] }>(
+            gw.urls.http,
+            `/api/warnings/${id}/deliveries`,
+          )
+        ).deliveries,
+      (d) => d.every((x) => x.state === 'played'),
+      'every delivery played',
+    )
     expect(deliveries).toHaveLength(16)
     expect(deliveries.every((d) => d.state === 'played')).toBe(true)
 
@@ -235,7 +233,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
       JSON.stringify({ ts: T0, values: { stage_m: 9999 } }),
       { qos: 1 },
     )
-    await sleep(200)
+    await cmds.mark(gw.urls.http, '511823101201', 1)
     expect(cmds.messages).toHaveLength(0)
     expect(
       await metric(

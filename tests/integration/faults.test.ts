@@ -15,9 +15,9 @@ import {
   getJson,
   makeConfigDir,
   metric,
-  sleep,
   startTestGateway,
 } from '../helpers/gateway.js'
+import { clock, until } from '../helpers/wait.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 let gw: RunningGateway | undefined
@@ -28,15 +28,6 @@ interface Fault {
   stationId: string
   kind: string
   clearedAt: number | null
-}
-
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 100; i++) {
-    const v = await get()
-    if (ok(v)) return v
-    await sleep(50)
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 test('no data, out of range, recovery, and unverified hazards at a faulty station', async () => {
@@ -52,7 +43,10 @@ test('no data, out of range, recovery, and unverified hazards at a faulty statio
     config,
     'registry: county.yaml\ndataDir: data\nmqtt: { port: 0, wsPort: null }\nhttp: { port: 0 }\nfaults: { checkEvery: 50ms }\n',
   )
-  ;({ gw } = await startTestGateway(config))
+  // Silence is measured on the gateway's clock, which this test moves: the main sensor is never
+  // found silent by accident, however long the machine takes between its readings.
+  const c = clock()
+  ;({ gw } = await startTestGateway(config, c.now))
   const base = gw.urls.http
   const active = () => getJson<{ faults: Fault[] }>(base, '/api/faults?state=active').then((r) => r.faults)
 
@@ -65,6 +59,7 @@ test('no data, out of range, recovery, and unverified hazards at a faulty statio
     )
 
   // Both sensors fall silent: two no-data faults, retained for integrators.
+  c.advance(400)
   const both = await until(active, (f) => f.length === 2, 'two no-data faults')
   expect(both.map((f) => [f.sensorId, f.kind]).sort()).toEqual([
     ['wl-lw-01', 'no_data'],

@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
-import { api, collector, connect, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { api, collector, connect, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 let gw: RunningGateway | undefined
@@ -46,7 +46,7 @@ test('combustible gas: 一级 then 二级 alarm, latched while it falls, reset r
 
   await lel(20, 5) // the leak is stopped: a latched alarm does not clear by itself
   await lel(600, 2)
-  await sleep(200)
+  await cmds.mark(gw.urls.http, '511823200201', 1)
   expect(cmds.messages).toHaveLength(2)
 
   const ok = await reset(id)

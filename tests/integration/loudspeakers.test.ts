@@ -18,8 +18,9 @@ import {
   connect,
   DEMO_REGISTRY,
   getJson,
+  issueMarker,
   makeConfigDir,
-  sleep,
+  metric,
   startTestGateway,
 } from '../helpers/gateway.js'
 import { clock, until } from '../helpers/wait.js'
@@ -77,6 +78,14 @@ const deliveries = (id: string) =>
     `/api/warnings/${id}/deliveries`,
   ).then((r) => r.deliveries)
 
+/** Waits until the gateway has handled `n` terminal status messages saying `state` (will or retained). */
+const presence = (state: 'online' | 'offline', n: number) =>
+  until(
+    () => metric(gw!.urls.http, 'shaobing_terminal_presence_total', `state="${state}"`),
+    (x) => x === n,
+    `${n} ${state} status messages`,
+  )
+
 const config = (extra = '', registry?: string) =>
   makeConfigDir(
     registry,
@@ -90,7 +99,7 @@ test('a terminal offline when the warning goes out gets it when it comes back; a
   const t1 = await terminal(id)
   // It drops off (its last will says offline).
   t1.client.stream.destroy()
-  await sleep(300)
+  await presence('offline', 1)
   const r = await api(gw.urls.http, 'POST', '/api/warnings', {
     hazard: 'flood',
     level: 'orange',
@@ -119,7 +128,7 @@ test('a terminal offline when the warning goes out gets it when it comes back; a
 
   // A second warning while it is away again, and it returns after the warning expired: never played.
   t2.client.stream.destroy()
-  await sleep(300)
+  await presence('offline', 2)
   const r2 = await api(gw.urls.http, 'POST', '/api/warnings', {
     hazard: 'rainstorm',
     level: 'blue',
@@ -128,7 +137,14 @@ test('a terminal offline when the warning goes out gets it when it comes back; a
   const second = ((await r2.json()) as { warningId: string }).warningId
   c.advance(2 * 3_600_000)
   const t3 = await terminal(id)
-  await sleep(300)
+  await presence('online', 3)
+  // Anything sent to it on its return reaches it before a marker sent afterwards.
+  const marker = await issueMarker(gw.urls.http, LIUWAN)
+  await until(
+    () => t3.got,
+    (g) => g.some((x) => x.warningId === marker),
+    'the marker',
+  )
   expect(t3.got.filter((g) => g.warningId === second)).toEqual([])
   const d = await deliveries(second)
   expect(d.find((x) => x.terminalId === id)).toMatchObject({ state: 'failed', detail: 'expired' })
@@ -239,9 +255,32 @@ test('a policy with rounds has the loudspeakers read an active warning again eve
     (g) => g.length === 3,
     'round 3',
   )
+  // A probe warning issued now is due for its second round when the first would be for a fourth:
+  // its round shows that a tick ran then, and a marker after it that nothing else was sent.
+  const r2 = await api(gw.urls.http, 'POST', '/api/warnings', {
+    hazard: 'gale',
+    level: 'blue',
+    regions: [LIUWAN],
+  })
+  const probe = ((await r2.json()) as { warningId: string }).warningId
+  await until(
+    () => t.got,
+    (g) => g.some((x) => x.warningId === probe),
+    'the probe',
+  )
   c.advance(10 * 60_000)
-  await sleep(200)
-  expect(t.got.map((g) => [g.warningId, g.round])).toEqual([
+  await until(
+    () => t.got,
+    (g) => g.some((x) => x.warningId === probe && x.round === 2),
+    "the probe's second round",
+  )
+  const marker = await issueMarker(gw.urls.http, LIUWAN)
+  await until(
+    () => t.got,
+    (g) => g.some((x) => x.warningId === marker),
+    'the marker',
+  )
+  expect(t.got.filter((g) => g.warningId === warningId).map((g) => [g.warningId, g.round])).toEqual([
     [warningId, 1],
     [warningId, 2],
     [warningId, 3],

@@ -16,9 +16,10 @@ import {
   connect,
   DEMO_REGISTRY,
   makeConfigDir,
-  sleep,
+  MARKER,
   startTestGateway,
 } from '../helpers/gateway.js'
+import { until } from '../helpers/wait.js'
 
 let gw: RunningGateway | undefined
 let smsc: Smsc | undefined
@@ -102,7 +103,19 @@ test("a gauge's downstream polygon brings the loudspeakers and people inside it;
   )
   await c.endAsync()
   await cmds.waitFor(5)
-  await sleep(150)
+  await until(
+    () => smsc!.received().length,
+    (n) => n >= 2,
+    'the SMS',
+  )
+  // A marker to the whole county: every terminal gets its command and every responsible person
+  // its SMS (the SMS queue goes out in order) after whatever the flood warning sent them.
+  await cmds.mark(gw.urls.http, '511823000000', 28)
+  await until(
+    () => smsc!.received().filter((m) => m.text === MARKER.text).length,
+    (n) => n === 8,
+    "the marker's SMS to the county's eight responsible people",
+  )
   const to = cmds.messages.map((m) => m.topic.split('/')[1]).sort()
   // Liuwan's four, and Longtan's first (inside the polygon); not Longtan's second (outside).
   expect(to).toEqual([
@@ -115,11 +128,10 @@ test("a gauge's downstream polygon brings the loudspeakers and people inside it;
   expect(cmds.messages[0]!.payload).toMatchObject({ repeat: 2, priority: 150 })
   // SMS: Liuwan's village head, and the resident inside the polygon; not Longtan's head (outside
   // the polygon) nor the duty officers (not in the policy's groups).
-  for (let i = 0; i < 100 && smsc.received().length < 2; i++) await sleep(50)
-  await sleep(200)
   expect(
     smsc
       .received()
+      .filter((m) => m.text !== MARKER.text)
       .map((m) => m.to)
       .sort(),
   ).toEqual(['13800000101', '13900000001'])

@@ -5,10 +5,11 @@
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
-import { collector, connect, getJson, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { collector, connect, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
+const COUNTY = '511823000000'
 let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
 
@@ -44,13 +45,13 @@ test('an active warning survives a restart; the same level is not re-sent; the n
     ['orange', 1],
   ])
   cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'rainstorm' })
-  await sleep(300)
+  await cmds.mark(gw.urls.http, COUNTY, 28) // on every terminal, after anything sent on start
   expect(cmds.messages).toHaveLength(0) // nothing re-sent on start
 
   // 10 mm more keeps the 3 h sum at 70 (still orange): the restarted engine must know the window
   // (60 mm already fell) and the level, so nothing is sent…
   await publishRain(gw.urls.mqtt, 3, [10])
-  await sleep(300)
+  await cmds.mark(gw.urls.http, COUNTY, 28)
   expect(cmds.messages).toHaveLength(0)
   // …and 30 mm more makes 100 mm in 3 h: red, as version 2 of the same warning.
   await publishRain(gw.urls.mqtt, 4, [30])

@@ -10,6 +10,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
+import { until } from '../helpers/wait.js'
 
 const run = promisify(execFile)
 const hasClients = requireBinary('/usr/bin/mosquitto_pub', 'mosquitto-clients')
@@ -24,8 +25,13 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
 
   test('readings published with mosquitto_pub at QoS 1 raise a warning seen by mosquitto_sub', async () => {
     const port = String(gw.ports.mqtt)
-    // mosquitto_sub waits for two loudspeaker commands for one village terminal, then exits.
-    const sub = spawn('/usr/bin/mosquitto_sub', [
+    // mosquitto_sub waits for two loudspeaker commands for one village terminal, then exits. With -d
+    // it also tells when its subscription is acknowledged (debug lines; the messages are the JSON
+    // ones), line by line under stdbuf (coreutils) rather than when its stdio buffer fills.
+    const sub = spawn('/usr/bin/stdbuf', [
+      '-oL',
+      '/usr/bin/mosquitto_sub',
+      '-d',
       '-h',
       '127.0.0.1',
       '-p',
@@ -44,7 +50,11 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
     let out = ''
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
     const done = new Promise<number | null>((resolve) => sub.once('exit', resolve))
-    await new Promise((r) => setTimeout(r, 300)) // let it subscribe
+    await until(
+      () => out,
+      (o) => o.includes('received SUBACK'),
+      "mosquitto_sub's SUBACK",
+    )
     for (const [i, stage] of [31.0, 32.7, 34.2].entries())
       await run('/usr/bin/mosquitto_pub', [
         '-h',
@@ -62,8 +72,8 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
       ])
     expect(await done).toBe(0)
     const cmds = out
-      .trim()
       .split('\n')
+      .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: string; kind: string })
     expect(cmds.map((c) => [c.kind, c.level])).toEqual([
       ['issue', 'yellow'],

@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { api, makeConfigDir, sleep, startTestGateway } from '../helpers/gateway.js'
+import { api, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { until } from '../helpers/wait.js'
 
 const SECRET = 'webhook-secret-0123456789'
 let gw: RunningGateway | undefined
@@ -52,7 +53,11 @@ test('signed, and retried until the endpoint takes it', async () => {
     regions: ['511823100201'],
   })
   const { warningId } = (await r.json()) as { warningId: string }
-  for (let i = 0; i < 100 && !received.some((x) => x.status === 200); i++) await sleep(50)
+  await until(
+    () => received,
+    (got) => got.some((x) => x.status === 200),
+    'the endpoint to take it',
+  )
   expect(received.map((x) => x.status)).toEqual([503, 503, 200])
   const last = received.at(-1)!
   const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(last.signature)!
