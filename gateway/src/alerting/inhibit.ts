@@ -1,7 +1,9 @@
 /**
  * Inhibition: a released, more severe warning of the same hazard (and alarm class) whose targets
  * cover a version's region mutes that version: it is recorded as `inhibited`, not sent, and goes
- * out by itself once nothing inhibits it any more.
+ * out by itself once nothing inhibits it any more. A drill (CAP Exercise or Test) only ever
+ * inhibits drills: it reaches drill terminals alone, so it must never keep a real warning off the
+ * loudspeakers, nor a real warning a drill.
  */
 import { isAlarmStage, rank, regionContains } from '../../../rules/src/index.js'
 import type { VersionRow, WarningRow } from '../warnings/model.js'
@@ -18,6 +20,7 @@ export class Inhibitor implements Muter {
   inhibitor(x: MuteSubject): WarningRow | undefined {
     if (!this.deps.config.inhibit || x.level === null) return undefined
     const level = x.level
+    const drill = (x.status ?? 'Actual') !== 'Actual'
     const { warnings } = this.deps.stores
     return warnings
       .activeOfHazard(x.hazard)
@@ -25,6 +28,7 @@ export class Inhibitor implements Muter {
         (o) =>
           o.id !== x.warningId &&
           o.level !== null &&
+          (o.status !== 'Actual') === drill &&
           isAlarmStage(o.level) === isAlarmStage(level) &&
           rank(o.level) > rank(level) &&
           o.targets.some((t) => regionContains(t, x.region)) &&

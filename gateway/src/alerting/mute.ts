@@ -14,6 +14,8 @@ export interface MuteSubject {
   readonly region: string
   readonly hazard: string
   readonly level: Level | null
+  /** CAP status of the warning: a drill (Exercise, Test) and a real warning never mute each other. */
+  readonly status?: 'Actual' | 'Exercise' | 'Test'
 }
 
 /** Why something is muted. */

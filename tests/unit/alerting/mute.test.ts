@@ -106,7 +106,13 @@ describe('silences mute matching alerts', () => {
 })
 
 describe('inhibition mutes a lower version under a higher warning', () => {
-  type Source = { hazard: string; level: 'orange' | 'red'; regions: string[]; pending?: boolean }
+  type Source = {
+    hazard: string
+    level: 'orange' | 'red'
+    regions: string[]
+    pending?: boolean
+    status?: 'Actual' | 'Exercise'
+  }
   const cases: { name: string; source: Source; inhibit?: boolean; muted: boolean }[] = [
     {
       name: 'red flood over the township',
@@ -139,6 +145,11 @@ describe('inhibition mutes a lower version under a higher warning', () => {
       muted: false,
     },
     {
+      name: 'a red flood drill never inhibits a real warning',
+      source: { hazard: 'flood', level: 'red', regions: [PLACES.county], status: 'Exercise' },
+      muted: false,
+    },
+    {
       name: 'inhibition switched off',
       source: { hazard: 'flood', level: 'red', regions: [PLACES.hekou] },
       inhibit: false,
@@ -152,7 +163,12 @@ describe('inhibition mutes a lower version under a higher warning', () => {
       approval: [{ hazards: ['flood'], levels: ['red'], timeout: '10m' }],
     })
     const issued = await a.manager.issueManual(
-      { hazard: source.hazard, level: source.level, regions: source.regions },
+      {
+        hazard: source.hazard,
+        level: source.level,
+        regions: source.regions,
+        status: source.status ?? 'Actual',
+      },
       source.pending ? { id: 'clerk', approver: false } : duty,
     )
     expect(issued).toMatchObject({ ok: true, release: source.pending ? 'pending' : 'released' })
