@@ -139,6 +139,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     runtime: current,
     config: config.warnings,
     emit,
+    atomically: stores.atomically,
     metrics,
     log: log.child({ component: 'loudspeaker' }),
     now,

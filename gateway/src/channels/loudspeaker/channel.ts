@@ -31,6 +31,8 @@ export interface LoudspeakerDeps {
   readonly runtime: CurrentRuntime
   readonly config: WarningsConfig
   readonly emit: Emit
+  /** One transaction around `fn` (the store's). */
+  readonly atomically: <T>(fn: () => T) => T
   readonly metrics: Metrics
   readonly log: Logger
   readonly now: () => number
@@ -43,6 +45,10 @@ export class LoudspeakerChannel implements Channel {
   readonly policyChannel = 'loudspeaker' as const
   private readonly playableForMs: number
   private readonly retryAfterMs: number
+  private receipts: { terminalId: string; r: TerminalReceipt }[] = []
+  private flushing: Promise<void> | undefined
+  /** Region and hazard of recent warnings, for their receipts' events (a warning's never change). */
+  private readonly scopes = new Map<string, { region: string | null; hazard: string | null }>()
 
   constructor(private readonly deps: LoudspeakerDeps) {
     this.playableForMs = durationMs(deps.config.playableFor)
@@ -106,6 +112,25 @@ export class LoudspeakerChannel implements Channel {
 
   /** Records a terminal's receipt against its delivery. */
   receipt(terminalId: string, r: TerminalReceipt): Promise<void> {
+    // Receipts come in storms (a thousand terminals, three receipts each): those of one turn of the
+    // event loop are written in one transaction, each delivery's new state with its event, like the
+    // readings' group commit. One commit per receipt cost more than the receipt itself.
+    this.receipts.push({ terminalId, r })
+    return (this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush()))
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.receipts
+    this.receipts = []
+    this.flushing = undefined
+    const sent: Promise<void>[] = []
+    this.deps.atomically(() => {
+      for (const { terminalId, r } of batch) sent.push(this.record(terminalId, r))
+    })
+    await Promise.all(sent)
+  }
+
+  private record(terminalId: string, r: TerminalReceipt): Promise<void> {
     this.deps.metrics.terminalReceipts.labels(r.state).inc()
     const now = this.deps.now()
     const outcome = this.deps.deliveries.receipt(
