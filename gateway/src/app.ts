@@ -184,11 +184,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     ...(sms ? [sms] : []),
     ...(webhooks ? [webhooks] : []),
     loudspeakers,
-    new WarningTopicChannel({
-      publish,
-      warnings: stores.warnings,
-      log: log.child({ component: 'warnings' }),
-    }),
+    new WarningTopicChannel({ publish, log: log.child({ component: 'warnings' }) }),
   ]
   bus.subscribe(new Dispatcher({ warnings: stores.warnings, runtime: current, channels, log }).onEvent)
   let operators = config.operators

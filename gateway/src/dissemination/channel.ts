@@ -4,6 +4,7 @@
  * next. The dispatcher hands each released version to every channel its policy names, with the
  * targets resolved once.
  */
+import type { AfterCommit } from '../events/bus.js'
 import type { Person } from '../registry/schema.js'
 import type { VersionRow, WarningRow } from '../warnings/model.js'
 import type { Policy } from './policy.js'
@@ -33,9 +34,9 @@ export interface Channel {
   readonly policyChannel: Policy['channels'][number] | undefined
   /**
    * Called inside the release's transaction: record durably what this channel owes the release
-   * (so a restart neither loses nor repeats it). Returns the sending, which must not begin before
-   * the transaction commits (await a microtask first), or nothing when sending is the channel's
-   * own pump's business.
+   * (so a restart neither loses nor repeats it). Returns the sending, scheduled with
+   * `afterCommit` (never before the commit, never for a release rolled back), or nothing when
+   * sending is the channel's own pump's business.
    */
-  deliver(r: Released, targets: Targets): Promise<void> | void
+  deliver(r: Released, targets: Targets, afterCommit: AfterCommit): Promise<void> | void
 }

@@ -5,6 +5,7 @@
  * fails is logged and does not stop the others.
  */
 import type { Logger } from 'pino'
+import type { AfterCommit } from '../events/bus.js'
 import type { GatewayEvent } from '../events/types.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { WarningStore } from '../store/warnings.js'
@@ -26,7 +27,7 @@ export class Dispatcher {
   }
 
   /** The bus subscriber. */
-  readonly onEvent = (e: GatewayEvent): Promise<void> | void => {
+  readonly onEvent = (e: GatewayEvent, afterCommit: AfterCommit): Promise<void> | void => {
     if (e.type !== 'warning.released') return
     const { warnings, runtime, channels } = this.deps
     const w = warnings.get(e.data.warningId)
@@ -39,7 +40,7 @@ export class Dispatcher {
     for (const c of channels) {
       if (c.policyChannel !== undefined && !targets.policy.channels.includes(c.policyChannel)) continue
       try {
-        const r = c.deliver({ warning, version: v }, targets)
+        const r = c.deliver({ warning, version: v }, targets, afterCommit)
         if (r)
           work.push(
             r.catch((err: unknown) =>

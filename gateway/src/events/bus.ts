@@ -10,8 +10,14 @@ import type { Logger } from 'pino'
 import type { EventStore } from '../store/events.js'
 import type { GatewayEvent, NewEvent } from './types.js'
 
-/** Reacts to an event inside the emitter's transaction; may return work that runs after it. */
-export type Subscriber = (e: GatewayEvent) => Promise<void> | void
+/** Runs `fn` once the emitting transaction has committed; never if it rolled back. */
+export type AfterCommit = (fn: () => Promise<void> | void) => Promise<void>
+
+/**
+ * Reacts to an event inside the emitter's transaction; may return work that runs after it,
+ * scheduled with `afterCommit` (a sender must not write to a socket before the commit).
+ */
+export type Subscriber = (e: GatewayEvent, afterCommit: AfterCommit) => Promise<void> | void
 
 /** Told of committed events (the SSE stream, future sinks). */
 export type Listener = (e: GatewayEvent) => void
@@ -52,16 +58,21 @@ export class EventBus {
   /** Records the event and runs the subscribers; resolves when their after-commit work is done. */
   readonly emit: Emit = (e) => {
     const stored = this.store.append(e, this.now())
+    // A synchronous transaction has committed (or rolled back) before any microtask runs; whether
+    // the event survived is asked once, by whoever needs it first.
+    let committed: Promise<boolean> | undefined
+    const afterCommit: AfterCommit = (fn) =>
+      (committed ??= Promise.resolve().then(() => this.store.has(stored.id))).then((ok) =>
+        ok ? fn() : undefined,
+      )
     const work: Promise<void>[] = []
     for (const s of this.subscribers) {
-      const r = s(stored)
+      const r = s(stored, afterCommit)
       if (r) work.push(r)
     }
-    if (this.listeners.size > 0) {
-      // A synchronous transaction has committed (or rolled back) before any microtask runs.
+    if (this.listeners.size > 0)
       work.push(
-        Promise.resolve().then(() => {
-          if (!this.store.has(stored.id)) return
+        afterCommit(() => {
           for (const l of this.listeners)
             try {
               l(stored)
@@ -70,7 +81,6 @@ export class EventBus {
             }
         }),
       )
-    }
     return work.length === 0 ? Promise.resolve() : Promise.all(work).then(() => undefined)
   }
 }

@@ -66,7 +66,7 @@ export interface FaultDeps {
   }
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
   /** The event stream: faults raised and cleared. */
-  readonly emit?: Emit
+  readonly emit: Emit
 }
 
 const faultFrom = (r: Record<string, unknown>): FaultRow => ({
@@ -328,14 +328,14 @@ export class FaultMonitor {
         },
       )
       .catch((e: unknown) => this.log.warn({ err: e }, 'fault state not published'))
-    const emit = this.deps.emit
-    if (!emit) return
     const station = this.deps.runtime().registry.station(row.stationId)
     const { sensorId, stationId, kind, detail } = row
-    emit({
-      type: row.clearedAt === null ? 'fault.raised' : 'fault.cleared',
-      region: station?.region ?? null,
-      data: { sensorId, stationId, kind, detail },
-    }).catch((e: unknown) => this.log.warn({ err: e }, 'fault event not recorded'))
+    this.deps
+      .emit({
+        type: row.clearedAt === null ? 'fault.raised' : 'fault.cleared',
+        region: station?.region ?? null,
+        data: { sensorId, stationId, kind, detail },
+      })
+      .catch((e: unknown) => this.log.warn({ err: e }, 'fault event not recorded'))
   }
 }

@@ -42,6 +42,13 @@ describe('event bus', () => {
 
   test('an event whose transaction rolls back is neither kept nor heard', async () => {
     const { bus: b, stores, heard } = bus()
+    const sent: string[] = []
+    // A subscriber's after-commit work (a channel's sending) runs for committed events only.
+    b.subscribe((e, afterCommit) =>
+      afterCommit(() => {
+        sent.push((e.data as { sensorId: string }).sensorId)
+      }),
+    )
     let pending: Promise<void> | undefined
     expect(() =>
       stores.atomically(() => {
@@ -52,6 +59,7 @@ describe('event bus', () => {
     await pending
     await b.emit(fault('b', '511823100201')) // a later marker
     expect(heard.map((e) => (e.data as { sensorId: string }).sensorId)).toEqual(['b'])
+    expect(sent).toEqual(['b'])
     expect(stores.events.read({ after: 0, limit: 10 })).toHaveLength(1)
   })
 

@@ -15,7 +15,7 @@ import type { TerminalCommand, TerminalReceipt } from '../../contracts/payloads.
 import { terminalCmdTopic } from '../../contracts/topics.js'
 import type { Channel, Released, Targets } from '../../dissemination/channel.js'
 import { policyFor } from '../../dissemination/policy.js'
-import type { Emit } from '../../events/bus.js'
+import type { AfterCommit, Emit } from '../../events/bus.js'
 import type { Metrics } from '../../metrics.js'
 import type { CurrentRuntime } from '../../runtime.js'
 import type { DeliveryStore } from '../../store/deliveries.js'
@@ -56,7 +56,7 @@ export class LoudspeakerChannel implements Channel {
   }
 
   /** Records one delivery per target terminal; after the commit, commands go to those online. */
-  deliver(r: Released, targets: Targets): Promise<void> {
+  deliver(r: Released, targets: Targets, afterCommit: AfterCommit): Promise<void> {
     const { deliveries } = this.deps
     const { warning: w, version: v } = r
     const now = this.deps.now()
@@ -70,11 +70,14 @@ export class LoudspeakerChannel implements Channel {
       now,
     )
     const online = targets.terminals.filter((id) => !offline.has(id))
-    return this.afterCommit(w, v, () =>
-      online.flatMap((id) => {
-        const out = this.commandFor(w, v, id)
-        return out ? [out] : []
-      }),
+    // The broker may write to a socket at once: nothing leaves before the release has committed.
+    return afterCommit(() =>
+      this.send(
+        online.flatMap((id) => {
+          const out = this.commandFor(w, v, id)
+          return out ? [out] : []
+        }),
+      ),
     )
   }
 
@@ -169,15 +172,6 @@ export class LoudspeakerChannel implements Channel {
   }
 
   // ---- sending ------------------------------------------------------------------------------
-
-  /** Sends what `build` returns once the transaction the caller is in has committed. */
-  private async afterCommit(w: WarningRow, v: VersionRow, build: () => Outgoing[]): Promise<void> {
-    // Nothing leaves before the transaction this was written in has committed: the broker may
-    // write to a socket at once. A version rolled back with it is not sent at all.
-    await Promise.resolve()
-    if (!this.deps.warnings.version(w.id, v.version)) return
-    await this.send(build())
-  }
 
   /**
    * Sends one command per terminal. Those the broker took are recorded together (one store

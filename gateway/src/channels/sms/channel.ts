@@ -37,8 +37,8 @@ export interface SmsDeps {
   readonly metrics: Metrics
   readonly log: Logger
   readonly now: () => number
-  /** The event stream (delivery receipts); optional so the channel stands alone in tests. */
-  readonly emit?: Emit
+  /** The event stream: delivery receipts. */
+  readonly emit: Emit
   /** A reply from a phone (mobile-originated): 叫应 answers. */
   readonly onReply: (phone: string, text: string) => void
 }
@@ -135,7 +135,7 @@ export class SmsChannel implements Channel {
     const m = this.deps.db
       .prepare('SELECT warning_id, version, phone, person_id, state, error FROM sms_messages WHERE id = ?')
       .get(smsId) as Record<string, string | number | null> | undefined
-    if (!m || !this.deps.emit) return
+    if (!m) return
     void this.deps.emit({
       type: 'delivery.changed',
       data: {

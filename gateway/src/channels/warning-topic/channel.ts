@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino'
 import { warningTopic } from '../../contracts/topics.js'
-import type { Channel, Released } from '../../dissemination/channel.js'
-import type { WarningStore } from '../../store/warnings.js'
+import type { Channel, Released, Targets } from '../../dissemination/channel.js'
+import type { AfterCommit } from '../../events/bus.js'
 import { reportOf } from '../../warnings/model.js'
 
 export class WarningTopicChannel implements Channel {
@@ -19,20 +19,19 @@ export class WarningTopicChannel implements Channel {
         payload: string,
         opts: { qos: 0 | 1; retain?: boolean },
       ) => Promise<void>
-      readonly warnings: WarningStore
       readonly log: Logger
     },
   ) {}
 
-  async deliver({ warning: w, version: v }: Released): Promise<void> {
-    await Promise.resolve() // after the release's transaction commits
-    if (!this.deps.warnings.version(w.id, v.version)) return
-    await this.deps
-      .publish(
-        warningTopic(w.region, w.hazard),
-        JSON.stringify({ ...w, version: v.version, text: v.text, report: reportOf(v.action) }),
-        { qos: 1, retain: true },
-      )
-      .catch((e: unknown) => this.deps.log.warn({ err: e }, 'warning state not published'))
+  deliver({ warning: w, version: v }: Released, _targets: Targets, afterCommit: AfterCommit): Promise<void> {
+    return afterCommit(() =>
+      this.deps
+        .publish(
+          warningTopic(w.region, w.hazard),
+          JSON.stringify({ ...w, version: v.version, text: v.text, report: reportOf(v.action) }),
+          { qos: 1, retain: true },
+        )
+        .catch((e: unknown) => this.deps.log.warn({ err: e }, 'warning state not published')),
+    )
   }
 }
