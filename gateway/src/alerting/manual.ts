@@ -60,6 +60,16 @@ export class ManualWarnings {
     private readonly escalation: Escalation,
   ) {}
 
+  /** The broadcast text composed from hazard, level and the regions' names, when none is given. */
+  private composed(hazard: string, level: Level, regions: readonly string[]): string {
+    const { registry } = this.deps.runtime()
+    return manualText(
+      hazard,
+      level,
+      regions.map((r) => registry.placeName(r)),
+    )
+  }
+
   /** Regions of the request the registry does not know. */
   unknownRegions(regions: readonly string[]): string[] {
     const { registry } = this.deps.runtime()
@@ -68,16 +78,9 @@ export class ManualWarnings {
 
   /** The first version of a warning issued by hand. */
   issue(input: ManualIssue, operator: Actor, now: number): Proposal {
-    const { registry } = this.deps.runtime()
     const key = `manual|${input.hazard}|${now.toString(36)}${randomUUID().slice(0, 8)}`
     const region = input.regions[0]!
-    const text =
-      input.text ??
-      manualText(
-        input.hazard,
-        input.level,
-        input.regions.map((r) => registry.placeName(r)),
-      )
+    const text = input.text ?? this.composed(input.hazard, input.level, input.regions)
     return {
       warning: {
         id: warningIdOf(now, key),
@@ -112,14 +115,7 @@ export class ManualWarnings {
     operator: Actor,
     now: number,
   ): Proposal {
-    const { registry } = this.deps.runtime()
-    const text =
-      input.text ??
-      manualText(
-        w.hazard,
-        input.level,
-        w.targets.map((r) => registry.placeName(r)),
-      )
+    const text = input.text ?? this.composed(w.hazard, input.level, w.targets)
     const { version: _version, ...rest } = w
     return {
       warning: {
