@@ -172,6 +172,18 @@ export function createMetrics() {
       help: 'MQTT clients connected to the embedded broker',
       registers: [registry],
     }),
+    mqttAuth: new Counter({
+      name: 'shaobing_mqtt_auth_total',
+      help: 'MQTT connection attempts by result (accepted | refused) and how (password | certificate | anonymous) or why refused',
+      labelNames: ['result', 'reason'],
+      registers: [registry],
+    }),
+    mqttDenied: new Counter({
+      name: 'shaobing_mqtt_denied_total',
+      help: 'MQTT publishes, subscriptions and wills refused by the topic ACLs, by action and reason',
+      labelNames: ['action', 'reason'],
+      registers: [registry],
+    }),
   }
   return m
 }

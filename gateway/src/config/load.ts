@@ -13,6 +13,7 @@ import { KindsFile, RegistryFile } from '../registry/schema.js'
 import { Registry } from '../registry/registry.js'
 import { GatewayConfigFile } from './schema.js'
 import { PolicyFile } from '../dissemination/policy.js'
+import { EMPTY_ACL, parseAcl, type AclFile } from '../security/acl.js'
 
 /** Repository root (this file is gateway/src/config/load.ts, or its compiled twin under dist/). */
 const ROOT = resolve(
@@ -49,6 +50,8 @@ export interface LoadedConfig {
   readonly notices: readonly string[]
   /** The dissemination policy file, if the configuration names one. */
   readonly policy?: PolicyFile
+  /** The site's ACL file (empty without one). */
+  readonly acl: AclFile
 }
 
 export function readText(file: string): Result<string, FileIssue[]> {
@@ -127,6 +130,15 @@ export function loadConfig(
     rules: c.rules !== undefined ? c.rules.map((r) => resolve(base, r)) : [DEFAULT_RULES],
     ...(c.dissemination !== undefined ? { dissemination: resolve(base, c.dissemination) } : {}),
     log: { level: overrides.logLevel ?? c.log.level },
+    security: {
+      ...c.security,
+      devices: {
+        ...c.security.devices,
+        ...(c.security.devices.aclFile !== undefined
+          ? { aclFile: resolve(base, c.security.devices.aclFile) }
+          : {}),
+      },
+    },
   }
 
   const issues: FileIssue[] = []
@@ -138,6 +150,10 @@ export function loadConfig(
   if (!catalogues.ok) issues.push(...catalogues.error)
   const policy = config.dissemination !== undefined ? loadYaml(config.dissemination, PolicyFile) : undefined
   if (policy && !policy.ok) issues.push(...policy.error)
+  const aclFile = config.security.devices.aclFile
+  const aclText = aclFile !== undefined ? readText(aclFile) : undefined
+  const acl = aclText?.ok ? parseAcl(aclText.value, aclFile!) : aclText
+  if (acl && !acl.ok) issues.push(...acl.error)
   if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.
@@ -187,6 +203,7 @@ export function loadConfig(
     registry,
     catalogues: catalogues.value,
     ...(policy?.ok ? { policy: policy.value } : {}),
+    acl: acl?.ok ? acl.value : EMPTY_ACL,
     warnings,
     notices,
   })

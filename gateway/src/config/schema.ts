@@ -86,6 +86,39 @@ export const WarningsConfig = z.strictObject({
 })
 export type WarningsConfig = z.infer<typeof WarningsConfig>
 
+/** Settings a site must accept by name before a non-demo gateway starts with them. */
+export const INSECURE_SETTINGS = [
+  'security.devices.authenticate',
+  'security.devices.allowAnonymous',
+  'demoCredentials',
+  'plainListenerOnNetwork',
+] as const
+
+/**
+ * Who may talk to the broker and on which topics. Devices authenticate against the device
+ * identities in the store (`shaobing device`), and each is confined to its own topics by its role;
+ * an ACL file in Mosquitto's syntax adds grants (integrations, monitoring).
+ */
+export const SecurityConfig = z.strictObject({
+  devices: z
+    .strictObject({
+      /** false: no authentication and no ACLs (benchmarks, a closed lab network). Insecure. */
+      authenticate: z.boolean().default(true),
+      /** Clients without credentials connect with the ACL file's anonymous entries. Insecure. */
+      allowAnonymous: z.boolean().default(false),
+      /** Mosquitto-syntax ACL file (`user`, `topic read|write|readwrite|deny`, `pattern` with %u and %c). */
+      aclFile: z.string().optional(),
+    })
+    .prefault({}),
+  /**
+   * The insecure settings this site accepts. Without it, \`shaobing start\` refuses anonymous or
+   * unauthenticated devices, enabled demo identities or demo operator tokens, and plain (non-TLS)
+   * listeners on a non-loopback address, naming the setting.
+   */
+  acceptInsecure: z.array(z.enum(INSECURE_SETTINGS)).default([]),
+})
+export type SecurityConfig = z.infer<typeof SecurityConfig>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
@@ -236,6 +269,7 @@ export const GatewayConfigFile = z.strictObject({
       clockAhead: z.union([Duration, z.literal('off')]).default('5m'),
     })
     .prefault({}),
+  security: SecurityConfig.prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

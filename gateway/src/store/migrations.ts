@@ -11,6 +11,7 @@
  *   audit_log                                  store/audit.ts
  *   deliveries, terminal_presence              store/deliveries.ts
  *   events                                     store/events.ts
+ *   devices                                    store/devices.ts
  *   faults                                     faults/monitor.ts
  *   sms_messages, sms_message_ids              channels/sms/channel.ts
  *   callouts                                   channels/callout/channel.ts
@@ -332,5 +333,20 @@ export const MIGRATIONS: readonly string[] = [
     data        TEXT    NOT NULL           -- JSON
   );
   CREATE INDEX events_at ON events (at);
+  `,
+  `
+  -- Device identities (MQTT clients): who may connect, as which station, sensor, terminal or
+  -- integration, and with which password hash. Written by \`shaobing device\` while the gateway runs.
+  CREATE TABLE devices (
+    username    TEXT PRIMARY KEY,
+    role        TEXT    NOT NULL CHECK (role IN ('sensor', 'station', 'terminal', 'integration')),
+    subjects    TEXT    NOT NULL,          -- JSON array: the sensor, stations or terminal it is
+    hash        TEXT,                      -- password hash; NULL: a client certificate only
+    demo        INTEGER NOT NULL DEFAULT 0, -- created by the demo: shaobing start refuses it
+    note        TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    disabled_at INTEGER
+  );
   `,
 ]

@@ -1,0 +1,64 @@
+/**
+ * Safe defaults: the settings that open the gateway up, each refused at start unless the site
+ * accepts it by name in `security.acceptInsecure`. The demo (`shaobing demo`, loopback only) may
+ * keep its own identities and operators; a real deployment may not.
+ */
+import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
+import type { GatewayConfigFile, INSECURE_SETTINGS } from '../config/schema.js'
+
+export type InsecureSetting = (typeof INSECURE_SETTINGS)[number]
+
+/** The demo configuration's operator tokens (gateway/config/demo/gateway.yaml), by SHA-256. */
+const DEMO_TOKENS = ['demo-duty-token', 'demo-approver-token'].map((t) =>
+  createHash('sha256').update(t).digest('hex'),
+)
+
+/** Whether a listen address reaches only this machine. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true
+  return isIP(host) === 4 && host.startsWith('127.')
+}
+
+export function insecureSettings(
+  config: GatewayConfigFile,
+  ctx: { readonly demo: boolean; readonly demoDevices: number },
+): { setting: InsecureSetting; why: string }[] {
+  const found: { setting: InsecureSetting; why: string }[] = []
+  const { devices } = config.security
+  if (!devices.authenticate)
+    found.push({
+      setting: 'security.devices.authenticate',
+      why: 'false lets any MQTT client connect and publish readings and receipts for any device',
+    })
+  else if (devices.allowAnonymous)
+    found.push({
+      setting: 'security.devices.allowAnonymous',
+      why: 'true lets MQTT clients connect without credentials (with the ACL file’s anonymous entries)',
+    })
+  if (!ctx.demo) {
+    const ops = config.operators.filter((o) => DEMO_TOKENS.includes(o.tokenSha256)).map((o) => o.id)
+    if (ops.length > 0)
+      found.push({
+        setting: 'demoCredentials',
+        why: `operators ${ops.join(', ')} use the demo's published tokens; give them tokens of their own`,
+      })
+    if (ctx.demoDevices > 0)
+      found.push({
+        setting: 'demoCredentials',
+        why: `${ctx.demoDevices} device identities were created by the demo with printed passwords; rotate or disable them (shaobing device rotate|disable)`,
+      })
+  }
+  const plain = [
+    ...(!isLoopback(config.mqtt.host) && (config.mqtt.port !== null || config.mqtt.wsPort !== null)
+      ? [`mqtt.host ${config.mqtt.host} (plain MQTT/WebSocket)`]
+      : []),
+    ...(!isLoopback(config.http.host) ? [`http.host ${config.http.host} (plain HTTP)`] : []),
+  ]
+  if (plain.length > 0)
+    found.push({
+      setting: 'plainListenerOnNetwork',
+      why: `${plain.join(' and ')} sends credentials and warnings unencrypted over the network; use TLS listeners`,
+    })
+  return found
+}
