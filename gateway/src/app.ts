@@ -29,6 +29,9 @@ import { EventBus } from './events/bus.js'
 import { queriesOf } from './api/queries.js'
 import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
+import { DeviceGuard } from './security/devices.js'
+import { insecureSettings } from './security/defaults.js'
+import { DeviceStore } from './store/devices.js'
 
 export interface StartOptions {
   readonly configPath: string
@@ -37,6 +40,8 @@ export interface StartOptions {
   readonly logger?: Logger
   /** Wall clock for delivery times and expiry (tests pass a controlled one). */
   readonly now?: () => number
+  /** `shaobing demo`: its own demo identities and operators are expected, not refused. */
+  readonly demo?: boolean
 }
 
 export interface RunningGateway {
@@ -69,6 +74,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   const metrics = createMetrics()
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
+  const devices = new DeviceStore(db)
+  // Safe defaults: an insecure setting the site has not accepted by name refuses the start.
+  const insecure = insecureSettings(config, { demo: opts.demo ?? false, demoDevices: devices.demoCount() })
+  if (insecure.length > 0) {
+    db.close()
+    throw new GatewayError(
+      ErrorCode.CONFIG_INVALID,
+      `refusing to start with insecure settings:\n${insecure.map((i) => `  ${i.setting}: ${i.why}`).join('\n')}\n` +
+        'fix them, or accept each deliberately with security.acceptInsecure: [<setting>]',
+    )
+  }
   const checkpointer = startCheckpointer(
     db,
     dbFile(config.dataDir),
@@ -205,7 +221,20 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     for (const close of opened.reverse()) await close()
     throw e
   }
+  const guard = config.security.devices.authenticate
+    ? new DeviceGuard({
+        devices,
+        runtime: current,
+        allowAnonymous: config.security.devices.allowAnonymous,
+        log,
+        now,
+        onAccepted: (via) => metrics.mqttAuth.labels('accepted', via).inc(),
+        onRefused: (reason) => metrics.mqttAuth.labels('refused', reason).inc(),
+        onDenied: (action, reason) => metrics.mqttDenied.labels(action, reason).inc(),
+      })
+    : undefined
   const broker: RunningBroker = await startBroker({
+    guard,
     host: config.mqtt.host,
     port: config.mqtt.port,
     wsPort: config.mqtt.wsPort,
@@ -262,6 +291,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   }, durationMs(config.warnings.tickEvery))
   ticker.unref()
   faults.start(durationMs(config.faults.checkEvery))
+  // `shaobing device` commits from another process: connections of a device it disabled or
+  // re-keyed are closed within a second, without a restart.
+  let devicesVersion = devices.dataVersion()
+  const deviceWatch = setInterval(() => {
+    const v = devices.dataVersion()
+    if (v === devicesVersion) return
+    devicesVersion = v
+    const closed = broker.revalidate()
+    if (closed > 0) log.info({ component: 'security', closed }, 'device identities changed')
+  }, 1000)
+  deviceWatch.unref()
+  opened.push(() => clearInterval(deviceWatch))
 
   const host = config.http.host
   const urls = {
@@ -353,6 +394,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     log,
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)
         await sms?.stop()

@@ -6,6 +6,7 @@
 import type { Rule } from '../../rules/src/index.js'
 import { RulesEngine } from '../../rules/src/index.js'
 import type { LoadedConfig } from './config/load.js'
+import type { AclFile } from './security/acl.js'
 import type { PolicyFile } from './dissemination/policy.js'
 import { plausibleValues } from './ingest/decode.js'
 import type { Registry } from './registry/registry.js'
@@ -16,6 +17,8 @@ export interface Runtime {
   readonly registry: Registry
   /** The dissemination policy in force (none: every channel, the usual groups). */
   readonly policy: PolicyFile | undefined
+  /** The site's ACL file: grants beyond each device role's own topics. */
+  readonly acl: AclFile
   readonly engine: RulesEngine
   readonly rules: ReadonlyMap<string, Rule>
   /** Readings replayed to rebuild the windows. */
@@ -37,6 +40,7 @@ export function buildRuntime(loaded: LoadedConfig, store: ReadingStore, alerts: 
   return {
     registry,
     policy: loaded.policy,
+    acl: loaded.acl,
     engine,
     rules: new Map(engine.rules.map((r) => [r.id, r])),
     replayed,

@@ -1,6 +1,6 @@
 /**
  * Simulator command line:
- *   node dist/sensors-sim/src/main.js --url mqtt://127.0.0.1:1883 --scenario FILE [--registry FILE]
+ *   node dist/sensors-sim/src/main.js --url mqtt://127.0.0.1:1883 --scenario FILE [--registry FILE] [--credentials FILE]
  *     [--speed N] [--connections N] [--terminals-offline F] [--terminals-flaky F]
  *     [--terminals-slow F] [--keep-terminals]
  * Starts a loudspeaker terminal for every terminal in the registry, plays the scenario, prints
@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parse } from 'yaml'
 import { formatFileIssue } from '../../rules/src/index.js'
+import { loadCredentials, type SimCredentials } from './credentials.js'
 import { loadScenario } from './scenario.js'
 import { runScenario } from './sensors.js'
 import { startTerminals, type TerminalSpec } from './terminals.js'
@@ -40,11 +41,12 @@ export async function simMain(argv: string[]): Promise<number> {
       'terminals-flaky': { type: 'string', default: '0' },
       'terminals-slow': { type: 'string', default: '0' },
       'keep-terminals': { type: 'boolean', default: false },
+      credentials: { type: 'string' },
     },
   })
   if (values.scenario === undefined) {
     console.error(
-      'usage: sim --url URL --scenario FILE [--registry FILE] [--speed N] [--connections N]\n' +
+      'usage: sim --url URL --scenario FILE [--registry FILE] [--credentials FILE] [--speed N] [--connections N]\n' +
         '           [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F] [--keep-terminals]',
     )
     return 2
@@ -81,6 +83,13 @@ export async function simMain(argv: string[]): Promise<number> {
     console.error(`--speed must be a positive number, got ${values.speed}`)
     return 2
   }
+  let credentials: SimCredentials | undefined
+  try {
+    credentials = values.credentials !== undefined ? loadCredentials(values.credentials) : undefined
+  } catch (e) {
+    console.error((e as Error).message)
+    return 1
+  }
   const terminals = values.registry ? registryTerminals(values.registry) : []
   const fleet =
     terminals.length > 0
@@ -90,6 +99,7 @@ export async function simMain(argv: string[]): Promise<number> {
           offlineFraction: fractions['terminals-offline']!,
           flakyFraction: fractions['terminals-flaky']!,
           slowFraction: fractions['terminals-slow']!,
+          ...(credentials ? { credentials } : {}),
         })
       : undefined
   const out = (s: string) => process.stderr.write(`[sim] ${s}\n`)
@@ -127,6 +137,7 @@ export async function simMain(argv: string[]): Promise<number> {
     scenario,
     speed,
     signal: stop.signal,
+    ...(credentials ? { credentials } : {}),
     ...(connections !== undefined ? { connections } : {}),
     onReading: (r) => {
       last++

@@ -13,6 +13,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { sensorDataTopic, sensorStatusTopic } from '../../gateway/src/contracts/topics.js'
 import { durationMs } from '../../rules/src/index.js'
+import { login, type SimCredentials } from './credentials.js'
 import type { Scenario, ScenarioSensor } from './scenario.js'
 import { Simulation, type SimReading } from './signals.js'
 
@@ -37,6 +38,8 @@ export interface RunOptions {
   readonly maxInflight?: number
   readonly signal?: AbortSignal
   readonly onReading?: (r: SimReading) => void
+  /** How each device logs in; without, devices connect anonymously. */
+  readonly credentials?: SimCredentials
 }
 
 export interface KindCounts {
@@ -83,7 +86,12 @@ interface Link {
 
 const offline = '{"state":"offline"}'
 
-async function connectLink(url: string, clientId: string, sensors: readonly ScenarioSensor[]) {
+async function connectLink(
+  url: string,
+  clientId: string,
+  sensors: readonly ScenarioSensor[],
+  credentials: SimCredentials | undefined,
+) {
   // A device's last will marks it offline; a concentrator has no single sensor to speak for.
   const will =
     sensors.length === 1
@@ -96,7 +104,19 @@ async function connectLink(url: string, clientId: string, sensors: readonly Scen
           },
         }
       : {}
-  const c = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 1000, connectTimeout: 30_000, ...will })
+  const as =
+    sensors.length === 1
+      ? login(credentials, sensors[0]!.id)
+      : credentials
+        ? login(credentials, credentials.concentrator ?? clientId)
+        : {}
+  const c = await mqtt.connectAsync(url, {
+    clientId,
+    reconnectPeriod: 1000,
+    connectTimeout: 30_000,
+    ...as,
+    ...will,
+  })
   c.on('error', () => {}) // reconnects on its own; failures show in the summary
   const announce = () =>
     Promise.all(
@@ -154,7 +174,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       groups.map((sensors, i) => ({ sensors, clientId: shared ? `sim-dtu-${i + 1}` : sensors[0]!.id })),
       opts.connectConcurrency ?? 100,
       async ({ sensors, clientId }) => {
-        const client = await connectLink(opts.url, clientId, sensors)
+        const client = await connectLink(opts.url, clientId, sensors, opts.credentials)
         const link: Link = {
           clientId,
           sensors,
@@ -246,7 +266,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   }
   const restore = async (link: Link) => {
     if (!link.down) return
-    link.client = await connectLink(opts.url, link.clientId, link.sensors)
+    link.client = await connectLink(opts.url, link.clientId, link.sensors, opts.credentials)
     reconnects++
     link.down = false
     const backlog = link.backlog

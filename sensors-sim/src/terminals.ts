@@ -10,6 +10,7 @@ import {
   terminalReceiptTopic,
   terminalStatusTopic,
 } from '../../gateway/src/contracts/topics.js'
+import { login, type SimCredentials } from './credentials.js'
 import { mulberry32 } from './prng.js'
 
 export interface TerminalSpec {
@@ -36,6 +37,8 @@ export interface TerminalFleetOptions {
   /** Simulated playback time, ms. */
   readonly playMs?: number
   readonly seed?: number
+  /** How each terminal logs in (username = terminal id); without, terminals connect anonymously. */
+  readonly credentials?: SimCredentials
 }
 
 export interface PlayRecord {
@@ -109,6 +112,7 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   ): Promise<void> {
     const client = await mqtt.connectAsync(opts.url, {
       clientId: t.id,
+      ...login(opts.credentials, t.id),
       reconnectPeriod: 1000,
       will: {
         topic: terminalStatusTopic(t.id),

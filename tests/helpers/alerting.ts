@@ -43,6 +43,7 @@ export function alerting(settings: WarningsInput = {}) {
   const runtime: Runtime = {
     registry,
     policy: loaded.value.policy,
+    acl: loaded.value.acl,
     engine,
     rules: new Map(engine.rules.map((r) => [r.id, r])),
     replayed: 0,

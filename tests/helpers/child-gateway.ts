@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { enrollTestDevices } from './devices.js'
 
 const ROOT = join(import.meta.dirname, '../..')
 
@@ -29,7 +30,9 @@ export interface ChildOptions {
   readonly readyTimeoutMs?: number
 }
 
-export function startChildGateway(config: string, opts: ChildOptions = {}): Promise<ChildGateway> {
+/** Enrolls the test devices of the configuration's registry, then starts the gateway process. */
+export async function startChildGateway(config: string, opts: ChildOptions = {}): Promise<ChildGateway> {
+  await enrollTestDevices(config)
   const entry =
     opts.entry === 'built'
       ? [join(ROOT, 'bin/shaobing.js')]

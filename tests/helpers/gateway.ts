@@ -10,6 +10,7 @@ import { Writable } from 'node:stream'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino, type Logger } from 'pino'
 import { startGateway, type RunningGateway } from '../../gateway/src/app.js'
+import { enrollTestDevices, monitor, TEST_ACL } from './devices.js'
 import { until } from './wait.js'
 
 export const DEMO_REGISTRY = join(import.meta.dirname, '../../gateway/config/demo/county.yaml')
@@ -43,10 +44,17 @@ export function api(base: string, method: string, path: string, body?: unknown, 
   })
 }
 
-/** A data directory with a gateway.yaml that uses loopback and free ports. */
+/** The configuration line naming the test ACL file (`acl.conf` beside the configuration). */
+export const TEST_SECURITY_YAML = 'security: { devices: { aclFile: acl.conf } }'
+
+/**
+ * A data directory with a gateway.yaml that uses loopback and free ports, and the test ACL file
+ * (`acl.conf`). A test writing its own gateway.yaml there adds TEST_SECURITY_YAML to keep it.
+ */
 export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-test-'))
   const config = join(dir, 'gateway.yaml')
+  writeFileSync(join(dir, 'acl.conf'), TEST_ACL)
   writeFileSync(
     config,
     [
@@ -55,6 +63,7 @@ export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: stri
       'mqtt: { host: 127.0.0.1, port: 0, wsPort: 0 }',
       'http: { host: 127.0.0.1, port: 0 }',
       OPERATORS_YAML,
+      /^security:/m.test(extra) ? '' : TEST_SECURITY_YAML,
       extra,
     ].join('\n'),
   )
@@ -74,7 +83,9 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
   return { logger: pino({ level: 'debug' }, sink), lines }
 }
 
+/** Enrolls the test devices of the configuration's registry (tests/helpers/devices.ts), then starts it. */
 export async function startTestGateway(config: string, now?: () => number) {
+  await enrollTestDevices(config)
   const { logger, lines } = captureLogger()
   const gw: RunningGateway = await startGateway({ configPath: config, logger, ...(now ? { now } : {}) })
   return { gw, lines }
@@ -114,7 +125,7 @@ export async function issueMarker(base: string, region: string): Promise<string>
  * raises flash-flood warnings). Markers (`mark`) are kept apart, never among the messages.
  */
 export async function collector(url: string, filter: string, opts: { hazard?: string } = {}) {
-  const client = await connect(url)
+  const client = await connect(url, monitor())
   const messages: { topic: string; payload: Record<string, unknown> }[] = []
   const markers: Record<string, unknown>[] = []
   const waiters: { n: number; resolve: () => void }[] = []

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { formatFileIssue } from '../../rules/src/index.js'
 import { loadScenario, type Scenario } from '../../sensors-sim/src/scenario.js'
 import { runScenario, type RunSummary } from '../../sensors-sim/src/sensors.js'
+import { simCredentials } from './devices.js'
 import { getJson } from './gateway.js'
 
 export const scenarioFile = (name: string): string =>
@@ -18,7 +19,14 @@ export function shippedScenario(name: string): Scenario {
 }
 
 export function playScenario(url: string, name: string, speed: number, startMs: number): Promise<RunSummary> {
-  return runScenario({ url, scenario: shippedScenario(name), speed, startMs })
+  const scenario = shippedScenario(name)
+  return runScenario({
+    url,
+    scenario,
+    speed,
+    startMs,
+    credentials: simCredentials(scenario.sensors.map((s) => s.id)),
+  })
 }
 
 /** A warning as `GET /api/warnings` shows it, with the fields the scenario tests read. */

@@ -21,6 +21,7 @@ import {
   TOKENS,
 } from '../helpers/gateway.js'
 import { clock, until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -102,7 +103,10 @@ async function probe(token: string): Promise<string> {
 
 /** Publishes stage readings from a water-level sensor. */
 async function stages(sensor: string, series: [number, number][]) {
-  const c = await connect(gw!.urls.mqtt, { clientId: `${sensor}-${Math.random().toString(36).slice(2, 6)}` })
+  const c = await connect(
+    gw!.urls.mqtt,
+    device(sensor, { clientId: `${sensor}-${Math.random().toString(36).slice(2, 6)}` }),
+  )
   for (const [min, v] of series)
     await c.publishAsync(
       sensorDataTopic('water_level', sensor),

@@ -22,6 +22,7 @@ import {
 } from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
 import { until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 // The OASIS schema, kept in the repository (tests/fixtures/cap/README.md says where it comes from).
 const XSD = join(import.meta.dirname, '../fixtures/cap/CAP-v1.2.xsd')
@@ -55,7 +56,10 @@ const parse = (xml: string) =>
   }
 
 async function stages(series: [number, number][]) {
-  const c = await connect(gw!.urls.mqtt, { clientId: `wl-lw-01-${Math.random().toString(36).slice(2, 6)}` })
+  const c = await connect(
+    gw!.urls.mqtt,
+    device('wl-lw-01', { clientId: `wl-lw-01-${Math.random().toString(36).slice(2, 6)}` }),
+  )
   for (const [min, v] of series)
     await c.publishAsync(
       sensorDataTopic('water_level', 'wl-lw-01'),

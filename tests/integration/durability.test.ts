@@ -12,6 +12,7 @@ import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { gaugeRegistry, startChildGateway } from '../helpers/child-gateway.js'
 import { connect, makeConfigDir } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const SENSORS = 20
 const T0 = Date.UTC(2026, 6, 15)
@@ -31,7 +32,7 @@ test('every acknowledged QoS 1 reading is in the store after kill -9', async () 
   let killed = false
   const clients: MqttClient[] = []
   for (let s = 0; s < SENSORS; s++) {
-    const c = await connect(gw.mqttUrl, { clientId: `wl-${String(s).padStart(5, '0')}` })
+    const c = await connect(gw.mqttUrl, device(`wl-${String(s).padStart(5, '0')}`))
     c.on('error', () => {}) // the connection dies with the gateway
     clients.push(c)
   }

@@ -8,6 +8,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic, terminalReceiptTopic } from '../../gateway/src/contracts/topics.js'
 import { collector, connect, getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -34,7 +35,7 @@ beforeAll(async () => {
   ;({ gw, lines } = await startTestGateway(makeConfigDir().config))
   // Loudspeaker terminals of the gauge's village, answering every command as a real one would.
   for (const id of VILLAGE_TERMINALS) {
-    const t = await connect(gw.urls.mqtt, { clientId: id })
+    const t = await connect(gw.urls.mqtt, device(id))
     t.on('message', (_topic, payload) => {
       const cmd = JSON.parse(payload.toString('utf8')) as Command
       for (const state of ['accepted', 'playing', 'played'])
@@ -57,7 +58,7 @@ afterAll(async () => {
 describe('river gauge → flood warning → village loudspeakers', () => {
   test('yellow, orange, red and lift reach the four village terminals, with receipts', async () => {
     const cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd')
-    const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+    const gauge = await connect(gw.urls.mqtt, device('wl-lw-01'))
     // Rises through every reference level, then falls below the approach level (a dam-break
     // style drop keeps the example short; a gradual recession steps down level by level).
     const series = [30.0, 31.2, 32.6, 33.1, 34.1, 34.6, 35.3, 31.0, 30.8, 30.6, 30.5, 30.4]
@@ -137,7 +138,7 @@ describe('river gauge → flood warning → village loudspeakers', () => {
 
   test('the rainstorm signal grades 3 h sums from a rain gauge', async () => {
     const cmds = await collector(gw.urls.mqtt, 'terminals/T511823100202-01/cmd', { hazard: 'rainstorm' })
-    const gauge = await connect(gw.urls.mqtt, { clientId: 'rg-sm-01' })
+    const gauge = await connect(gw.urls.mqtt, device('rg-sm-01'))
     // 20 mm every 30 min: 3 h sum 50 at 1 h 30 (orange... needs 3 h ≥ 50 → at 1.5 h: 60), 100 at 2.5 h.
     for (let i = 1; i <= 5; i++)
       await gauge.publishAsync(
@@ -157,8 +158,8 @@ describe('river gauge → flood warning → village loudspeakers', () => {
 
 describe('bad input is refused, counted and logged, and nothing else is lost', () => {
   test('each kind of malformed message is counted by reason while a good sensor keeps reporting', async () => {
-    const bad = await connect(gw.urls.mqtt, { clientId: 'some-device' })
-    const good = await connect(gw.urls.mqtt, { clientId: 'aws-qx-01' })
+    const bad = await connect(gw.urls.mqtt, device('some-device'))
+    const good = await connect(gw.urls.mqtt, device('aws-qx-01'))
     const storedBefore = await metric(gw.urls.http, 'shaobing_readings_stored_total')
     const cases: [string, string, string][] = [
       ['bad_json', sensorDataTopic('gas', 'gas-pk-01'), '{"ts": 17'],
@@ -216,7 +217,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
 
   test('a flood of bad messages from one sensor is logged once, not per message', async () => {
     const before = lines.filter((l) => l.msg === 'message rejected' && l.source === 'dust-pk-01').length
-    const bad = await connect(gw.urls.mqtt, { clientId: 'dust-pk-01' })
+    const bad = await connect(gw.urls.mqtt, device('dust-pk-01'))
     for (let i = 0; i < 200; i++)
       await bad.publishAsync(sensorDataTopic('dust', 'dust-pk-01'), 'not json', { qos: 1 })
     const after = lines.filter((l) => l.msg === 'message rejected' && l.source === 'dust-pk-01').length
@@ -226,7 +227,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
 
   test('a quantity outside its plausible range is stored but kept out of evaluation', async () => {
     const cmds = await collector(gw.urls.mqtt, 'terminals/T511823101201-01/cmd')
-    const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lt-01' })
+    const gauge = await connect(gw.urls.mqtt, device('wl-lt-01'))
     // 9999 m is beyond the water_level kind's plausible maximum: a device fault, not a flood.
     await gauge.publishAsync(
       sensorDataTopic('water_level', 'wl-lt-01'),
@@ -250,7 +251,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
   })
 
   test('clients may not publish loudspeaker commands or warning state', async () => {
-    const rogue = await connect(gw.urls.mqtt, { clientId: 'rogue' })
+    const rogue = await connect(gw.urls.mqtt, device('rogue'))
     const closed = new Promise<void>((resolve) => rogue.once('close', () => resolve()))
     rogue.publish('terminals/T511823100201-01/cmd', JSON.stringify({ action: 'play' }), { qos: 1 })
     await closed
@@ -271,7 +272,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
 
 describe('broker transports', () => {
   test('MQTT over WebSocket carries readings like TCP', async () => {
-    const ws = await connect(gw.urls.ws!, { clientId: 'aws-qx-01-ws' })
+    const ws = await connect(gw.urls.ws!, device('aws-qx-01-ws'))
     const stored = await metric(gw.urls.http, 'shaobing_readings_received_total')
     await ws.publishAsync(
       sensorDataTopic('weather', 'aws-qx-01'),

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { startGateway } from '../../gateway/src/app.js'
 import { api, captureLogger, connect, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const LIUWAN = '511823100201'
 const QINGXI = '511823101000'
@@ -137,15 +138,15 @@ describe('GET /api/events', () => {
     const s = stream(`${gw.urls.http}/api/events?types=reading.refused,fault.raised`)
     open.push(s.es)
     await s.opened
-    const device = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
-    await device.publishAsync('sensors/water_level/wl-lw-01/data', '{not json', { qos: 1 })
+    const gauge = await connect(gw.urls.mqtt, device('wl-lw-01'))
+    await gauge.publishAsync('sensors/water_level/wl-lw-01/data', '{not json', { qos: 1 })
     // A reading far outside the plausible range of a river stage: an out_of_range fault.
-    await device.publishAsync(
+    await gauge.publishAsync(
       'sensors/water_level/wl-lw-01/data',
       JSON.stringify({ ts: Date.now(), values: { stage_m: 9999 } }),
       { qos: 1 },
     )
-    await device.endAsync()
+    await gauge.endAsync()
     await until(
       () => s.received,
       (r) => r.length >= 2,

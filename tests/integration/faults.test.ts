@@ -18,6 +18,7 @@ import {
   startTestGateway,
 } from '../helpers/gateway.js'
 import { clock, until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 let gw: RunningGateway | undefined
@@ -50,7 +51,7 @@ test('no data, out of range, recovery, and unverified hazards at a faulty statio
   const base = gw.urls.http
   const active = () => getJson<{ faults: Fault[] }>(base, '/api/faults?state=active').then((r) => r.faults)
 
-  const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  const gauge = await connect(gw.urls.mqtt, device('wl-lw-01'))
   const stage = (min: number, v: number) =>
     gauge.publishAsync(
       sensorDataTopic('water_level', 'wl-lw-01'),
@@ -108,7 +109,7 @@ test('a spike is a fault and never a flood; a stuck gauge is a flatline fault un
   const base = gw.urls.http
   const active = () => getJson<{ faults: Fault[] }>(base, '/api/faults?state=active').then((r) => r.faults)
   const kinds = () => active().then((f) => f.filter((x) => x.sensorId === 'wl-lw-01').map((x) => x.kind))
-  const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  const gauge = await connect(gw.urls.mqtt, device('wl-lw-01'))
   const stage = (min: number, v: number) =>
     gauge.publishAsync(
       sensorDataTopic('water_level', 'wl-lw-01'),

@@ -6,6 +6,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { api, collector, connect, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 let gw: RunningGateway | undefined
@@ -17,7 +18,7 @@ const reset = (id: string, token?: string) =>
 test('combustible gas: 一级 then 二级 alarm, latched while it falls, reset refused until clear, then lifted', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
   const cmds = await collector(gw.urls.mqtt, 'terminals/T511823200201-01/cmd')
-  const detector = await connect(gw.urls.mqtt, { clientId: 'gas-pk-01' })
+  const detector = await connect(gw.urls.mqtt, device('gas-pk-01'))
   const lel = (s: number, v: number) =>
     detector.publishAsync(
       sensorDataTopic('gas', 'gas-pk-01'),

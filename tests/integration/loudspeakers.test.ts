@@ -26,6 +26,7 @@ import {
 import { clock, until } from '../helpers/wait.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { startTerminals } from '../../sensors-sim/src/terminals.js'
+import { device } from '../helpers/devices.js'
 
 const LIUWAN = '511823100201'
 let gw: RunningGateway | undefined
@@ -46,15 +47,17 @@ async function terminal(
   }) => 'played' | 'failed' | 'none' = () => 'played',
 ) {
   const got: Record<string, unknown>[] = []
-  const c = await connect(gw!.urls.mqtt, {
-    clientId: id,
-    will: {
-      topic: terminalStatusTopic(id),
-      payload: Buffer.from('{"state":"offline"}'),
-      qos: 1,
-      retain: true,
-    },
-  })
+  const c = await connect(
+    gw!.urls.mqtt,
+    device(id, {
+      will: {
+        topic: terminalStatusTopic(id),
+        payload: Buffer.from('{"state":"offline"}'),
+        qos: 1,
+        retain: true,
+      },
+    }),
+  )
   clients.push(c)
   c.on('message', (_t, payload) => {
     const cmd = JSON.parse(payload.toString()) as { warningId: string; version: number; expiresAt: number }

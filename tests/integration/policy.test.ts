@@ -20,6 +20,7 @@ import {
   startTestGateway,
 } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 let gw: RunningGateway | undefined
 let smsc: Smsc | undefined
@@ -93,7 +94,7 @@ test("a gauge's downstream polygon brings the loudspeakers and people inside it;
     ).config,
   ))
   const cmds = await collector(gw.urls.mqtt, 'terminals/+/cmd', { hazard: 'flood' })
-  const c = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  const c = await connect(gw.urls.mqtt, device('wl-lw-01'))
   await c.publishAsync(
     sensorDataTopic('water_level', 'wl-lw-01'),
     JSON.stringify({ ts: Date.UTC(2026, 6, 15), values: { stage_m: 33.0 } }),

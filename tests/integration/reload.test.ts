@@ -17,6 +17,7 @@ import {
   metric,
   startTestGateway,
 } from '../helpers/gateway.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -35,7 +36,7 @@ test('a changed station constant applies at reload; a broken catalogue is refuse
   )
   ;({ gw } = await startTestGateway(config))
   const cmds = await collector(gw.urls.mqtt, 'terminals/T511823100201-01/cmd')
-  const gauge = await connect(gw.urls.mqtt, { clientId: 'wl-lw-01' })
+  const gauge = await connect(gw.urls.mqtt, device('wl-lw-01'))
   const stage = (min: number, v: number) =>
     gauge.publishAsync(
       sensorDataTopic('water_level', 'wl-lw-01'),
@@ -92,7 +93,7 @@ test('windows survive a reload: a rain sum spanning it is graded whole', async (
   const g = await startTestGateway(config)
   try {
     const cmds = await collector(g.gw.urls.mqtt, 'terminals/T511823100201-01/cmd', { hazard: 'rainstorm' })
-    const gaugeC = await connect(g.gw.urls.mqtt, { clientId: 'rg-lw-01' })
+    const gaugeC = await connect(g.gw.urls.mqtt, device('rg-lw-01'))
     const rain = (min: number, mm: number) =>
       gaugeC.publishAsync(
         sensorDataTopic('rain', 'rg-lw-01'),

@@ -6,6 +6,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { collector, connect, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -14,7 +15,7 @@ let gw: RunningGateway | undefined
 afterAll(async () => gw?.stop())
 
 async function publishRain(url: string, from: number, amounts: number[]) {
-  const gauge = await connect(url, { clientId: 'rg-lw-01' })
+  const gauge = await connect(url, device('rg-lw-01'))
   for (const [i, mm] of amounts.entries())
     await gauge.publishAsync(
       sensorDataTopic('rain', 'rg-lw-01'),

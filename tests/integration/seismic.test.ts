@@ -8,6 +8,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { collector, connect, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { prng } from '../helpers/wait.js'
+import { device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15, 6)
 const SR = 100
@@ -48,7 +49,7 @@ test('three stations confirm an earthquake: one county warning, graded by intens
     { sensor: 'seis-qx-01', p: 16, s: 19.5, amp: 90 },
     { sensor: 'seis-yq-01', p: 16.5, s: 20.5, amp: 75 },
   ]
-  const clients = await Promise.all(stations.map((s) => connect(gw!.urls.mqtt, { clientId: s.sensor })))
+  const clients = await Promise.all(stations.map((s) => connect(gw!.urls.mqtt, device(s.sensor))))
   const rnds = stations.map((_, i) => prng(i + 1))
   for (let second = 0; second < 40; second++)
     await Promise.all(

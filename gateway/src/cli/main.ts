@@ -20,13 +20,16 @@ import {
   type ConfigOverrides,
 } from '../config/load.js'
 import { GatewayError } from '../core/errors.js'
+import { deviceMain } from './devices.js'
 import { rulesMain } from './rules.js'
+import { enrollDemo } from './demo-identities.js'
 
 const USAGE = `usage:
   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
   shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N] [--scenario NAME|FILE]
                  (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm)
   shaobing check [--config FILE]
+  shaobing device add|rotate|disable|enable|list|import|provision …   (shaobing device --help)
   shaobing rules check|test [PATH...]
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
   shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N]
@@ -65,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   // `rules` and `sim` have their own options; everything else shares the gateway's.
   if (argv[0] === 'rules') return rulesMain(argv.slice(1))
   if (argv[0] === 'sim') return runSim(argv.slice(1))
+  if (argv[0] === 'device') return deviceMain(argv.slice(1))
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
@@ -160,8 +164,12 @@ async function run(
   demo?: { speed: string | undefined; scenario: string },
 ): Promise<number> {
   let gw
+  let identities: Awaited<ReturnType<typeof enrollDemo>> | undefined
   try {
-    gw = await startGateway({ configPath, overrides })
+    // The demo's devices log in like real ones: identities with generated passwords, written
+    // where the simulator (and the person trying the demo) can read them.
+    if (demo) identities = await enrollDemo(configPath, overrides)
+    gw = await startGateway({ configPath, overrides, demo: demo !== undefined })
   } catch (e) {
     if (e instanceof GatewayError) {
       console.error(e.message)
@@ -188,6 +196,7 @@ async function run(
       '--registry',
       gw.loaded.config.registry,
       '--keep-terminals',
+      ...(identities ? ['--credentials', identities.file] : []),
     ]
     if (demo.speed !== undefined) args.push('--speed', demo.speed)
     children.push(fork(sim, args, { stdio: 'inherit' }))
@@ -201,6 +210,10 @@ async function run(
       ? demo.scenario === DEMO_SCENARIO
         ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'
         : `  demo scenario    ${basename(demo.scenario, '.yaml')} (sensors-sim/README.md says what it plays)`
+      : '',
+    identities
+      ? `  demo identities  ${identities.count} devices, passwords in ${identities.file}\n` +
+        `                   try: mosquitto_sub -h 127.0.0.1 -p ${gw.ports.mqtt} -u ${identities.integration.username} -P ${identities.integration.password} -t 'warnings/#' -v`
       : '',
     '  stop with Ctrl-C',
     '',

@@ -2,10 +2,11 @@
 
 /**
  * Decides on one client PUBLISH before the broker acknowledges it. `client` is null for wills the
- * broker publishes itself; calling back with an error refuses the message and drops the client.
+ * broker publishes itself; calling back with an error drops the client; calling back with
+ * `'refused'` acknowledges the message but forwards it to no subscriber.
  */
 export type PublishGate = (
   client: { readonly id: string } | null,
   packet: { readonly topic: string; readonly payload: Buffer | string },
-  callback: (err: Error | null) => void,
+  callback: (err: Error | null, verdict?: 'refused') => void,
 ) => void

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino'
 import type { z } from 'zod'
 import type { Transition } from '../../../rules/src/index.js'
+import { LogThrottle } from '../core/log-throttle.js'
 import { parseSensorTopic, parseTerminalTopic } from '../contracts/topics.js'
 import { SensorStatusPayload, TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
@@ -94,23 +95,25 @@ export function createIngest(deps: IngestDeps): PublishGate {
       const parsed = parseSensorTopic(topic)
       if (!parsed) {
         reject('bad_topic', client.id, topic, 'expected sensors/{kind}/{sensorId}/{data|status}')
-        return callback(null)
+        return callback(null, 'refused')
       }
       const { registry, engine } = deps.runtime()
       const sensor = registry.sensor(parsed.sensorId)
       if (parsed.channel === 'status') {
         // Online, battery, or the last will: equipment state, not readings.
-        if (!sensor) reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
-        else {
-          const status = readJson(SensorStatusPayload, packet.payload, parsed.sensorId, topic)
-          if (status) deps.faults.status(sensor.sensorId, sensor.station.id, status.state, status.battery)
+        if (!sensor) {
+          reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
+          return callback(null, 'refused')
         }
+        const status = readJson(SensorStatusPayload, packet.payload, parsed.sensorId, topic)
+        if (!status) return callback(null, 'refused')
+        deps.faults.status(sensor.sensorId, sensor.station.id, status.state, status.battery)
         return callback(null)
       }
       metrics.readingsReceived.inc()
       if (!sensor) {
         reject('unknown_sensor', parsed.sensorId, topic, 'sensor is not in the registry')
-        return callback(null)
+        return callback(null, 'refused')
       }
       if (sensor.kind !== parsed.kind) {
         reject(
@@ -119,14 +122,14 @@ export function createIngest(deps: IngestDeps): PublishGate {
           topic,
           `registered as ${sensor.kind}, published as ${parsed.kind}`,
         )
-        return callback(null)
+        return callback(null, 'refused')
       }
       deps.faults.seen(sensor.sensorId) // any message proves the device is alive
       const kind = registry.kind(sensor.kind)!
       const decoded = decodeReading(toBuffer(packet.payload), kind)
       if (!decoded.ok) {
         reject(decoded.reason, parsed.sensorId, topic, decoded.detail)
-        return callback(null)
+        return callback(null, 'refused')
       }
       const reading: Reading = {
         stationId: sensor.station.id,
@@ -181,10 +184,12 @@ export function createIngest(deps: IngestDeps): PublishGate {
         readJson(schema, packet.payload, source, topic)
       if (parsed?.channel === 'receipt') {
         const receipt = read(TerminalReceipt, parsed.terminalId)
-        if (receipt) deps.onReceipt(parsed.terminalId, receipt)
+        if (!receipt) return callback(null, 'refused')
+        deps.onReceipt(parsed.terminalId, receipt)
       } else if (parsed?.channel === 'status') {
         const status = read(SensorStatusPayload, parsed.terminalId)
-        if (status) deps.onTerminalStatus(parsed.terminalId, status.state)
+        if (!status) return callback(null, 'refused')
+        deps.onTerminalStatus(parsed.terminalId, status.state)
       }
       return callback(null)
     }
@@ -197,28 +202,21 @@ export function createIngest(deps: IngestDeps): PublishGate {
  * one line a minute with how many were suppressed in between.
  */
 class RejectLog {
-  private readonly seen = new Map<string, { last: number; suppressed: number }>()
+  private readonly throttle = new LogThrottle()
   constructor(
     private readonly log: Logger,
     private readonly onNoted?: IngestDeps['onRefused'],
   ) {}
 
   note(reason: RejectReason, source: string, topic: string, detail: string): void {
-    const key = `${reason}\u0000${source}`
-    const now = Date.now()
-    const entry = this.seen.get(key)
-    if (entry && now - entry.last < 60_000) {
-      entry.suppressed++
-      return
-    }
-    if (this.seen.size > 10_000) this.seen.clear() // bounded memory under a storm of distinct sources
-    this.seen.set(key, { last: now, suppressed: 0 })
+    const suppressed = this.throttle.allow(`${reason}\u0000${source}`, Date.now())
+    if (suppressed === undefined) return
     const line = {
       reason,
       source: source.slice(0, 64),
       topic: topic.slice(0, 200),
       detail: detail.slice(0, 300),
-      suppressed: entry?.suppressed ?? 0,
+      suppressed,
     }
     this.log.warn(line, 'message rejected')
     this.onNoted?.(line)
