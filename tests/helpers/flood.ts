@@ -8,7 +8,7 @@
  * that takes, and the end of the drain is an event, not a pause: the dead subscriber's last will
  * is queued behind the backlog, so it reaches a watcher only once the broker has worked through it.
  */
-import mqtt from 'mqtt'
+import mqtt, { type IClientOptions } from 'mqtt'
 import { until } from './wait.js'
 
 /** Where the slow subscriber's last will goes; a watcher subscribes to it. */
@@ -24,21 +24,27 @@ export interface FloodOptions {
   readonly atLeast: number
   /** Gives up (a failure, not a precondition) if the backlog is not reached in this long. */
   readonly timeoutMs?: number
+  /** How each client logs in, by its client id (a broker that authenticates); none by default. */
+  readonly login?: (who: 'subscriber' | 'watcher' | 'publisher', clientId: string) => IClientOptions
 }
 
 export async function floodThenDropSubscriber(
   url: string,
   opts: FloodOptions,
 ): Promise<{ sent: number; backlog: number }> {
+  const login = opts.login ?? ((_who, clientId) => ({ clientId }))
   const sub = await mqtt.connectAsync(url, {
-    clientId: 'slow-subscriber',
+    ...login('subscriber', 'slow-subscriber'),
     reconnectPeriod: 0,
     will: { topic: WILL_TOPIC, payload: Buffer.from('gone'), qos: 0, retain: false },
   })
   sub.on('error', () => {})
   await sub.subscribeAsync('sensors/#', { qos: 0 })
   sub.stream.pause() // stop reading: the broker's writes to this client back up
-  const watcher = await mqtt.connectAsync(url, { clientId: 'slow-subscriber-watcher', reconnectPeriod: 0 })
+  const watcher = await mqtt.connectAsync(url, {
+    ...login('watcher', 'slow-subscriber-watcher'),
+    reconnectPeriod: 0,
+  })
   watcher.on('error', () => {})
   let gone = false
   watcher.on('message', (topic) => {
@@ -47,7 +53,7 @@ export async function floodThenDropSubscriber(
   await watcher.subscribeAsync(WILL_TOPIC, { qos: 0 })
   const pubs = await Promise.all(
     Array.from({ length: opts.publishers }, (_, k) =>
-      mqtt.connectAsync(url, { clientId: `flood-${k}`, reconnectPeriod: 0 }),
+      mqtt.connectAsync(url, { ...login('publisher', `flood-${k}`), reconnectPeriod: 0 }),
     ),
   )
   for (const p of pubs) p.on('error', () => {})

@@ -7,6 +7,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
+import { registryCredentials } from '../helpers/devices.js'
 import { shippedScenario, allWarnings } from '../helpers/scenario.js'
 import { DEMO_REGISTRY, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
@@ -20,7 +21,13 @@ afterAll(async () => {
 
 test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted; every targeted loudspeaker plays every version', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  fleet = await startTerminals({ url: gw.urls.mqtt, terminals: registryTerminals(DEMO_REGISTRY), playMs: 5 })
+  const credentials = registryCredentials(DEMO_REGISTRY)
+  fleet = await startTerminals({
+    url: gw.urls.mqtt,
+    terminals: registryTerminals(DEMO_REGISTRY),
+    playMs: 5,
+    credentials,
+  })
   expect(fleet.online).toHaveLength(28)
 
   const summary = await runScenario({
@@ -28,6 +35,7 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
     scenario: shippedScenario('demo-flood'),
     speed: 60_000,
     startMs: Date.UTC(2026, 6, 15),
+    credentials,
   })
   expect(summary.failed).toBe(0)
   expect(summary.acknowledged).toBe(summary.sent)

@@ -8,7 +8,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic, terminalReceiptTopic } from '../../gateway/src/contracts/topics.js'
 import { collector, connect, getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
-import { device } from '../helpers/devices.js'
+import { bridgeLogin, device } from '../helpers/devices.js'
 
 const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
@@ -158,52 +158,67 @@ describe('river gauge → flood warning → village loudspeakers', () => {
 
 describe('bad input is refused, counted and logged, and nothing else is lost', () => {
   test('each kind of malformed message is counted by reason while a good sensor keeps reporting', async () => {
-    const bad = await connect(gw.urls.mqtt, device('some-device'))
+    // A sensor sends its own topics with bad payloads; topic-level mistakes (an unknown sensor, a
+    // wrong kind, a malformed topic) can only come from an identity the ACL file lets write all of
+    // sensors/# (a legacy concentrator, here the test bridge): a device's own ACL refuses them first.
+    const bad = await connect(gw.urls.mqtt, device('gas-pk-01'))
+    const bridge = await connect(gw.urls.mqtt, bridgeLogin())
     const good = await connect(gw.urls.mqtt, device('aws-qx-01'))
     const storedBefore = await metric(gw.urls.http, 'shaobing_readings_stored_total')
-    const cases: [string, string, string][] = [
-      ['bad_json', sensorDataTopic('gas', 'gas-pk-01'), '{"ts": 17'],
+    const cases: [string, MqttClient, string, string][] = [
+      ['bad_json', bad, sensorDataTopic('gas', 'gas-pk-01'), '{"ts": 17'],
       [
         'invalid_payload',
+        bad,
         sensorDataTopic('gas', 'gas-pk-01'),
         JSON.stringify({ ts: T0, values: { lel_pct: 'high' } }),
       ],
       [
         'invalid_payload',
+        bad,
         sensorDataTopic('gas', 'gas-pk-01'),
         JSON.stringify({ ts: 12, values: { lel_pct: 3 } }),
       ],
       [
         'unknown_quantity',
+        bad,
         sensorDataTopic('gas', 'gas-pk-01'),
         JSON.stringify({ ts: T0, values: { lava_c: 3 } }),
       ],
       [
         'unknown_sensor',
+        bridge,
         sensorDataTopic('gas', 'ghost-01'),
         JSON.stringify({ ts: T0, values: { lel_pct: 3 } }),
       ],
       [
         'kind_mismatch',
+        bridge,
         sensorDataTopic('rain', 'gas-pk-01'),
         JSON.stringify({ ts: T0, values: { rain_mm: 3 } }),
       ],
-      ['bad_topic', 'sensors/gas/gas-pk-01/extra/data', JSON.stringify({ ts: T0, values: { lel_pct: 3 } })],
+      [
+        'bad_topic',
+        bridge,
+        'sensors/gas/gas-pk-01/extra/data',
+        JSON.stringify({ ts: T0, values: { lel_pct: 3 } }),
+      ],
       [
         'invalid_payload',
+        bridge,
         sensorDataTopic('seismic', 'seis-qx-01'),
         JSON.stringify({ ts: T0, sr: 100, x: [1, 2], y: [1], z: [1] }),
       ],
     ]
-    for (const [i, [, topic, payload]] of cases.entries()) {
-      await bad.publishAsync(topic, payload, { qos: 1 }) // still acknowledged: no poison-message loop
+    for (const [i, [, client, topic, payload]] of cases.entries()) {
+      await client.publishAsync(topic, payload, { qos: 1 }) // still acknowledged: no poison-message loop
       await good.publishAsync(
         sensorDataTopic('weather', 'aws-qx-01'),
         JSON.stringify({ ts: T0 + i * M, values: { air_temp_c: 25, rain_mm: 0 } }),
         { qos: 1 },
       )
     }
-    expect(bad.connected).toBe(true)
+    expect(bad.connected && bridge.connected).toBe(true)
     const counts = new Map<string, number>()
     for (const [reason] of cases) counts.set(reason, (counts.get(reason) ?? 0) + 1)
     for (const [reason, n] of counts)
@@ -212,7 +227,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     const logged = lines.filter((l) => l.msg === 'message rejected')
     expect(logged.map((l) => l.reason)).toEqual(expect.arrayContaining([...counts.keys()]))
     expect(logged.find((l) => l.reason === 'unknown_quantity')?.detail).toContain('lava_c')
-    await Promise.all([bad.endAsync(), good.endAsync()])
+    await Promise.all([bad.endAsync(), bridge.endAsync(), good.endAsync()])
   })
 
   test('a flood of bad messages from one sensor is logged once, not per message', async () => {
@@ -250,12 +265,15 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
     await Promise.all([cmds.close(), gauge.endAsync()])
   })
 
-  test('clients may not publish loudspeaker commands or warning state', async () => {
-    const rogue = await connect(gw.urls.mqtt, device('rogue'))
+  test('a device that publishes a loudspeaker command is disconnected', async () => {
+    // A registered sensor, logged in with its own password: only the gateway publishes commands.
+    const rogue = await connect(gw.urls.mqtt, device('wl-lw-01', { clientId: 'wl-lw-01-rogue' }))
     const closed = new Promise<void>((resolve) => rogue.once('close', () => resolve()))
     rogue.publish('terminals/T511823100201-01/cmd', JSON.stringify({ action: 'play' }), { qos: 1 })
     await closed
-    expect(await metric(gw.urls.http, 'shaobing_readings_rejected_total', 'reason="forbidden_topic"')).toBe(1)
+    expect(
+      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="publish",reason="gateway_only"'),
+    ).toBe(1)
     rogue.end(true)
   })
 
@@ -272,7 +290,7 @@ describe('bad input is refused, counted and logged, and nothing else is lost', (
 
 describe('broker transports', () => {
   test('MQTT over WebSocket carries readings like TCP', async () => {
-    const ws = await connect(gw.urls.ws!, device('aws-qx-01-ws'))
+    const ws = await connect(gw.urls.ws!, device('aws-qx-01', { clientId: 'aws-qx-01-ws' }))
     const stored = await metric(gw.urls.http, 'shaobing_readings_received_total')
     await ws.publishAsync(
       sensorDataTopic('weather', 'aws-qx-01'),

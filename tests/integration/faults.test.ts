@@ -14,6 +14,7 @@ import {
   DEMO_REGISTRY,
   getJson,
   makeConfigDir,
+  TEST_SECURITY_YAML,
   metric,
   startTestGateway,
 } from '../helpers/gateway.js'
@@ -42,7 +43,8 @@ test('no data, out of range, recovery, and unverified hazards at a faulty statio
   const config = join(dir, 'faults.yaml')
   writeFileSync(
     config,
-    'registry: county.yaml\ndataDir: data\nmqtt: { port: 0, wsPort: null }\nhttp: { port: 0 }\nfaults: { checkEvery: 50ms }\n',
+    'registry: county.yaml\ndataDir: data\nmqtt: { port: 0, wsPort: null }\nhttp: { port: 0 }\nfaults: { checkEvery: 50ms }\n' +
+      TEST_SECURITY_YAML,
   )
   // Silence is measured on the gateway's clock, which this test moves: the main sensor is never
   // found silent by accident, however long the machine takes between its readings.

@@ -26,7 +26,7 @@ import {
 import { clock, until } from '../helpers/wait.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { startTerminals } from '../../sensors-sim/src/terminals.js'
-import { device } from '../helpers/devices.js'
+import { device, registryCredentials } from '../helpers/devices.js'
 
 const LIUWAN = '511823100201'
 let gw: RunningGateway | undefined
@@ -305,6 +305,7 @@ test('slow terminals answer late and play each version once; the county is cover
     slowPlayMs: 1200,
     playMs: 5,
     seed: 3,
+    credentials: registryCredentials(DEMO_REGISTRY),
   })
   try {
     expect(fleet.slow.length).toBeGreaterThan(5)

@@ -14,6 +14,7 @@ import {
   DEMO_REGISTRY,
   getJson,
   makeConfigDir,
+  TEST_SECURITY_YAML,
   metric,
   startTestGateway,
 } from '../helpers/gateway.js'
@@ -32,7 +33,7 @@ test('a changed station constant applies at reload; a broken catalogue is refuse
   const config = join(dir, 'reload.yaml')
   writeFileSync(
     config,
-    `registry: county.yaml\nrules: [rules]\ndataDir: data\nmqtt: { port: 0, wsPort: null }\nhttp: { port: 0 }\n`,
+    `registry: county.yaml\nrules: [rules]\ndataDir: data\nmqtt: { port: 0, wsPort: null }\nhttp: { port: 0 }\n${TEST_SECURITY_YAML}\n`,
   )
   ;({ gw } = await startTestGateway(config))
   const cmds = await collector(gw.urls.mqtt, 'terminals/T511823100201-01/cmd')

@@ -9,6 +9,7 @@ import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
+import { registryCredentials } from '../helpers/devices.js'
 import { DEMO_REGISTRY, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { playScenario, allWarnings, type WarningView } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
@@ -25,7 +26,12 @@ afterAll(async () => {
 
 test('flash flood: evacuate Liuwan, prepare Shimen, one township warning, lifted after three dry hours', async () => {
   ;({ gw } = await startTestGateway(makeConfigDir().config))
-  fleet = await startTerminals({ url: gw.urls.mqtt, terminals: registryTerminals(DEMO_REGISTRY), playMs: 5 })
+  fleet = await startTerminals({
+    url: gw.urls.mqtt,
+    terminals: registryTerminals(DEMO_REGISTRY),
+    playMs: 5,
+    credentials: registryCredentials(DEMO_REGISTRY),
+  })
   const summary = await playScenario(gw.urls.mqtt, 'flash-flood', 100_000, T0)
   expect(summary.failed).toBe(0)
   expect(summary.acknowledged).toBe(summary.sent)

@@ -7,6 +7,7 @@
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
+import { simCredentials } from '../helpers/devices.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { shippedScenario, allWarnings } from '../helpers/scenario.js'
 import { until } from '../helpers/wait.js'
@@ -33,7 +34,8 @@ test('network outage: backfilled readings give the warnings an unbroken network 
   const scenario = shippedScenario('network-outage')
   const { gw } = await startTestGateway(makeConfigDir().config)
   gateways.push(gw)
-  const summary = await runScenario({ url: gw.urls.mqtt, scenario, speed: 200_000, startMs: T0 })
+  const credentials = simCredentials(scenario.sensors.map((s) => s.id))
+  const summary = await runScenario({ url: gw.urls.mqtt, scenario, speed: 200_000, startMs: T0, credentials })
   expect(summary.failed).toBe(0)
   expect(summary.acknowledged).toBe(summary.sent)
   // 桃园村's gauge lost the 18 readings of the three hours; the three loggers of the tower kept
@@ -87,6 +89,7 @@ test('network outage: backfilled readings give the warnings an unbroken network 
     scenario: calm,
     speed: 200_000,
     startMs: T0,
+    credentials,
   })
   expect(calmSummary.lost).toBe(0)
   const withOutage = await warningsOf(gw)

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeEach, expect, test, vi } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { simMain } from '../../sensors-sim/src/main.js'
 import { DEMO_REGISTRY, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { registryCredentials } from '../helpers/devices.js'
 import { scenarioFile } from '../helpers/scenario.js'
 
 let gw: RunningGateway | undefined
@@ -47,8 +48,14 @@ test('an invalid scenario is refused with its file and line', async () => {
 })
 
 test('a run plays the scenario with the loudspeakers and prints a summary per kind', async () => {
-  ;({ gw } = await startTestGateway(makeConfigDir().config))
+  const { dir, config } = makeConfigDir()
+  ;({ gw } = await startTestGateway(config))
+  // The simulated devices log in with the passwords they were provisioned with, from a file.
+  const credentials = join(dir, 'credentials.json')
+  writeFileSync(credentials, JSON.stringify(registryCredentials(DEMO_REGISTRY)))
   const code = await simMain([
+    '--credentials',
+    credentials,
     '--url',
     gw.urls.mqtt,
     '--scenario',

@@ -14,6 +14,7 @@ import { afterAll, expect, test } from 'vitest'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { startChildGateway, type ChildGateway } from '../helpers/child-gateway.js'
 import { floodThenDropSubscriber } from '../helpers/flood.js'
+import { device, monitor } from '../helpers/devices.js'
 import { getJson, makeConfigDir, metric } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
 
@@ -75,6 +76,10 @@ test('the gateway survives the same flood and keeps serving', async () => {
       payload: (n) => JSON.stringify({ ts: Date.UTC(2026, 6, 15) + n, values: { stage_m: 30 } }),
       backlog,
       atLeast: BACKLOG,
+      // The watchers are the test monitor (the test ACL lets it use test/#); the publishers all log
+      // in as the gauge whose topic they flood, each with its own client id.
+      login: (who, clientId) =>
+        who === 'publisher' ? device('wl-lw-01', { clientId }) : monitor({ clientId }),
     }),
     gw.exited.then(({ code, signal }) => {
       throw new Error(`the gateway died during the flood (${code ?? signal})`)

@@ -1,7 +1,7 @@
 /**
  * A standard MQTT client (Mosquitto's mosquitto_pub / mosquitto_sub, Debian package
  * mosquitto-clients) works against the embedded broker: it publishes readings that become
- * warnings and receives loudspeaker commands.
+ * warnings and receives loudspeaker commands, each logging in as its device does.
  */
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -9,12 +9,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
+import { MONITOR, testPassword } from '../helpers/devices.js'
 import { requireBinary } from '../helpers/requires.js'
 import { until } from '../helpers/wait.js'
 
 const run = promisify(execFile)
 const hasClients = requireBinary('/usr/bin/mosquitto_pub', 'mosquitto-clients')
 const T0 = Date.UTC(2026, 6, 15)
+/** mosquitto_pub/sub's arguments to log in as a test device: client id and username its id. */
+const login = (id: string) => ['-i', id, '-u', id, '-P', testPassword(id)]
 
 describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded broker', () => {
   let gw: RunningGateway
@@ -44,8 +47,7 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
       '2',
       '-W',
       '20',
-      '-i',
-      'T511823100201-01',
+      ...login('T511823100201-01'),
     ])
     let out = ''
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -63,8 +65,7 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
         port,
         '-q',
         '1',
-        '-i',
-        'wl-lw-01',
+        ...login('wl-lw-01'),
         '-t',
         sensorDataTopic('water_level', 'wl-lw-01'),
         '-m',
@@ -100,6 +101,7 @@ describe.runIf(hasClients)('mosquitto_pub and mosquitto_sub against the embedded
       '-W',
       '5',
       '-v',
+      ...login(MONITOR),
     ])
     expect(stdout).toMatch(/^warnings\/511823100201\/flood \{.*"state":"active"/)
   })
