@@ -27,6 +27,7 @@ import { startGateway, type RunningGateway } from '../gateway/src/app.js'
 import { sensorDataTopic, terminalCmdTopic } from '../gateway/src/contracts/topics.js'
 import { startSmsc } from '../sensors-sim/src/smsc.js'
 import { startTerminals, type TerminalFleet } from '../sensors-sim/src/terminals.js'
+import { device, enrollTestDevices, simCredentials } from '../tests/helpers/devices.js'
 
 const TOKEN = 'bench-token'
 const VILLAGES = 100
@@ -85,8 +86,12 @@ async function gateway(opts: { playableFor: string; smsPort?: number }): Promise
       `operators: [{ id: bench, name: bench, roles: [operator, approver], tokenSha256: ${createHash('sha256').update(TOKEN).digest('hex')} }]`,
     ].join('\n'),
   )
+  await enrollTestDevices(join(dir, 'gateway.yaml')) // the terminals log in as the tests' do
   return startGateway({ configPath: join(dir, 'gateway.yaml'), logger: pino({ level: 'warn' }) })
 }
+
+/** Logins for the generated county's terminals (bare aedes takes them anonymously). */
+const credentials = () => simCredentials(terminalIds().map((t) => t.id))
 
 const terminalIds = () =>
   Array.from({ length: 10 }, (_, t) => `511823${String(101 + t).padStart(3, '0')}`).flatMap((town) =>
@@ -100,7 +105,7 @@ const terminalIds = () =>
 
 /** Publishes the crossing reading; returns its wall-clock time. */
 async function cross(gw: RunningGateway): Promise<number> {
-  const c = await mqtt.connectAsync(gw.urls.mqtt, { clientId: 'wl-1' })
+  const c = await mqtt.connectAsync(gw.urls.mqtt, device('wl-1'))
   const t0 = Date.now()
   await c.publishAsync(
     sensorDataTopic('water_level', 'wl-1'),
@@ -134,6 +139,7 @@ async function loudspeakers(rows: string[][]) {
     offlineReturnAfterMs: 20_000,
     playMs: 200,
     seed: 11,
+    credentials: credentials(),
   })
   const t0 = await cross(gw)
   const targeted = VILLAGES * PER_VILLAGE
@@ -187,6 +193,7 @@ async function loudspeakers(rows: string[][]) {
     offlineFraction: 0.05,
     playMs: 200,
     seed: 11,
+    credentials: credentials(),
   })
   const pub = await mqtt.connectAsync(url, { clientId: 'bench-ref' })
   const r0 = Date.now()
@@ -251,6 +258,7 @@ async function loudspeakers(rows: string[][]) {
     offlineReturnAfterMs: 20_000,
     playMs: 100,
     seed: 12,
+    credentials: credentials(),
   })
   await cross(gw2)
   await fleet2.returned

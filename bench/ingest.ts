@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
+import { device } from '../tests/helpers/devices.js'
 import {
   closeAll,
   connectMany,
@@ -208,8 +209,8 @@ async function gatewayLatency(): Promise<Latency> {
   const g = track(await startGatewayProcess(gatewayConfig()))
   const url = `mqtt://127.0.0.1:${g.mqttPort}`
   const bg = await connectMany(url, SENSORS, sensorId)
-  const probe = await mqtt.connectAsync(url, { clientId: 'wl-probe', reconnectPeriod: 0 })
-  const term = await mqtt.connectAsync(url, { clientId: 'T-PROBE', reconnectPeriod: 0 })
+  const probe = await mqtt.connectAsync(url, device('wl-probe', { reconnectPeriod: 0 }))
+  const term = await mqtt.connectAsync(url, device('T-PROBE', { reconnectPeriod: 0 }))
   let waiter: ((kind: string) => void) | undefined
   term.on('message', (_t, p) => waiter?.((JSON.parse(p.toString()) as { kind: string }).kind))
   await term.subscribeAsync('terminals/T-PROBE/cmd', { qos: 1 })

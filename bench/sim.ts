@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Scenario } from '../sensors-sim/src/scenario.js'
 import { runScenario, type RunSummary } from '../sensors-sim/src/sensors.js'
+import { simCredentials } from '../tests/helpers/devices.js'
 import {
   gatewayCounter,
   MOSQUITTO,
@@ -134,6 +135,7 @@ async function play(url: string, connections: number | undefined, sc: typeof sce
     scenario: sc,
     ...(connections !== undefined ? { connections } : {}),
     connectConcurrency: 200,
+    credentials: simCredentials(scenario.sensors.map((x) => x.id)),
     maxInflight: 2 * SENSORS, // pipelined: up to two intervals unacknowledged
     onReading: () => {
       if (connected === 0) connected = performance.now()

@@ -1,16 +1,22 @@
 /** Load generation with real MQTT clients: many sensors, pre-built payloads, bounded in flight. */
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { device } from '../../tests/helpers/devices.js'
 
 export const T0 = Date.UTC(2026, 6, 15)
 export const sensorId = (i: number): string => `wl-${String(i).padStart(5, '0')}`
 export const topicOf = (i: number): string => `sensors/water_level/${sensorId(i)}/data`
 
-/** Connects `n` clients, `concurrency` at a time. */
+/**
+ * Connects `n` clients, `concurrency` at a time, each logging in as the device its id names (the
+ * gateway's benchmark identities are enrolled as the tests' are; Mosquitto without a password file
+ * takes the same logins anonymously).
+ */
 export async function connectMany(
   url: string,
   n: number,
   id: (i: number) => string,
   concurrency = 200,
+  login: (i: number) => IClientOptions = (i) => device(id(i)),
 ): Promise<MqttClient[]> {
   const clients: MqttClient[] = new Array<MqttClient>(n)
   let next = 0
@@ -19,7 +25,7 @@ export async function connectMany(
       while (next < n) {
         const i = next++
         const c = await mqtt.connectAsync(url, {
-          clientId: id(i),
+          ...login(i),
           reconnectPeriod: 0,
           keepalive: 60,
           connectTimeout: 30_000,

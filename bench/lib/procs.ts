@@ -57,7 +57,11 @@ async function waitForPort(port: number, ms = 10_000): Promise<void> {
   }
 }
 
-export async function startMosquitto(dir: string): Promise<Proc & { port: number }> {
+/** Mosquitto on a free port; with `passwordFile` (mosquitto_passwd's format) it refuses anonymous clients. */
+export async function startMosquitto(
+  dir: string,
+  opts: { passwordFile?: string } = {},
+): Promise<Proc & { port: number }> {
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
   // Unlimited queues so the reference drops nothing; persistence off like our in-memory broker state.
@@ -65,7 +69,12 @@ export async function startMosquitto(dir: string): Promise<Proc & { port: number
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(opts.passwordFile
+        ? ['allow_anonymous false', `password_file ${opts.passwordFile}`]
+        : ['allow_anonymous true']),
+      // Started as root, Mosquitto drops to the `mosquitto` user, who cannot read files in this
+      // run's private temporary directory: keep the benchmark's own user instead.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
       'persistence false',
       'max_queued_messages 0',
       'max_inflight_messages 1000',
@@ -175,11 +184,16 @@ export interface GatewayProc extends Proc {
 }
 
 /**
- * The gateway as `shaobing start` runs it, from the build. BENCH_NODE_ARGS passes Node flags to it,
+ * The gateway as `shaobing start` runs it, from the build, with the tests' device identities
+ * enrolled unless `enroll` is false (the benchmark provisioned its own). BENCH_NODE_ARGS passes Node flags to it,
  * e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
-export async function startGatewayProcess(config: string): Promise<GatewayProc> {
+export async function startGatewayProcess(
+  config: string,
+  opts: { enroll?: boolean } = {},
+): Promise<GatewayProc> {
   const g = await startChildGateway(config, {
+    ...opts,
     entry: 'built',
     nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
     readyTimeoutMs: 60_000,

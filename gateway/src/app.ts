@@ -76,7 +76,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
   const devices = new DeviceStore(db)
   // Safe defaults: an insecure setting the site has not accepted by name refuses the start.
-  const insecure = insecureSettings(config, { demo: opts.demo ?? false, demoDevices: devices.demoCount() })
+  const found = insecureSettings(config, { demo: opts.demo ?? false, demoDevices: devices.demoCount() })
+  const accepted = new Set<string>(config.security.acceptInsecure)
+  const insecure = found.filter((i) => !accepted.has(i.setting))
+  for (const i of found)
+    if (accepted.has(i.setting)) log.warn({ setting: i.setting, why: i.why }, 'running with an insecure setting')
   if (insecure.length > 0) {
     db.close()
     throw new GatewayError(

@@ -28,11 +28,13 @@ export interface ChildOptions {
   /** Environment variables added to the child's. */
   readonly env?: Readonly<Record<string, string>>
   readonly readyTimeoutMs?: number
+  /** Enrolls the test devices first (default); false when the caller provisioned identities itself. */
+  readonly enroll?: boolean
 }
 
-/** Enrolls the test devices of the configuration's registry, then starts the gateway process. */
+/** Enrolls the test devices of the configuration's registry (unless told not to), then starts the gateway process. */
 export async function startChildGateway(config: string, opts: ChildOptions = {}): Promise<ChildGateway> {
-  await enrollTestDevices(config)
+  if (opts.enroll !== false) await enrollTestDevices(config)
   const entry =
     opts.entry === 'built'
       ? [join(ROOT, 'bin/shaobing.js')]

@@ -39,7 +39,7 @@ export async function enrollDemo(
           username: DEMO_INTEGRATION,
           role: 'integration',
           subjects: ['*'],
-          hash: await hashPassword(password, COST.device),
+          hash: await hashPassword(password, COST.generated),
           demo: true,
           note: 'demo: reads warnings, faults and readings',
         },

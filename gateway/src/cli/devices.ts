@@ -77,6 +77,8 @@ async function run(
 ): Promise<number> {
   const { registry } = loaded
   const now = Date.now()
+  // A password a person typed is stretched; a generated secret needs no stretching (passwords.ts).
+  const cost = () => (v['password-stdin'] ? COST.device : COST.generated)
   const needTarget = () => {
     if (target === undefined) throw new Usage(`device ${command} needs a USERNAME`)
     return target
@@ -107,7 +109,7 @@ async function run(
             username,
             role: r,
             subjects,
-            hash: pw === undefined ? null : await hashPassword(pw, COST.device),
+            hash: pw === undefined ? null : await hashPassword(pw, cost()),
             demo: false,
             note: v.note ?? null,
           },
@@ -123,7 +125,7 @@ async function run(
         const username = needTarget()
         if (!devices.get(username)) return fail(`no device ${username}`)
         const pw = await secret()
-        devices.setHash(username, await hashPassword(pw, COST.device), now)
+        devices.setHash(username, await hashPassword(pw, cost()), now)
         console.log(`rotated ${username}; its connections with the old password are closed`)
         if (!v['password-stdin']) console.log(`password: ${pw}`)
         return 0

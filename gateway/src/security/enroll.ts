@@ -71,18 +71,20 @@ export async function provision(
   o: { at: number; demo?: boolean; cost?: ScryptCost },
 ): Promise<Record<string, string>> {
   const secrets: Record<string, string> = {}
+  const wanted = registryIdentities(registry).filter((id) => !devices.get(id.username))
+  // Hashed a few at a time: scrypt runs on libuv's thread pool, so this uses every core.
   const rows: NewDevice[] = []
-  for (const id of registryIdentities(registry)) {
-    if (devices.get(id.username)) continue
-    const secret = generateSecret()
-    secrets[id.username] = secret
-    rows.push({
-      ...id,
-      hash: await hashPassword(secret, o.cost ?? COST.device),
-      demo: o.demo ?? false,
-      note: null,
-    })
-  }
+  for (let i = 0; i < wanted.length; i += 16)
+    rows.push(
+      ...(await Promise.all(
+        wanted.slice(i, i + 16).map(async (id) => {
+          const secret = generateSecret()
+          secrets[id.username] = secret
+          const hash = await hashPassword(secret, o.cost ?? COST.generated)
+          return { ...id, hash, demo: o.demo ?? false, note: null }
+        }),
+      )),
+    )
   devices.upsertAll(rows, o.at)
   return secrets
 }
