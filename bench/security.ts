@@ -212,7 +212,9 @@ async function mosquittoStorm(): Promise<Storm> {
   )
   const t0 = performance.now()
   execFileSync(MOSQUITTO_PASSWD, ['-U', file])
-  log(`mosquitto_passwd -U hashed ${Object.keys(secrets).length} passwords in ${Math.round(performance.now() - t0)} ms`)
+  log(
+    `mosquitto_passwd -U hashed ${Object.keys(secrets).length} passwords in ${Math.round(performance.now() - t0)} ms`,
+  )
   const m = track(await startMosquitto(dir, { passwordFile: file }))
   try {
     return await storm(`mqtt://127.0.0.1:${m.port}`, m.pid, (i) => ({
@@ -295,7 +297,9 @@ try {
   const width = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))
   const line = (cells: string[]) => '| ' + cells.map((x, i) => x.padEnd(width[i]!)).join(' | ') + ' |'
   console.log(
-    '\n' + [line(table[0]!), line(width.map((w) => '-'.repeat(w))), ...table.slice(1).map(line)].join('\n') + '\n',
+    '\n' +
+      [line(table[0]!), line(width.map((w) => '-'.repeat(w))), ...table.slice(1).map(line)].join('\n') +
+      '\n',
   )
   mkdirSync(join(ROOT, 'bench/out'), { recursive: true })
   const out = join(ROOT, 'bench/out', `security-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)

@@ -80,7 +80,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const accepted = new Set<string>(config.security.acceptInsecure)
   const insecure = found.filter((i) => !accepted.has(i.setting))
   for (const i of found)
-    if (accepted.has(i.setting)) log.warn({ setting: i.setting, why: i.why }, 'running with an insecure setting')
+    if (accepted.has(i.setting))
+      log.warn({ setting: i.setting, why: i.why }, 'running with an insecure setting')
   if (insecure.length > 0) {
     db.close()
     throw new GatewayError(
@@ -246,6 +247,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
       runtime: current,
+      maxPayload: config.mqtt.maxPayload,
       faults,
       store,
       metrics,

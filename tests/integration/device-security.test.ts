@@ -282,6 +282,7 @@ describe('what a device may do', () => {
   test('a refused 10 MB payload reaches no subscriber; the next good reading does', async () => {
     const watcher = await connect(gw.urls.mqtt, monitor())
     const got: { topic: string; bytes: number }[] = []
+    const tooLarge = await metric(gw.urls.http, 'shaobing_readings_rejected_total', 'reason="too_large"')
     watcher.on('message', (topic, p) => got.push({ topic, bytes: p.length }))
     await watcher.subscribeAsync('sensors/#', { qos: 1 })
     const gauge = await connect(gw.urls.mqtt, device('wl-lt-01'))
@@ -299,6 +300,13 @@ describe('what a device may do', () => {
     expect(got).toEqual([
       { topic: sensorDataTopic('water_level', 'wl-lt-01'), bytes: reading(T0 + 9 * M, 30.2).length },
     ])
+    // Refused as too large before anything parsed it (mqtt.maxPayload.sensors, 256 KiB by default).
+    expect(await metric(gw.urls.http, 'shaobing_readings_rejected_total', 'reason="too_large"')).toBe(
+      tooLarge + 1,
+    )
+    expect(lines.find((l) => l.msg === 'message rejected' && l.reason === 'too_large')?.detail).toMatch(
+      /^10485760 bytes; sensors topics take at most 262144$/,
+    )
     await Promise.all([watcher.endAsync(), gauge.endAsync()])
   })
 })

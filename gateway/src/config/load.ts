@@ -119,6 +119,7 @@ export function loadConfig(
   const config: GatewayConfigFile = {
     ...c,
     mqtt: {
+      ...c.mqtt,
       host: overrides.host ?? c.mqtt.host,
       port: overrides.mqttPort ?? c.mqtt.port,
       wsPort: overrides.wsPort !== undefined ? overrides.wsPort : c.mqtt.wsPort,

@@ -128,6 +128,27 @@ export const GatewayConfigFile = z.strictObject({
       port: Port.default(1883),
       /** MQTT over WebSocket; 0 picks a free port, null disables. */
       wsPort: Port.nullable().default(8083),
+      /**
+       * The largest payload accepted per topic family, in bytes; a larger message is refused (never
+       * stored or forwarded) as `too_large`. Sensors: a seismic logger's batch of several seconds
+       * at 100 Hz fits easily; terminals send small receipts and statuses.
+       */
+      maxPayload: z
+        .strictObject({
+          sensors: z
+            .int()
+            .min(64)
+            .default(256 * 1024),
+          terminals: z
+            .int()
+            .min(64)
+            .default(8 * 1024),
+          other: z
+            .int()
+            .min(64)
+            .default(64 * 1024),
+        })
+        .prefault({}),
     })
     .prefault({}),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),

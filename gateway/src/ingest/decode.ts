@@ -14,6 +14,7 @@ export type RejectReason =
   | 'invalid_payload'
   | 'unknown_quantity'
   | 'forbidden_topic'
+  | 'too_large'
 
 export type Decoded =
   | {

@@ -34,6 +34,8 @@ export interface IngestDeps {
   readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
   /** A terminal's status (retained online message, or its last will). */
   readonly onTerminalStatus: (terminalId: string, state: 'online' | 'offline') => void
+  /** The largest payload accepted per topic family (bytes): `mqtt.maxPayload`. */
+  readonly maxPayload: { readonly sensors: number; readonly terminals: number; readonly other: number }
   /** Refused messages, one per source and reason a minute (as logged), for the event stream. */
   readonly onRefused?: (r: {
     reason: RejectReason
@@ -89,6 +91,22 @@ export function createIngest(deps: IngestDeps): PublishGate {
     if (GATEWAY_ONLY.test(topic)) {
       reject('forbidden_topic', client.id, topic, 'only the gateway publishes here')
       return callback(new Error(`publishing to ${topic} is reserved to the gateway`))
+    }
+    const family = topic.startsWith('sensors/')
+      ? 'sensors'
+      : topic.startsWith('terminals/')
+        ? 'terminals'
+        : 'other'
+    const bytes = packet.payload.length
+    if (bytes > deps.maxPayload[family]) {
+      // Refused before anything reads it: never parsed, stored or forwarded.
+      reject(
+        'too_large',
+        client.id,
+        topic,
+        `${bytes} bytes; ${family} topics take at most ${deps.maxPayload[family]}`,
+      )
+      return callback(null, 'refused')
     }
 
     if (topic.startsWith('sensors/')) {

@@ -50,6 +50,43 @@ export function matches(filter: string, topic: string): boolean {
   return f.length === t.length
 }
 
+/**
+ * A set of filters, split into levels once, for checks on every message: the topic is split once
+ * per check rather than once per filter.
+ */
+export class FilterSet {
+  private readonly exact = new Set<string>()
+  private readonly wild: string[][] = []
+
+  constructor(filters: readonly string[]) {
+    for (const f of filters) {
+      if (/[#+]/.test(f)) this.wild.push(f.split('/'))
+      else this.exact.add(f)
+    }
+  }
+
+  get size(): number {
+    return this.exact.size + this.wild.length
+  }
+
+  /** Whether `topic` (no wildcards) matches one of the filters. */
+  has(topic: string): boolean {
+    if (this.exact.has(topic)) return true
+    if (this.wild.length === 0) return false
+    const t = topic.split('/')
+    const dollar = t[0]!.startsWith('$')
+    outer: for (const f of this.wild) {
+      if (dollar !== f[0]!.startsWith('$')) continue
+      for (let i = 0; i < f.length; i++) {
+        if (f[i] === '#') return true
+        if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) continue outer
+      }
+      if (f.length === t.length) return true
+    }
+    return false
+  }
+}
+
 /** Whether every topic the subscription `sub` can match is matched by `filter`. */
 export function within(sub: string, filter: string): boolean {
   const s = sub.split('/')
@@ -143,29 +180,29 @@ export function entriesFor(acl: AclFile, username: string | undefined, clientId:
 
 /** What one client may do, compiled once per connection (or after a reload) for checks per message. */
 export class Permissions {
-  private readonly writeExact = new Set<string>()
-  private readonly write: string[] = []
+  private readonly write: FilterSet
   private readonly read: string[] = []
-  private readonly deny: string[] = []
+  private readonly deny: FilterSet
+  private readonly denyFilters: string[] = []
 
   constructor(entries: readonly AclEntry[]) {
+    const write: string[] = []
     for (const e of entries) {
-      if (e.access === 'deny') this.deny.push(e.filter)
-      if (e.access === 'write' || e.access === 'readwrite') {
-        if (/[#+]/.test(e.filter)) this.write.push(e.filter)
-        else this.writeExact.add(e.filter)
-      }
+      if (e.access === 'deny') this.denyFilters.push(e.filter)
+      if (e.access === 'write' || e.access === 'readwrite') write.push(e.filter)
       if (e.access === 'read' || e.access === 'readwrite') this.read.push(e.filter)
     }
+    this.write = new FilterSet(write)
+    this.deny = new FilterSet(this.denyFilters)
   }
 
   canPublish(topic: string): boolean {
-    if (this.deny.length > 0 && this.deny.some((d) => matches(d, topic))) return false
-    return this.writeExact.has(topic) || this.write.some((f) => matches(f, topic))
+    if (this.deny.size > 0 && this.deny.has(topic)) return false
+    return this.write.has(topic)
   }
 
   canSubscribe(filter: string): boolean {
-    if (this.deny.some((d) => overlaps(d, filter))) return false
+    if (this.denyFilters.some((d) => overlaps(d, filter))) return false
     return this.read.some((f) => within(filter, f))
   }
 }

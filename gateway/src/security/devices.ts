@@ -17,9 +17,9 @@ import type { Logger } from 'pino'
 import { LogThrottle } from '../core/log-throttle.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { DeviceRow, DeviceStore } from '../store/devices.js'
-import { entriesFor, matches, Permissions, type AclEntry } from './acl.js'
+import { entriesFor, Permissions, type AclEntry } from './acl.js'
 import { verifyPassword } from './passwords.js'
-import { GATEWAY_ONLY, roleEntries } from './roles.js'
+import { isGatewayOnly, roleEntries } from './roles.js'
 
 export type RefusalCode = 2 | 4 | 5
 
@@ -176,7 +176,7 @@ export class DeviceGuard {
   /** Why `session` may not publish on `topic`, or undefined when it may. */
   publish(session: Session, topic: string, action: 'publish' | 'will' = 'publish'): DenyReason | undefined {
     let reason: DenyReason | undefined
-    if (GATEWAY_ONLY.some((f) => matches(f, topic))) reason = 'gateway_only'
+    if (isGatewayOnly(topic)) reason = 'gateway_only'
     else if (!session.permissionsIn(this.deps.runtime()).canPublish(topic)) reason = 'not_permitted'
     if (reason) this.denied(session, action, reason, topic)
     return reason

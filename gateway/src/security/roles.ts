@@ -18,10 +18,13 @@ import {
 } from '../contracts/topics.js'
 import type { Registry } from '../registry/registry.js'
 import type { DeviceRow } from '../store/devices.js'
-import type { AclEntry } from './acl.js'
+import { FilterSet, type AclEntry } from './acl.js'
 
 /** Filters only the gateway publishes on. */
 export const GATEWAY_ONLY: readonly string[] = ['terminals/+/cmd', 'warnings/#', 'faults/#', '$SYS/#']
+const gatewayOnly = new FilterSet(GATEWAY_ONLY)
+/** Whether `topic` is one only the gateway publishes on. */
+export const isGatewayOnly = (topic: string): boolean => gatewayOnly.has(topic)
 
 const sensorEntries = (kind: string, id: string): AclEntry[] => [
   { access: 'write', filter: sensorDataTopic(kind, id) },
