@@ -27,6 +27,7 @@ import { startGateway, type RunningGateway } from '../gateway/src/app.js'
 import { sensorDataTopic, terminalCmdTopic } from '../gateway/src/contracts/topics.js'
 import { startSmsc } from '../sensors-sim/src/smsc.js'
 import { startTerminals, type TerminalFleet } from '../sensors-sim/src/terminals.js'
+import { markdownTable } from './lib/report.js'
 import { device, enrollTestDevices, simCredentials } from '../tests/helpers/devices.js'
 
 const TOKEN = 'bench-token'
@@ -399,10 +400,7 @@ async function main() {
   await loudspeakers(rows)
   await sms(rows)
   const head = ['measure', 'ours', 'reference', 'ratio / target', 'met']
-  const all = [head, ...rows]
-  const width = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)))
-  const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(width[c]!)).join(' | ') + ' |'
-  console.log('\n' + [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n')
+  console.log('\n' + markdownTable(head, rows) + '\n')
 }
 
 await main()

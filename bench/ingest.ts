@@ -9,12 +9,13 @@
  * threshold-crossing reading → loudspeaker command latency under background load; memory with
  * many connected sensors.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import { device } from '../tests/helpers/devices.js'
+import { markdownTable, writeResults } from './lib/report.js'
 import {
   closeAll,
   connectMany,
@@ -447,21 +448,15 @@ try {
   }
 
   const cols: (keyof Row)[] = ['measure', 'ours', 'reference', 'ratio', 'target', 'met']
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)))
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(width[i]!)).join(' | ') + ' |'
   console.log(
     '\n' +
-      line(cols) +
-      '\n' +
-      line(width.map((w) => '-'.repeat(w))) +
-      '\n' +
-      rows.map((r) => line(cols.map((c) => r[c]))).join('\n') +
+      markdownTable(
+        cols,
+        rows.map((r) => cols.map((c) => r[c])),
+      ) +
       '\n',
   )
-  mkdirSync(join(ROOT, 'bench/out'), { recursive: true })
-  const out = join(ROOT, 'bench/out', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(out, JSON.stringify({ ...results, rows }, null, 2))
-  log(`written ${out}`)
+  log(`written ${writeResults('ingest', { ...results, rows })}`)
 } finally {
   await Promise.all([...running].map((p) => p.stop()))
   rmSync(dir, { recursive: true, force: true })

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util'
 import { Catalogue, RulesEngine, type Sample } from '../rules/src/index.js'
 import { shippedCatalogues } from '../tests/helpers/catalog.js'
+import { markdownTable } from './lib/report.js'
 
 const { values: args } = parseArgs({
   options: { streams: { type: 'string', default: '10000' }, quick: { type: 'boolean', default: false } },
@@ -196,12 +197,7 @@ for (const [pass, window] of (['1h', '1h', '6h', '24h', '72h'] as const).entries
 }
 
 const head = ['measure', 'ours', 'reference', 'ratio / target', 'met']
-const all = [head, ...rows]
-const width = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)))
-const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(width[c]!)).join(' | ') + ' |'
-console.log(
-  '\n' + line(head) + '\n' + line(width.map((w) => '-'.repeat(w))) + '\n' + rows.map(line).join('\n') + '\n',
-)
+console.log('\n' + markdownTable(head, rows) + '\n')
 
 function fmt(x: number): string {
   return Math.round(x).toLocaleString('en-US')

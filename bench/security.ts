@@ -18,11 +18,12 @@
  * (generated secrets; passwords.ts says why their hash cost is low).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { MqttClient } from 'mqtt'
+import { markdownTable, writeResults } from './lib/report.js'
 import { closeAll, connectMany, payloads, publishAll, sensorId } from './lib/load.js'
 import {
   gatewayCounter,
@@ -227,7 +228,8 @@ async function mosquittoStorm(): Promise<Storm> {
   }
 }
 
-const table: string[][] = [['measure', 'ours', 'reference', 'ratio', 'target', 'met']]
+const HEAD = ['measure', 'ours', 'reference', 'ratio', 'target', 'met']
+const table: string[][] = []
 const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 })
 
 try {
@@ -294,17 +296,8 @@ try {
       '',
     ])
   }
-  const width = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))
-  const line = (cells: string[]) => '| ' + cells.map((x, i) => x.padEnd(width[i]!)).join(' | ') + ' |'
-  console.log(
-    '\n' +
-      [line(table[0]!), line(width.map((w) => '-'.repeat(w))), ...table.slice(1).map(line)].join('\n') +
-      '\n',
-  )
-  mkdirSync(join(ROOT, 'bench/out'), { recursive: true })
-  const out = join(ROOT, 'bench/out', `security-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(out, JSON.stringify({ ...results, table }, null, 2))
-  log(`written ${out}`)
+  console.log('\n' + markdownTable(HEAD, table) + '\n')
+  log(`written ${writeResults('security', { ...results, table })}`)
 } finally {
   await Promise.all([...running].map((p) => p.stop()))
   rmSync(dir, { recursive: true, force: true })

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { Scenario } from '../sensors-sim/src/scenario.js'
 import { runScenario, type RunSummary } from '../sensors-sim/src/sensors.js'
 import { simCredentials } from '../tests/helpers/devices.js'
+import { markdownTable } from './lib/report.js'
 import {
   gatewayCounter,
   MOSQUITTO,
@@ -237,14 +238,10 @@ for (const label of ['device', 'concentrator'] as const) {
   )
 }
 const header = ['measure', 'against the gateway', 'reference (same simulator, Mosquitto)', 'ratio']
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(
   [
     '',
-    line(header),
-    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
-    ...rows.map(line),
+    markdownTable(header, rows),
     '',
     `One simulator process drove ${fmt(SENSORS)} sensors; every reading is a QoS 1 PUBLISH acknowledged by the broker.`,
   ].join('\n'),
