@@ -28,8 +28,8 @@ import {
 } from './lib/load.js'
 import {
   gatewayCounter,
+  requireBuild,
   MOSQUITTO,
-  ROOT,
   rssMb,
   startGatewayProcess,
   startMosquitto,
@@ -61,10 +61,7 @@ const RATE = Number(args.rate)
 const CLIENTS = quick ? 2000 : Number(args.clients)
 const LATENCY_MS = (quick ? 6 : Number(args['latency-seconds'])) * 1000
 
-if (!existsSync(join(ROOT, 'dist/gateway/src/cli/main.js'))) {
-  console.error('build first: npm run build')
-  process.exit(2)
-}
+requireBuild()
 const hasMosquitto = existsSync(MOSQUITTO)
 if (!hasMosquitto)
   console.error(

@@ -27,6 +27,7 @@ import { markdownTable, writeResults } from './lib/report.js'
 import { closeAll, connectMany, payloads, publishAll, sensorId } from './lib/load.js'
 import {
   gatewayCounter,
+  requireBuild,
   MOSQUITTO,
   ROOT,
   rssMb,
@@ -54,10 +55,7 @@ const DEVICES = args.quick ? 2000 : Number(args.devices)
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd'
 const CLI = join(ROOT, 'bin/shaobing.js')
 
-if (!existsSync(join(ROOT, 'dist/gateway/src/cli/main.js'))) {
-  console.error('build first: npm run build')
-  process.exit(2)
-}
+requireBuild()
 const hasMosquitto = existsSync(MOSQUITTO) && existsSync(MOSQUITTO_PASSWD)
 if (!hasMosquitto)
   console.error(

@@ -18,8 +18,8 @@ import { simCredentials } from '../tests/helpers/devices.js'
 import { markdownTable } from './lib/report.js'
 import {
   gatewayCounter,
+  requireBuild,
   MOSQUITTO,
-  ROOT,
   startGatewayProcess,
   startMosquitto,
   type Proc,
@@ -37,10 +37,7 @@ const SENSORS = Number(args.sensors)
 const MINUTES = Number(args.minutes)
 const CONCENTRATORS = Number(args.concentrators)
 
-if (!existsSync(join(ROOT, 'dist/gateway/src/cli/main.js'))) {
-  console.error('build first: npm run build')
-  process.exit(2)
-}
+requireBuild()
 if (!existsSync(MOSQUITTO)) {
   console.error(`\n!!! ${MOSQUITTO} not found: apt-get install -y mosquitto — no reference, no bench\n`)
   process.exit(2)

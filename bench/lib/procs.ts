@@ -178,6 +178,13 @@ export async function startNodeRed(dir: string, mqttPort: number, qos: 0 | 1): P
   return { proc, pid: proc.pid!, stop: stopper(proc) }
 }
 
+/** The benchmarks run the gateway from dist/, as `shaobing start` does: stop here if it is not built. */
+export function requireBuild(): void {
+  if (existsSync(join(ROOT, 'dist/gateway/src/cli/main.js'))) return
+  console.error('build first: npm run build')
+  process.exit(2)
+}
+
 export interface GatewayProc extends Proc {
   readonly mqttPort: number
   readonly httpPort: number
