@@ -70,6 +70,12 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string[] }> 
   }
 }
 
+/** Connections refused for `reason` (shaobing_mqtt_auth_total), and messages denied by action and reason. */
+const refusals = (reason: string) =>
+  metric(gw.urls.http, 'shaobing_mqtt_auth_total', `result="refused",reason="${reason}"`)
+const denials = (action: string, reason: string) =>
+  metric(gw.urls.http, 'shaobing_mqtt_denied_total', `action="${action}",reason="${reason}"`)
+
 /** The SUBACK return codes for these filters, in order (mqtt.js rejects when any is 0x80). */
 async function subackCodes(c: MqttClient, filters: string[]): Promise<number[]> {
   const subs = Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }]))
@@ -96,28 +102,16 @@ describe('who may connect', () => {
     expect(await refusedWith({ clientId: 'ghost', username: 'ghost', password: 'whatever-it-is' })).toBe(4)
     expect(await refusedWith(device('wl-lw-01', { password: 'not-its-password' }))).toBe(4)
     expect(await refusedWith(device('wl-lw-01'))).toBeUndefined()
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_auth_total', 'result="refused",reason="no_credentials"'),
-    ).toBe(1)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_auth_total', 'result="refused",reason="unknown_device"'),
-    ).toBe(1)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_auth_total', 'result="refused",reason="bad_password"'),
-    ).toBe(1)
+    expect(await refusals('no_credentials')).toBe(1)
+    expect(await refusals('unknown_device')).toBe(1)
+    expect(await refusals('bad_password')).toBe(1)
   })
 
   test('a client refused again and again is logged once a minute, and counted every time', async () => {
-    const before = await metric(
-      gw.urls.http,
-      'shaobing_mqtt_auth_total',
-      'result="refused",reason="bad_password"',
-    )
+    const before = await refusals('bad_password')
     for (let i = 0; i < 5; i++)
       expect(await refusedWith(device('rg-lw-01', { password: 'guess-' + i }))).toBe(4)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_auth_total', 'result="refused",reason="bad_password"'),
-    ).toBe(before + 5)
+    expect(await refusals('bad_password')).toBe(before + 5)
     const logged = lines.filter((l) => l.msg === 'mqtt connection refused' && l.clientId === 'rg-lw-01')
     expect(logged).toHaveLength(1)
     expect(logged[0]).toMatchObject({ reason: 'bad_password', code: 4, username: 'rg-lw-01' })
@@ -167,11 +161,7 @@ describe('who may connect', () => {
 describe('what a device may do', () => {
   test('a sensor publishing as another sensor is acknowledged, not stored, and counted', async () => {
     const liuwan = await connect(gw.urls.mqtt, device('wl-lw-01', { clientId: 'wl-lw-01-forger' }))
-    const before = await metric(
-      gw.urls.http,
-      'shaobing_mqtt_denied_total',
-      'action="publish",reason="not_permitted"',
-    )
+    const before = await denials('publish', 'not_permitted')
     // Forged: a red-level stage for the Litian gauge. Then a genuine reading of its own.
     await liuwan.publishAsync(sensorDataTopic('water_level', 'wl-lt-01'), reading(T0 + 5 * M, 36), { qos: 1 })
     await liuwan.publishAsync(sensorDataTopic('water_level', 'wl-lw-01'), reading(T0 + 6 * M, 30.1), {
@@ -180,9 +170,7 @@ describe('what a device may do', () => {
     expect(liuwan.connected).toBe(true)
     expect(await storedTs('WL-LW-01')).toContain(T0 + 6 * M)
     expect(await storedTs('WL-LT-01')).not.toContain(T0 + 5 * M)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="publish",reason="not_permitted"'),
-    ).toBe(before + 1)
+    expect(await denials('publish', 'not_permitted')).toBe(before + 1)
     const logged = lines.find((l) => l.msg === 'mqtt access denied' && l.clientId === 'wl-lw-01-forger')
     expect(logged).toMatchObject({
       username: 'wl-lw-01',
@@ -195,15 +183,9 @@ describe('what a device may do', () => {
   test('a terminal may not forge another terminal’s receipt', async () => {
     const t1 = await connect(gw.urls.mqtt, device('T511823100201-01'))
     const receipt = JSON.stringify({ warningId: 'W-FORGED', version: 1, state: 'played', at: T0 })
-    const before = await metric(
-      gw.urls.http,
-      'shaobing_mqtt_denied_total',
-      'action="publish",reason="not_permitted"',
-    )
+    const before = await denials('publish', 'not_permitted')
     await t1.publishAsync(terminalReceiptTopic('T511823100202-01'), receipt, { qos: 1 })
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="publish",reason="not_permitted"'),
-    ).toBe(before + 1)
+    expect(await denials('publish', 'not_permitted')).toBe(before + 1)
     await t1.endAsync()
   })
 
@@ -219,9 +201,7 @@ describe('what a device may do', () => {
     ).toEqual([128, 128, 128, 1])
     const sensor = await connect(gw.urls.mqtt, device('wl-lw-01'))
     expect(await subackCodes(sensor, ['sensors/#'])).toEqual([128])
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="subscribe",reason="not_permitted"'),
-    ).toBe(4)
+    expect(await denials('subscribe', 'not_permitted')).toBe(4)
     await Promise.all([t1.endAsync(), sensor.endAsync()])
   })
 
@@ -271,12 +251,8 @@ describe('what a device may do', () => {
         }),
       ),
     ).toBe(5)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="will",reason="gateway_only"'),
-    ).toBe(1)
-    expect(
-      await metric(gw.urls.http, 'shaobing_mqtt_denied_total', 'action="will",reason="not_permitted"'),
-    ).toBe(1)
+    expect(await denials('will', 'gateway_only')).toBe(1)
+    expect(await denials('will', 'not_permitted')).toBe(1)
   })
 
   test('a refused 10 MB payload reaches no subscriber; the next good reading does', async () => {
