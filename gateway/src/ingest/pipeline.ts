@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics.js'
 import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
+import { isGatewayOnly } from '../security/roles.js'
 import { decodeReading, type RejectReason } from './decode.js'
 
 export interface IngestDeps {
@@ -46,8 +47,6 @@ export interface IngestDeps {
   }) => void
 }
 
-/** Topics only the gateway may publish on: a client publishing there is refused and disconnected. */
-const GATEWAY_ONLY = /^(terminals\/[^/]+\/cmd|warnings\/.*|faults\/.*)$/
 
 export function createIngest(deps: IngestDeps): PublishGate {
   const { store, metrics, log } = deps
@@ -88,7 +87,8 @@ export function createIngest(deps: IngestDeps): PublishGate {
     // Wills published by the broker for a vanished client have no client; let them through.
     if (client === null) return callback(null)
     if (topic.startsWith('$SYS/')) return callback(new Error('$SYS topics are reserved'))
-    if (GATEWAY_ONLY.test(topic)) {
+    // Topics only the gateway publishes on (the device guard refuses them first when devices log in).
+    if (isGatewayOnly(topic)) {
       reject('forbidden_topic', client.id, topic, 'only the gateway publishes here')
       return callback(new Error(`publishing to ${topic} is reserved to the gateway`))
     }
