@@ -9,7 +9,7 @@ import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/ind
 import { startBroker, type RunningBroker } from './broker/broker.js'
 import { buildApi } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
-import { loadConfig, type ConfigOverrides, type LoadedConfig } from './config/load.js'
+import { loadConfig, loadConfigOrThrow, type ConfigOverrides, type LoadedConfig } from './config/load.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
 import { ok, type Result } from './core/result.js'
 import { FaultMonitor } from './faults/monitor.js'
@@ -59,18 +59,13 @@ export interface RunningGateway {
 }
 
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
-  const loaded = loadConfig(opts.configPath, opts.overrides)
-  if (!loaded.ok)
-    throw new GatewayError(
-      ErrorCode.CONFIG_INVALID,
-      `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
-    )
-  const { config } = loaded.value
+  const loaded = loadConfigOrThrow(opts.configPath, opts.overrides)
+  const { config } = loaded
   const log =
     opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
   const now = opts.now ?? Date.now
-  for (const w of loaded.value.warnings) log.warn({ component: 'config' }, w)
-  for (const n of loaded.value.notices) log.info({ component: 'config' }, n)
+  for (const w of loaded.warnings) log.warn({ component: 'config' }, w)
+  for (const n of loaded.notices) log.info({ component: 'config' }, n)
 
   const metrics = createMetrics()
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
@@ -118,7 +113,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const bus = new EventBus(stores.events, now, log)
   const emit = bus.emit
 
-  let runtime = buildRuntime(loaded.value, store, stores.alerts)
+  let runtime = buildRuntime(loaded, store, stores.alerts)
   const current = () => runtime
 
   // The broker starts after the channels exist, and they publish through the broker: these
@@ -396,7 +391,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     reload,
     ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
     urls,
-    loaded: loaded.value,
+    loaded,
     log,
     stop: () =>
       (stopping ??= (async () => {

@@ -6,9 +6,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatFileIssue } from '../../../rules/src/index.js'
-import { loadConfig, type ConfigOverrides } from '../config/load.js'
-import { GatewayError, ErrorCode } from '../core/errors.js'
+import { loadConfigOrThrow, type ConfigOverrides } from '../config/load.js'
 import { provision } from '../security/enroll.js'
 import { COST, generateSecret, hashPassword } from '../security/passwords.js'
 import { openDb } from '../store/db.js'
@@ -20,13 +18,7 @@ export async function enrollDemo(
   configPath: string,
   overrides: ConfigOverrides,
 ): Promise<{ file: string; count: number; integration: { username: string; password: string } }> {
-  const loaded = loadConfig(configPath, overrides)
-  if (!loaded.ok)
-    throw new GatewayError(
-      ErrorCode.CONFIG_INVALID,
-      `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
-    )
-  const { config, registry } = loaded.value
+  const { config, registry } = loadConfigOrThrow(configPath, overrides)
   const db = openDb({ dataDir: config.dataDir, synchronous: 'normal' })
   try {
     const devices = new DeviceStore(db)

@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkCatalogues, levelsThatCannotFire, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
-import type { Catalogue, FileIssue } from '../../../rules/src/index.js'
+import { formatFileIssue, type Catalogue, type FileIssue } from '../../../rules/src/index.js'
+import { ErrorCode, GatewayError } from '../core/errors.js'
 import { err, ok, type Result } from '../core/result.js'
 import { KindsFile, RegistryFile } from '../registry/schema.js'
 import { Registry } from '../registry/registry.js'
@@ -105,6 +106,16 @@ export function loadCatalogues(
   }
   issues.push(...checkCatalogues(catalogues))
   return issues.length > 0 ? err(issues) : ok(catalogues)
+}
+
+/** The configuration, or a GatewayError listing every issue (for starting, where a refusal ends the run). */
+export function loadConfigOrThrow(configFile: string, overrides: ConfigOverrides = {}): LoadedConfig {
+  const loaded = loadConfig(configFile, overrides)
+  if (loaded.ok) return loaded.value
+  throw new GatewayError(
+    ErrorCode.CONFIG_INVALID,
+    `configuration refused:\n${loaded.error.map((i) => '  ' + formatFileIssue(i)).join('\n')}`,
+  )
 }
 
 export function loadConfig(

@@ -47,7 +47,6 @@ export interface IngestDeps {
   }) => void
 }
 
-
 export function createIngest(deps: IngestDeps): PublishGate {
   const { store, metrics, log } = deps
   const rejected = new RejectLog(log.child({ component: 'ingest' }), deps.onRefused)
