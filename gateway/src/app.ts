@@ -6,7 +6,7 @@
  */
 import { pino, type Logger } from 'pino'
 import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
-import { startBroker, type RunningBroker } from './broker/broker.js'
+import { brokerLimits, startBroker, type RunningBroker } from './broker/broker.js'
 import { buildApi } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, loadConfigOrThrow, type ConfigOverrides, type LoadedConfig } from './config/load.js'
@@ -239,6 +239,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     port: config.mqtt.port,
     wsPort: config.mqtt.wsPort,
     log: log.child({ component: 'broker' }),
+    limits: brokerLimits(config.mqtt),
+    onLimited: (limit) => metrics.mqttLimited.labels(limit).inc(),
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
       runtime: current,

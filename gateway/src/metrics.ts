@@ -184,6 +184,12 @@ export function createMetrics() {
       labelNames: ['action', 'reason'],
       registers: [registry],
     }),
+    mqttLimited: new Counter({
+      name: 'shaobing_mqtt_limited_total',
+      help: 'MQTT abuse limits met: messages paced (messages | bytes), connections refused (connections | connect_rate), clients cut off (packet_size), keepalives held (keepalive)',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
   }
   return m
 }

@@ -8,9 +8,50 @@ import { createServer, type AddressInfo, type Server } from 'node:net'
 import type { Logger } from 'pino'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { TLSSocket } from 'node:tls'
+import { durationMs } from '../../../rules/src/index.js'
+import type { GatewayConfigFile } from '../config/schema.js'
 import type { PublishGate } from '../core/ports.js'
 import type { DeviceGuard, PeerCertificate, Session } from '../security/devices.js'
+import { LogThrottle } from '../core/log-throttle.js'
+import {
+  ClientPacer,
+  ConnectionLimiter,
+  enforcedKeepalive,
+  type ClientLimits,
+  type ConnectionLimits,
+} from './limits.js'
 import { createSafeMq } from './safe-mq.js'
+
+/** What one client and one address may do (`mqtt.limits`); see limits.ts. */
+export interface BrokerLimits {
+  readonly perClient: ClientLimits
+  readonly connections: ConnectionLimits
+  /** Seconds; a client asking for no keepalive or a longer one is held to this. 0: no ceiling. */
+  readonly maxKeepalive: number
+  /** The largest MQTT packet read off the wire, in bytes; a client sending a larger one is disconnected. */
+  readonly maxPacketSize: number
+}
+
+/** Which limit a client met: paced (messages, bytes), refused (connections, connect_rate) or cut off. */
+export type LimitHit = 'messages' | 'bytes' | 'connections' | 'connect_rate' | 'packet_size' | 'keepalive'
+
+/** `mqtt.limits` as the broker takes them. */
+export function brokerLimits(mqtt: GatewayConfigFile['mqtt']): BrokerLimits {
+  const l = mqtt.limits
+  const largestPayload = Math.max(mqtt.maxPayload.sensors, mqtt.maxPayload.terminals, mqtt.maxPayload.other)
+  return {
+    perClient: l.perClient,
+    connections: {
+      connectsPerSecond: l.perAddress.connectsPerSecond,
+      connectBurst: l.perAddress.connectBurst,
+      maxConnectWaitMs: durationMs(l.perAddress.maxWait),
+      maxConnections: l.maxConnections,
+    },
+    maxKeepalive: Math.floor(durationMs(l.maxKeepalive) / 1000),
+    // A topic is at most 65,535 bytes, plus the packet id and the length fields.
+    maxPacketSize: l.maxPacketSize ?? largestPayload + 65_535 + 16,
+  }
+}
 
 export interface BrokerOptions {
   readonly host: string
@@ -24,6 +65,11 @@ export interface BrokerOptions {
    * but the gateway's own topics (a configuration explicitly marked insecure).
    */
   readonly guard?: DeviceGuard | undefined
+  readonly limits: BrokerLimits
+  /** Counts a limit met (the broker logs it, once per client or address a minute). */
+  readonly onLimited?: (limit: LimitHit) => void
+  /** A monotonic clock in ms for the rate limits (their waits are real timers). */
+  readonly now?: () => number
   readonly log: Logger
   readonly onClientCount?: (n: number) => void
 }
@@ -49,37 +95,106 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const { guard } = opts
   const sessions = new WeakMap<Client, Session>()
   const gate = opts.authorizePublish
+  const now = opts.now ?? (() => performance.now())
+  const limits = opts.limits
+  const throttle = new LogThrottle()
+  const limited = (limit: LimitHit, key: string, detail: Record<string, unknown>, msg: string) => {
+    opts.onLimited?.(limit)
+    const suppressed = throttle.allow(`${limit}:${key}`, now())
+    if (suppressed !== undefined) log.warn({ limit, ...detail, suppressed }, msg)
+  }
+  const pacers = new WeakMap<Client, ClientPacer>()
+  const pacerOf = (client: Client): ClientPacer => {
+    let p = pacers.get(client)
+    if (!p) {
+      p = new ClientPacer(limits.perClient, now, (waitMs, by) =>
+        limited(
+          by,
+          client.id,
+          { clientId: clip(client.id), waitMs },
+          `mqtt client paced: over its ${by} rate`,
+        ),
+      )
+      pacers.set(client, p)
+    }
+    return p
+  }
+  const connections = new ConnectionLimiter(limits.connections)
+  /** Clients refused in preConnect, answered with CONNACK 3 by authenticate. */
+  const overLimit = new WeakMap<Client, string>()
   const aedes = await Aedes.createBroker({
     mq: createSafeMq(100),
     // A subscriber that stops reading is dropped after 30 s instead of stalling every other one.
     drainTimeout: 30_000,
-    authorizePublish(client, packet, callback) {
-      const release = (err: Error | null, verdict?: 'refused') => {
-        // A refused message is still acknowledged (a device is not pushed into a resend loop)
-        // but goes to no subscriber and is never retained.
-        if (verdict === 'refused') {
-          packet.topic = REFUSED_TOPIC
-          packet.retain = false
+    preConnect(client, packet, callback) {
+      if (limits.maxKeepalive > 0) {
+        const keepalive = enforcedKeepalive(packet.keepalive ?? 0, limits.maxKeepalive)
+        if (keepalive !== packet.keepalive) {
+          limited(
+            'keepalive',
+            packet.clientId ?? '',
+            { clientId: clip(packet.clientId), requested: packet.keepalive, held: keepalive },
+            'mqtt client keepalive held to mqtt.limits.maxKeepalive',
+          )
+          packet.keepalive = keepalive
         }
-        callback(err)
       }
-      if (!guard || !client) return gate(client, packet, release)
-      const session = sessions.get(client)
-      if (!session) return callback(new Error('not authenticated'))
-      const denied = guard.publish(
-        session,
-        packet.topic,
-        packet === (client as Client & { will?: unknown }).will ? 'will' : 'publish',
-      )
-      // Publishing on the gateway's own topics is hostile: the client is disconnected. A topic
-      // outside its ACL is dropped and acknowledged, as Mosquitto does for MQTT 3.1.1 clients.
-      if (denied === 'gateway_only')
-        return callback(new Error(`publishing to ${packet.topic} is reserved to the gateway`))
-      if (denied) return release(null, 'refused')
-      gate(client, packet, release)
+      const address = remoteAddress(client)
+      const v = connections.attempt(address, aedes.connectedClients, now())
+      if (!v.ok) {
+        limited(
+          v.limit,
+          address,
+          { address, clientId: clip(packet.clientId) },
+          `mqtt connection refused: ${v.message}`,
+        )
+        overLimit.set(client, v.message)
+        return callback(null, true)
+      }
+      if (v.waitMs === 0) return callback(null, true)
+      setTimeout(() => callback(null, true), v.waitMs)
     },
-    ...(guard ? guardHooks(guard, sessions, () => aedes, log) : openHooks),
+    authorizePublish(client, packet, callback) {
+      if (client && limits.perClient.messagesPerSecond + limits.perClient.bytesPerSecond > 0)
+        return pacerOf(client).admit(packet.payload.length + packet.topic.length, () =>
+          authorizePublish(client, packet, callback),
+        )
+      authorizePublish(client, packet, callback)
+    },
+    ...withLimits(overLimit, guard ? guardHooks(guard, sessions, () => aedes, log) : openHooks),
   })
+  const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
+    const release = (err: Error | null, verdict?: 'refused') => {
+      // A refused message is still acknowledged (a device is not pushed into a resend loop)
+      // but goes to no subscriber and is never retained.
+      if (verdict === 'refused') {
+        packet.topic = REFUSED_TOPIC
+        packet.retain = false
+      }
+      callback(err)
+    }
+    if (!guard || !client) return gate(client, packet, release)
+    const session = sessions.get(client)
+    if (!session) return callback(new Error('not authenticated'))
+    const denied = guard.publish(
+      session,
+      packet.topic,
+      packet === (client as Client & { will?: unknown }).will ? 'will' : 'publish',
+    )
+    // Publishing on the gateway's own topics is hostile: the client is disconnected. A topic
+    // outside its ACL is dropped and acknowledged, as Mosquitto does for MQTT 3.1.1 clients.
+    if (denied === 'gateway_only')
+      return callback(new Error(`publishing to ${packet.topic} is reserved to the gateway`))
+    if (denied) return release(null, 'refused')
+    gate(client, packet, release)
+  }
+  const tooLarge = (client: Client, length: number) =>
+    limited(
+      'packet_size',
+      remoteAddress(client),
+      { address: remoteAddress(client), clientId: clip(client.id), length, max: limits.maxPacketSize },
+      'mqtt client disconnected: packet larger than mqtt.limits.maxPacketSize',
+    )
   const count = () => opts.onClientCount?.(aedes.connectedClients)
   aedes.on('clientReady', (c: Client) => {
     log.debug({ clientId: clip(c.id) }, 'mqtt client connected')
@@ -87,6 +202,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   })
   aedes.on('clientDisconnect', (c: Client) => {
     log.debug({ clientId: clip(c.id) }, 'mqtt client disconnected')
+    pacers.get(c)?.close()
     count()
   })
   aedes.on('clientError', (c: Client, e: Error) =>
@@ -98,7 +214,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
 
   const tcp: Server = createServer((socket) => {
     socket.setNoDelay(true)
-    aedes.handle(socket)
+    capPacketSize(aedes.handle(socket), limits.maxPacketSize, tooLarge)
   })
   try {
     await listen(tcp, opts.port, opts.host)
@@ -117,7 +233,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       server: http,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     })
-    wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req))
+    wss.on('connection', (socket, req) =>
+      capPacketSize(aedes.handle(createWebSocketStream(socket), req), limits.maxPacketSize, tooLarge),
+    )
     try {
       await listen(http, opts.wsPort, opts.host)
     } catch (e) {
@@ -201,6 +319,54 @@ function peerCertificate(client: Client): PeerCertificate | undefined {
   if (!t.authorized) return undefined
   const cn = t.getPeerCertificate().subject?.CN
   return typeof cn === 'string' && cn !== '' ? { commonName: cn } : undefined
+}
+
+/** The address a client connects from (behind a WebSocket, the HTTP request's socket). */
+function remoteAddress(client: Client): string {
+  const conn = client.conn as Partial<{ remoteAddress: string }> | undefined
+  return conn?.remoteAddress ?? client.req?.socket?.remoteAddress ?? 'unknown'
+}
+
+interface PacketParser {
+  packet: { length: number }
+  _parseLength(): boolean
+  _emitError(e: Error): void
+}
+
+/**
+ * Disconnects a client as soon as a packet's fixed header announces more than `max` bytes, before
+ * the body is read into memory (as Mosquitto's `max_packet_size`; MQTT 3.1.1 has no way to tell the
+ * client). aedes builds the packet parser (mqtt-packet) per client and has no option for this, so
+ * the length step of that client's parser is wrapped.
+ */
+function capPacketSize(client: Client, max: number, onTooLarge: (c: Client, length: number) => void): void {
+  if (max <= 0) return
+  const parser = (client as Client & { _parser: PacketParser })._parser
+  const parseLength = parser._parseLength
+  parser._parseLength = function (this: PacketParser) {
+    if (!parseLength.call(this)) return false
+    if (this.packet.length <= max) return true
+    onTooLarge(client, this.packet.length)
+    this._emitError(new Error(`packet of ${this.packet.length} bytes; at most ${max} accepted`))
+    return false
+  }
+}
+
+/** A client preConnect found over a limit is answered CONNACK 3 (server unavailable) at authentication. */
+function withLimits(
+  overLimit: WeakMap<Client, string>,
+  hooks: Pick<AedesOptions, 'authenticate' | 'authorizeSubscribe'>,
+): Pick<AedesOptions, 'authenticate' | 'authorizeSubscribe'> {
+  const inner = hooks.authenticate
+  return {
+    ...hooks,
+    authenticate(client, username, password, callback) {
+      const over = overLimit.get(client)
+      if (over !== undefined) return callback(refusal(over, 3), false)
+      if (inner) return inner(client, username, password, callback)
+      callback(null, true)
+    },
+  }
 }
 
 /** aedes's table of connected clients by id (public, not in its type declarations). */

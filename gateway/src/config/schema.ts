@@ -119,6 +119,56 @@ export const SecurityConfig = z.strictObject({
 })
 export type SecurityConfig = z.infer<typeof SecurityConfig>
 
+/**
+ * What one client and one address may do. Over a rate a client is paced (its socket is read more
+ * slowly), never dropped; over a ceiling a connection is refused with CONNACK 3 or, for a packet
+ * too large, closed. 0 turns a rate or ceiling off.
+ */
+export const MqttLimits = z.strictObject({
+  perClient: z
+    .strictObject({
+      /** Sustained messages a second from one client; a logger's backlog after an outage comes in at this pace. */
+      messagesPerSecond: z.number().min(0).default(1000),
+      /** Messages taken at once before pacing starts. */
+      messageBurst: z.int().min(1).default(10_000),
+      /** Sustained payload and topic bytes a second from one client. */
+      bytesPerSecond: z
+        .number()
+        .min(0)
+        .default(4 * 1024 * 1024),
+      byteBurst: z
+        .int()
+        .min(1)
+        .default(32 * 1024 * 1024),
+    })
+    .prefault({}),
+  perAddress: z
+    .strictObject({
+      /**
+       * New connections a second from one address. Generous because 4G devices sit behind carrier
+       * NAT: after a power cut a whole village reconnects from one address.
+       */
+      connectsPerSecond: z.number().min(0).default(200),
+      connectBurst: z.int().min(1).default(2000),
+      /** An attempt over the rate waits at most this long for its turn, then gets CONNACK 3. */
+      maxWait: Duration.default('10s'),
+    })
+    .prefault({}),
+  /** Connected clients at most; more get CONNACK 3 (server unavailable). */
+  maxConnections: z.int().min(0).default(50_000),
+  /**
+   * A client asking for no keepalive or a longer one is held to this and disconnected after 1.5 ×
+   * it of silence, so a half-open 4G link is noticed. MQTT 3.1.1 cannot tell the client.
+   */
+  maxKeepalive: Duration.default('15m'),
+  /**
+   * The largest MQTT packet read, in bytes; a client sending a larger one is disconnected before it
+   * is read into memory. Default: the largest `maxPayload` plus room for the topic.
+   */
+  maxPacketSize: z.int().min(1024).optional(),
+})
+export type MqttLimits = z.infer<typeof MqttLimits>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
@@ -149,6 +199,7 @@ export const GatewayConfigFile = z.strictObject({
             .default(64 * 1024),
         })
         .prefault({}),
+      limits: MqttLimits.prefault({}),
     })
     .prefault({}),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
