@@ -31,6 +31,7 @@ import {
   requireBuild,
   MOSQUITTO,
   rssMb,
+  BENCH_MQTT_YAML,
   startGatewayProcess,
   startMosquitto,
   startNodeRed,
@@ -109,7 +110,7 @@ function gatewayConfig(): string {
   const file = join(dir, `gateway-${++runNo}.yaml`)
   writeFileSync(
     file,
-    `registry: ${JSON.stringify(registry)}\ndataDir: ${JSON.stringify(join(dir, `data-${runNo}`))}\nlog: { level: warn }\n`,
+    `registry: ${JSON.stringify(registry)}\ndataDir: ${JSON.stringify(join(dir, `data-${runNo}`))}\nlog: { level: warn }\n${BENCH_MQTT_YAML}\n`,
   )
   return file
 }

@@ -31,6 +31,7 @@ import {
   MOSQUITTO,
   ROOT,
   rssMb,
+  BENCH_MQTT_YAML,
   startGatewayProcess,
   startMosquitto,
   type Proc,
@@ -104,6 +105,7 @@ function gatewayConfig(secure: boolean): string {
       `registry: ${JSON.stringify(registry)}`,
       `dataDir: ${JSON.stringify(join(dir, `data-${runNo}`))}`,
       'log: { level: warn }',
+      BENCH_MQTT_YAML,
       ...(secure
         ? []
         : [

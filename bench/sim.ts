@@ -20,6 +20,7 @@ import {
   gatewayCounter,
   requireBuild,
   MOSQUITTO,
+  BENCH_MQTT_YAML,
   startGatewayProcess,
   startMosquitto,
   type Proc,
@@ -109,7 +110,7 @@ const gatewayConfig = () => {
   const file = join(dir, `gateway-${++runNo}.yaml`)
   writeFileSync(
     file,
-    `registry: ${JSON.stringify(registry)}\ndataDir: ${JSON.stringify(join(dir, `data-${runNo}`))}\nlog: { level: warn }\n`,
+    `registry: ${JSON.stringify(registry)}\ndataDir: ${JSON.stringify(join(dir, `data-${runNo}`))}\nlog: { level: warn }\n${BENCH_MQTT_YAML}\n`,
   )
   return file
 }

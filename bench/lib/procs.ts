@@ -10,6 +10,13 @@ import { startChildGateway } from '../../tests/helpers/child-gateway.js'
 
 export const ROOT = join(import.meta.dirname, '../..')
 export const MOSQUITTO = '/usr/sbin/mosquitto'
+
+/**
+ * The benchmarks' gateways put thousands of simulated devices on one loopback address, where the
+ * field has one address per device or per NAT: the per-address connection rate (mqtt.limits) is off
+ * for them; every other limit stays at its default.
+ */
+export const BENCH_MQTT_YAML = 'mqtt: { limits: { perAddress: { connectsPerSecond: 0 } } }'
 const NODE_RED_DIR = join(ROOT, 'bench/.node-red')
 const NODE_RED_VERSION = '4.1.8' // node-red 5 needs Node 22
 
