@@ -4,9 +4,10 @@
  *   broker ─▶ ingest (validate) ─▶ rules engine ─▶ warning manager ─▶ loudspeakers (MQTT)
  *                     └────────▶ reading store (SQLite, group commit) ─▶ PUBACK
  */
+import type { Server as TlsServer } from 'node:tls'
 import { pino, type Logger } from 'pino'
 import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
-import { brokerLimits, startBroker, type RunningBroker } from './broker/broker.js'
+import { brokerLimits, startBroker, tlsOptions, type RunningBroker } from './broker/broker.js'
 import { buildApi } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, loadConfigOrThrow, type ConfigOverrides, type LoadedConfig } from './config/load.js'
@@ -45,8 +46,21 @@ export interface StartOptions {
 }
 
 export interface RunningGateway {
-  readonly ports: { readonly mqtt: number; readonly ws: number | null; readonly http: number }
-  readonly urls: { readonly mqtt: string; readonly ws: string | null; readonly http: string }
+  readonly ports: {
+    readonly mqtt: number | null
+    readonly ws: number | null
+    readonly mqtts: number | null
+    readonly wss: number | null
+    readonly http: number
+  }
+  /** mqtt is the plain listener's URL, or the MQTTS one when plain MQTT is off. */
+  readonly urls: {
+    readonly mqtt: string
+    readonly ws: string | null
+    readonly mqtts: string | null
+    readonly wss: string | null
+    readonly http: string
+  }
   readonly loaded: LoadedConfig
   readonly log: Logger
   /**
@@ -238,6 +252,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     host: config.mqtt.host,
     port: config.mqtt.port,
     wsPort: config.mqtt.wsPort,
+    tls: config.mqtt.tls,
     log: log.child({ component: 'broker' }),
     limits: brokerLimits(config.mqtt),
     onLimited: (limit) => metrics.mqttLimited.labels(limit).inc(),
@@ -308,12 +323,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   opened.push(() => clearInterval(deviceWatch))
 
   const host = config.http.host
+  const bp = broker.ports
   const urls = {
-    mqtt: `mqtt://${host}:${broker.ports.mqtt}`,
-    ws: broker.ports.ws !== null ? `ws://${host}:${broker.ports.ws}` : null,
+    mqtt: bp.mqtt !== null ? `mqtt://${host}:${bp.mqtt}` : `mqtts://${host}:${bp.mqtts}`,
+    ws: bp.ws !== null ? `ws://${host}:${bp.ws}` : null,
+    mqtts: bp.mqtts !== null ? `mqtts://${host}:${bp.mqtts}` : null,
+    wss: bp.wss !== null ? `wss://${host}:${bp.wss}` : null,
     http: '',
   }
+  const httpTls = config.http.tls
   const api = buildApi({
+    https: httpTls ? tlsOptions(httpTls) : undefined,
     runtime: current,
     manager: warnings,
     playableForMs: durationMs(config.warnings.playableFor),
@@ -332,7 +352,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       version: '0.1.0',
       mqttUrl: urls.mqtt,
       wsUrl: urls.ws,
-      ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
+      ports: { ...broker.ports, http: httpPort },
       stations: runtime.registry.stations.length,
       terminals: runtime.registry.terminals.length,
       rules: runtime.engine.rules.map((r) => r.id),
@@ -342,7 +362,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   await api.listen({ host, port: config.http.port }).catch(failStart)
   const address = api.server.address()
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port
-  urls.http = `http://${host}:${httpPort}`
+  urls.http = `${httpTls ? 'https' : 'http'}://${host}:${httpPort}`
 
   // The ready line is always written, whatever the level: supervisors and tests wait for it.
   log.child({}, { level: 'info' }).info(
@@ -360,6 +380,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   )
 
   const reloadLog = log.child({ component: 'reload' })
+  /** Renewed certificates take effect without a restart (the file paths are fixed at start). */
+  const reloadTls = () => {
+    broker.reloadTls()
+    if (!httpTls) return
+    try {
+      ;(api.server as unknown as TlsServer).setSecureContext(tlsOptions(httpTls))
+      reloadLog.info({ cert: httpTls.cert }, 'https certificate reloaded')
+    } catch (e) {
+      reloadLog.error({ err: (e as Error).message }, 'https certificate not reloaded; the running one stays')
+    }
+  }
   const reload: RunningGateway['reload'] = () => {
     const next = loadConfig(opts.configPath, opts.overrides)
     if (!next.ok) {
@@ -374,6 +405,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         'listener, data directory, store and warnings settings changed: they take effect at the next restart',
       )
     operators = next.value.config.operators
+    reloadTls()
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
     for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
     const built = buildRuntime(next.value, store, stores.alerts)
@@ -391,7 +423,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let stopping: Promise<void> | undefined
   return {
     reload,
-    ports: { mqtt: broker.ports.mqtt, ws: broker.ports.ws, http: httpPort },
+    ports: { ...broker.ports, http: httpPort },
     urls,
     loaded,
     log,

@@ -5,6 +5,10 @@
  * document (`/api/openapi.json`, rendered at `/api/docs`). Operators' actions are behind bearer
  * tokens (auth.ts); a refused request names its fields the same way on every route.
  */
+import type { createServer as createHttpServer } from 'node:http'
+import { type RequestListener } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { TlsOptions } from 'node:tls'
 import { STATUS_CODES } from 'node:http'
 import Fastify, {
   LogController,
@@ -68,10 +72,19 @@ export interface ApiDeps {
   readonly cap: CapSender
   /** The event stream: the bus to listen to, the durable window to replay from. */
   readonly events: { readonly bus: EventBus; readonly store: EventStore }
+  /** Serve HTTPS with this key material. */
+  readonly https?: TlsOptions | undefined
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
+    // HTTPS when the listener has a certificate (http.tls); its context is replaced on reload.
+    ...(deps.https
+      ? {
+          serverFactory: (handler: RequestListener) =>
+            createHttpsServer(deps.https!, handler) as unknown as ReturnType<typeof createHttpServer>,
+        }
+      : {}),
     loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
     // Per-request lines would drown the warnings in the log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

@@ -3,13 +3,16 @@
  * aedes. The gateway sees every incoming PUBLISH through `authorizePublish`, before the PUBACK.
  */
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes'
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createServer, type AddressInfo, type Server } from 'node:net'
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls'
 import type { Logger } from 'pino'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { TLSSocket } from 'node:tls'
 import { durationMs } from '../../../rules/src/index.js'
-import type { GatewayConfigFile } from '../config/schema.js'
+import type { GatewayConfigFile, TlsFiles } from '../config/schema.js'
 import type { PublishGate } from '../core/ports.js'
 import type { DeviceGuard, PeerCertificate, Session } from '../security/devices.js'
 import { LogThrottle } from '../core/log-throttle.js'
@@ -53,11 +56,26 @@ export function brokerLimits(mqtt: GatewayConfigFile['mqtt']): BrokerLimits {
   }
 }
 
+/** A TLS listener's key material and client-certificate policy, read from its files. */
+export function tlsOptions(t: TlsFiles): TlsOptions {
+  return {
+    cert: readFileSync(t.cert),
+    key: readFileSync(t.key),
+    ...(t.ca !== undefined ? { ca: readFileSync(t.ca) } : {}),
+    requestCert: t.requestCert || t.requireCert,
+    // Without requireCert an unverified certificate is ignored and the client logs in by password.
+    rejectUnauthorized: t.requireCert,
+  }
+}
+
 export interface BrokerOptions {
   readonly host: string
-  readonly port: number
+  /** Plain MQTT over TCP; null turns it off. */
+  readonly port: number | null
   /** null disables MQTT over WebSocket. */
   readonly wsPort: number | null
+  /** MQTTS and, with `wsPort`, WSS. */
+  readonly tls?: (TlsFiles & { readonly port: number; readonly wsPort: number | null }) | undefined
   /** Called for every client PUBLISH; the callback releases the PUBACK (QoS 1). */
   readonly authorizePublish: PublishGate
   /**
@@ -75,7 +93,14 @@ export interface BrokerOptions {
 }
 
 export interface RunningBroker {
-  readonly ports: { readonly mqtt: number; readonly ws: number | null }
+  readonly ports: {
+    readonly mqtt: number | null
+    readonly ws: number | null
+    readonly mqtts: number | null
+    readonly wss: number | null
+  }
+  /** Re-reads the TLS certificate, key and CA; on a bad file the running ones stay. */
+  reloadTls(): void
   /** Publishes from the gateway itself (no client), resolving once routed to subscribers. */
   publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void>
   readonly connectedClients: number
@@ -212,45 +237,83 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     log.debug({ clientId: clip(c.id), err: e.message }, 'mqtt connection error'),
   )
 
-  const tcp: Server = createServer((socket) => {
-    socket.setNoDelay(true)
-    capPacketSize(aedes.handle(socket), limits.maxPacketSize, tooLarge)
-  })
+  const handle = (socket: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) =>
+    capPacketSize(aedes.handle(socket, req), limits.maxPacketSize, tooLarge)
+  const servers: (Server | HttpServer)[] = []
+  const secure: { setSecureContext(o: TlsOptions): void }[] = []
+  const webSocket = (server: HttpServer) => {
+    const wss = new WebSocketServer({
+      server,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    })
+    wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req))
+    wsServers.push(wss)
+  }
+  const wsServers: WebSocketServer[] = []
+  const upgradeOnly = (_req: unknown, res: ServerResponse) =>
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n')
+  const open = async (server: Server | HttpServer, port: number) => {
+    servers.push(server)
+    await listen(server, port, opts.host)
+    return (server.address() as AddressInfo).port
+  }
+  const ports = {
+    mqtt: null as number | null,
+    ws: null as number | null,
+    mqtts: null as number | null,
+    wss: null as number | null,
+  }
   try {
-    await listen(tcp, opts.port, opts.host)
+    if (opts.port !== null) {
+      ports.mqtt = await open(
+        createServer((socket) => {
+          socket.setNoDelay(true)
+          handle(socket)
+        }),
+        opts.port,
+      )
+    }
+    if (opts.wsPort !== null) {
+      const http = createHttpServer(upgradeOnly)
+      webSocket(http)
+      ports.ws = await open(http, opts.wsPort)
+    }
+    if (opts.tls) {
+      const t = opts.tls
+      const mqtts = createTlsServer(tlsOptions(t), (socket) => {
+        socket.setNoDelay(true)
+        handle(socket)
+      })
+      mqtts.on('tlsClientError', (e) => log.debug({ err: e.message }, 'mqtts handshake failed'))
+      secure.push(mqtts)
+      ports.mqtts = await open(mqtts, t.port)
+      if (t.wsPort !== null) {
+        const https = createHttpsServer(tlsOptions(t), upgradeOnly)
+        https.on('tlsClientError', (e) => log.debug({ err: e.message }, 'wss handshake failed'))
+        webSocket(https)
+        secure.push(https)
+        ports.wss = await open(https, t.wsPort)
+      }
+    }
   } catch (e) {
     // aedes keeps timers running; release it so a failed start lets the process exit.
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await Promise.all(servers.map((s) => (s.listening ? closeServer(s) : undefined)))
     throw e
-  }
-  let http: HttpServer | undefined
-  let wss: WebSocketServer | undefined
-  if (opts.wsPort !== null) {
-    http = createHttpServer((_req, res) =>
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'),
-    )
-    wss = new WebSocketServer({
-      server: http,
-      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
-    })
-    wss.on('connection', (socket, req) =>
-      capPacketSize(aedes.handle(createWebSocketStream(socket), req), limits.maxPacketSize, tooLarge),
-    )
-    try {
-      await listen(http, opts.wsPort, opts.host)
-    } catch (e) {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()))
-      await closeServer(tcp)
-      throw e
-    }
-  }
-  const ports = {
-    mqtt: (tcp.address() as AddressInfo).port,
-    ws: http ? (http.address() as AddressInfo).port : null,
   }
 
   return {
     ports,
+    reloadTls() {
+      if (!opts.tls) return
+      try {
+        const o = tlsOptions(opts.tls)
+        for (const s of secure) s.setSecureContext(o)
+        log.info({ cert: opts.tls.cert }, 'mqtt tls certificate reloaded')
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'mqtt tls certificate not reloaded; the running one stays')
+      }
+    },
     revalidate() {
       if (!guard) return 0
       let closed = 0
@@ -287,8 +350,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     async close() {
       // Stop accepting, then close the broker (which ends client connections), then the servers.
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
-      for (const c of wss?.clients ?? []) c.terminate()
-      await Promise.all([closeServer(tcp), http ? closeServer(http) : undefined])
+      for (const w of wsServers) for (const c of w.clients) c.terminate()
+      await Promise.all(servers.map(closeServer))
     },
   }
 }

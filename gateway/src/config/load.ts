@@ -134,8 +134,14 @@ export function loadConfig(
       host: overrides.host ?? c.mqtt.host,
       port: overrides.mqttPort ?? c.mqtt.port,
       wsPort: overrides.wsPort !== undefined ? overrides.wsPort : c.mqtt.wsPort,
+      ...(c.mqtt.tls ? { tls: { ...c.mqtt.tls, ...tlsPaths(base, c.mqtt.tls) } } : {}),
     },
-    http: { host: overrides.host ?? c.http.host, port: overrides.httpPort ?? c.http.port },
+    http: {
+      ...c.http,
+      host: overrides.host ?? c.http.host,
+      port: overrides.httpPort ?? c.http.port,
+      ...(c.http.tls ? { tls: { ...c.http.tls, ...tlsPaths(base, c.http.tls) } } : {}),
+    },
     dataDir: overrides.dataDir !== undefined ? resolve(overrides.dataDir) : resolve(base, c.dataDir),
     registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
@@ -219,4 +225,13 @@ export function loadConfig(
     warnings,
     notices,
   })
+}
+
+/** A TLS listener's files, from the configuration's folder. */
+function tlsPaths(base: string, t: { cert: string; key: string; ca?: string | undefined }) {
+  return {
+    cert: resolve(base, t.cert),
+    key: resolve(base, t.key),
+    ...(t.ca !== undefined ? { ca: resolve(base, t.ca) } : {}),
+  }
 }

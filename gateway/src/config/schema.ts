@@ -169,13 +169,32 @@ export const MqttLimits = z.strictObject({
 })
 export type MqttLimits = z.infer<typeof MqttLimits>
 
+/**
+ * A TLS listener's certificate (PEM files; relative paths from the configuration's folder), re-read
+ * on reload (SIGHUP), so a renewed certificate needs no restart.
+ */
+export const TlsFiles = z.strictObject({
+  cert: z.string(),
+  key: z.string(),
+  /** CA bundle that client certificates are verified against. */
+  ca: z.string().optional(),
+  /**
+   * Ask clients for a certificate. A verified one whose subject CN names an enabled device logs it in
+   * (no password needed); without one a client logs in with its password.
+   */
+  requestCert: z.boolean().default(false),
+  /** Refuse the TLS handshake of a client without a certificate the CA verifies. */
+  requireCert: z.boolean().default(false),
+})
+export type TlsFiles = z.infer<typeof TlsFiles>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
       /** Listen address. Loopback by default: open it (0.0.0.0) deliberately for field devices. */
       host: z.string().default('127.0.0.1'),
-      /** MQTT over TCP; 0 picks a free port. */
-      port: Port.default(1883),
+      /** MQTT over TCP; 0 picks a free port, null turns the plain listener off. */
+      port: Port.nullable().default(1883),
       /** MQTT over WebSocket; 0 picks a free port, null disables. */
       wsPort: Port.nullable().default(8083),
       /**
@@ -200,9 +219,23 @@ export const GatewayConfigFile = z.strictObject({
         })
         .prefault({}),
       limits: MqttLimits.prefault({}),
+      /** MQTT over TLS (MQTTS) and, with `wsPort`, over secure WebSocket (WSS). */
+      tls: TlsFiles.extend({
+        /** MQTTS; 0 picks a free port. */
+        port: Port.default(8883),
+        /** WSS; 0 picks a free port, null disables. */
+        wsPort: Port.nullable().default(null),
+      }).optional(),
     })
     .prefault({}),
-  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: Port.default(8080),
+      /** HTTPS on `port` instead of HTTP. */
+      tls: TlsFiles.optional(),
+    })
+    .prefault({}),
   /** SQLite database and other state live here. */
   dataDir: z.string().default('./data'),
   /** Registry file: regions, stations and terminals. */

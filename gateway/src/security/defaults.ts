@@ -53,7 +53,9 @@ export function insecureSettings(
     ...(!isLoopback(config.mqtt.host) && (config.mqtt.port !== null || config.mqtt.wsPort !== null)
       ? [`mqtt.host ${config.mqtt.host} (plain MQTT/WebSocket)`]
       : []),
-    ...(!isLoopback(config.http.host) ? [`http.host ${config.http.host} (plain HTTP)`] : []),
+    ...(!isLoopback(config.http.host) && !config.http.tls
+      ? [`http.host ${config.http.host} (plain HTTP)`]
+      : []),
   ]
   if (plain.length > 0)
     found.push({
