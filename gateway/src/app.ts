@@ -4,6 +4,7 @@
  *   broker ─▶ ingest (validate) ─▶ rules engine ─▶ warning manager ─▶ loudspeakers (MQTT)
  *                     └────────▶ reading store (SQLite, group commit) ─▶ PUBACK
  */
+import { createPublicKey } from 'node:crypto'
 import type { Server as TlsServer } from 'node:tls'
 import { pino, type Logger } from 'pino'
 import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
@@ -30,6 +31,12 @@ import { EventBus } from './events/bus.js'
 import { queriesOf } from './api/queries.js'
 import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
+import {
+  CommandSigner,
+  keyId,
+  loadOrCreateSigningKey,
+  SIGNING_PUBLIC_FILE,
+} from './security/command-signing.js'
 import { DeviceGuard } from './security/devices.js'
 import { insecureSettings } from './security/defaults.js'
 import { DeviceStore } from './store/devices.js'
@@ -162,8 +169,16 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   // The ways out. Each implements the one Channel interface; the dispatcher resolves the targets
   // of every released version once and hands it to the channels its policy names.
+  // Every loudspeaker command is signed; the key is made on first start and re-read on reload.
+  const signingKey = loadOrCreateSigningKey(config.dataDir)
+  const signer = new CommandSigner(signingKey.key)
+  log.info(
+    { component: 'security', kid: signer.kid, created: signingKey.created, publicKey: SIGNING_PUBLIC_FILE },
+    'loudspeaker commands are signed (Ed25519)',
+  )
   const loudspeakers = new LoudspeakerChannel({
     publish,
+    signer,
     deliveries: stores.deliveries,
     warnings: stores.warnings,
     runtime: current,
@@ -406,6 +421,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       )
     operators = next.value.config.operators
     reloadTls()
+    const key = loadOrCreateSigningKey(config.dataDir).key
+    if (keyId(createPublicKey(key)) !== signer.kid) {
+      signer.use(key)
+      reloadLog.info({ kid: signer.kid, audit: true }, 'command-signing key rotated')
+    }
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
     for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
     const built = buildRuntime(next.value, store, stores.alerts)

@@ -42,11 +42,13 @@ export async function simMain(argv: string[]): Promise<number> {
       'terminals-slow': { type: 'string', default: '0' },
       'keep-terminals': { type: 'boolean', default: false },
       credentials: { type: 'string' },
+      /** The gateway's command-signing public key (PEM); repeat during a key rotation. */
+      'command-key': { type: 'string', multiple: true },
     },
   })
   if (values.scenario === undefined) {
     console.error(
-      'usage: sim --url URL --scenario FILE [--registry FILE] [--credentials FILE] [--speed N] [--connections N]\n' +
+      'usage: sim --url URL --scenario FILE [--registry FILE] [--credentials FILE] [--command-key FILE] [--speed N] [--connections N]\n' +
         '           [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F] [--keep-terminals]',
     )
     return 2
@@ -84,8 +86,10 @@ export async function simMain(argv: string[]): Promise<number> {
     return 2
   }
   let credentials: SimCredentials | undefined
+  let trustedKeys: string[] | undefined
   try {
     credentials = values.credentials !== undefined ? loadCredentials(values.credentials) : undefined
+    trustedKeys = values['command-key']?.map((f) => readFileSync(f, 'utf8'))
   } catch (e) {
     console.error((e as Error).message)
     return 1
@@ -100,6 +104,7 @@ export async function simMain(argv: string[]): Promise<number> {
           flakyFraction: fractions['terminals-flaky']!,
           slowFraction: fractions['terminals-slow']!,
           ...(credentials ? { credentials } : {}),
+          ...(trustedKeys ? { trustedKeys } : {}),
         })
       : undefined
   const out = (s: string) => process.stderr.write(`[sim] ${s}\n`)

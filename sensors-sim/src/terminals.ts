@@ -5,6 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { TerminalCommand, type ReceiptState } from '../../gateway/src/contracts/payloads.js'
+import { CommandVerifier, type VerifyRefusal } from '../../gateway/src/security/command-signing.js'
 import {
   terminalCmdTopic,
   terminalReceiptTopic,
@@ -39,6 +40,19 @@ export interface TerminalFleetOptions {
   readonly seed?: number
   /** How each terminal logs in (username = terminal id); without, terminals connect anonymously. */
   readonly credentials?: SimCredentials
+  /**
+   * The gateway's command-signing public keys (PEM; two during a rotation). With them a terminal
+   * plays only commands signed for it by one of them, once, before expiry, and refuses the rest
+   * without a receipt (a forged command's warning is no warning of ours). Without, it plays anything.
+   */
+  readonly trustedKeys?: readonly string[]
+}
+
+/** A command a terminal refused to play, and why. */
+export interface Refusal {
+  readonly terminalId: string
+  readonly reason: VerifyRefusal
+  readonly warningId: string
 }
 
 export interface PlayRecord {
@@ -67,6 +81,8 @@ export interface TerminalFleet {
   receipts(): readonly PlayRecord[]
   /** Final receipts of commands that were played. */
   played(): readonly PlayRecord[]
+  /** Commands refused by signature checks, in order. */
+  refused(): readonly Refusal[]
   close(): Promise<void>
 }
 
@@ -77,6 +93,7 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   const clients: MqttClient[] = []
   const online: string[] = []
   const timers = new Set<NodeJS.Timeout>()
+  const refusals: Refusal[] = []
 
   const offline: string[] = []
   const slowIds: string[] = []
@@ -122,6 +139,8 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
       },
     })
     client.on('error', () => {})
+    // Each terminal keeps its own record of the nonces it has played.
+    const verifier = opts.trustedKeys ? new CommandVerifier(opts.trustedKeys) : undefined
     /** Outcome of each command (warning#version) so far: a resend is played only after a failure. */
     const seen = new Map<string, 'busy' | 'played' | 'failed'>()
     const receipt = (
@@ -158,7 +177,13 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
         return // a real terminal ignores what it cannot parse
       }
       const parsed = TerminalCommand.safeParse(json)
-      if (!parsed.success || parsed.data.action !== 'play') return
+      if (!parsed.success) return
+      if (verifier) {
+        const v = verifier.verify(t.id, parsed.data)
+        if (!v.ok)
+          return void refusals.push({ terminalId: t.id, reason: v.reason, warningId: parsed.data.warningId })
+      }
+      if (parsed.data.action !== 'play') return
       const cmd = parsed.data
       const key = `${cmd.warningId}#${cmd.version}#${cmd.round}`
       const before = seen.get(key)
@@ -208,6 +233,7 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
     returned,
     receipts: () => log,
     played: () => log.filter((r) => r.state === 'played'),
+    refused: () => refusals,
     async close() {
       if (timer) clearTimeout(timer)
       for (const t of timers) clearTimeout(t)

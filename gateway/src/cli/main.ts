@@ -5,6 +5,7 @@
  *   shaobing demo  [same options]     gateway + simulated sensors and terminals, demo county
  *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
  */
+import { SIGNING_PUBLIC_FILE } from '../security/command-signing.js'
 import { fork } from 'node:child_process'
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -197,6 +198,9 @@ async function run(
       gw.loaded.config.registry,
       '--keep-terminals',
       ...(identities ? ['--credentials', identities.file] : []),
+      // The demo's loudspeakers are provisioned with the gateway's public key, as real ones are.
+      '--command-key',
+      join(gw.loaded.config.dataDir, SIGNING_PUBLIC_FILE),
     ]
     if (demo.speed !== undefined) args.push('--speed', demo.speed)
     children.push(fork(sim, args, { stdio: 'inherit' }))

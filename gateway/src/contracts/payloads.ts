@@ -57,6 +57,20 @@ export const SensorStatusPayload = z.strictObject({
 export const Level = z.enum(['blue', 'yellow', 'orange', 'red', 'level_1', 'level_2'])
 
 /** Command to a loudspeaker terminal on `terminals/{id}/cmd`. */
+/**
+ * The gateway's Ed25519 signature over the command and the terminal it is for
+ * (gateway/src/security/command-signing.ts, docs/command-signing.md).
+ */
+export const CommandSignature = z.strictObject({
+  alg: z.literal('Ed25519'),
+  /** Which of the gateway's keys signed: 16 hex digits of the public key's SHA-256. */
+  kid: z.string().regex(/^[0-9a-f]{16}$/),
+  /** 128 random bits, base64url: a command is played once per nonce. */
+  nonce: z.string().min(16).max(64),
+  /** The signature, base64. */
+  value: z.string().max(200),
+})
+
 export const TerminalCommand = z.discriminatedUnion('action', [
   z.strictObject({
     action: z.literal('play'),
@@ -76,12 +90,14 @@ export const TerminalCommand = z.discriminatedUnion('action', [
     /** Epoch ms after which the terminal must not play this. */
     expiresAt: z.number().int(),
     sentAt: z.number().int(),
+    sig: CommandSignature.optional(),
   }),
   z.strictObject({
     action: z.literal('stop'),
     warningId: z.string(),
     version: z.number().int().positive(),
     sentAt: z.number().int(),
+    sig: CommandSignature.optional(),
   }),
 ])
 export type TerminalCommand = z.infer<typeof TerminalCommand>

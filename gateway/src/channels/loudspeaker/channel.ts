@@ -22,10 +22,13 @@ import type { DeliveryStore } from '../../store/deliveries.js'
 import type { WarningStore } from '../../store/warnings.js'
 import { expiresAt } from '../../warnings/expiry.js'
 import type { DeliveryRow, VersionRow, WarningRow } from '../../warnings/model.js'
+import type { CommandSigner } from '../../security/command-signing.js'
 import { playCommand } from './command.js'
 
 export interface LoudspeakerDeps {
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
+  /** Signs each command for the terminal it goes to (a fresh nonce for every send). */
+  readonly signer?: Pick<CommandSigner, 'sign'> | undefined
   readonly deliveries: DeliveryStore
   readonly warnings: WarningStore
   readonly runtime: CurrentRuntime
@@ -182,7 +185,8 @@ export class LoudspeakerChannel implements Channel {
     const results = await Promise.all(
       commands.map(async (c) => {
         try {
-          await this.deps.publish(terminalCmdTopic(c.terminalId), JSON.stringify(c.command), { qos: 1 })
+          const signed = this.deps.signer ? this.deps.signer.sign(c.terminalId, c.command) : c.command
+          await this.deps.publish(terminalCmdTopic(c.terminalId), JSON.stringify(signed), { qos: 1 })
           return c
         } catch (e) {
           const { terminalId, command } = c
