@@ -8,7 +8,7 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import type { TerminalCommand } from '../gateway/src/contracts/payloads.js'
-import { CommandSigner, CommandVerifier } from '../gateway/src/security/command-signing.js'
+import { CommandSigner, CommandVerifier } from '../gateway/src/contracts/command-signing.js'
 import { markdownTable, writeResults } from './lib/report.js'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } })

@@ -31,12 +31,8 @@ import { EventBus } from './events/bus.js'
 import { queriesOf } from './api/queries.js'
 import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
-import {
-  CommandSigner,
-  keyId,
-  loadOrCreateSigningKey,
-  SIGNING_PUBLIC_FILE,
-} from './security/command-signing.js'
+import { CommandSigner, keyId } from './contracts/command-signing.js'
+import { loadOrCreateSigningKey, SIGNING_PUBLIC_FILE } from './security/command-signing.js'
 import { DeviceGuard } from './security/devices.js'
 import { insecureSettings } from './security/defaults.js'
 import { DeviceStore } from './store/devices.js'

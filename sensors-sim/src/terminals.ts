@@ -5,7 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { TerminalCommand, type ReceiptState } from '../../gateway/src/contracts/payloads.js'
-import { CommandVerifier, type VerifyRefusal } from '../../gateway/src/security/command-signing.js'
+import { CommandVerifier, type VerifyRefusal } from '../../gateway/src/contracts/command-signing.js'
 import {
   terminalCmdTopic,
   terminalReceiptTopic,

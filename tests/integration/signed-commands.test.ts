@@ -16,11 +16,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import type { TerminalCommand } from '../../gateway/src/contracts/payloads.js'
 import { terminalCmdTopic } from '../../gateway/src/contracts/topics.js'
-import {
-  CommandSigner,
-  SIGNING_KEY_FILE,
-  SIGNING_PUBLIC_FILE,
-} from '../../gateway/src/security/command-signing.js'
+import { CommandSigner } from '../../gateway/src/contracts/command-signing.js'
+import { SIGNING_KEY_FILE, SIGNING_PUBLIC_FILE } from '../../gateway/src/security/command-signing.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
 import { simCredentials } from '../helpers/devices.js'
 import { connect, issueMarker, makeConfigDir, startTestGateway } from '../helpers/gateway.js'

@@ -59,7 +59,7 @@ export const Level = z.enum(['blue', 'yellow', 'orange', 'red', 'level_1', 'leve
 /** Command to a loudspeaker terminal on `terminals/{id}/cmd`. */
 /**
  * The gateway's Ed25519 signature over the command and the terminal it is for
- * (gateway/src/security/command-signing.ts, docs/command-signing.md).
+ * (gateway/src/contracts/command-signing.ts, docs/command-signing.md).
  */
 export const CommandSignature = z.strictObject({
   alg: z.literal('Ed25519'),

@@ -7,7 +7,7 @@ import {
   CommandVerifier,
   signedBytes,
   SIGNING_DOMAIN,
-} from '../../../gateway/src/security/command-signing.js'
+} from '../../../gateway/src/contracts/command-signing.js'
 
 const T = Date.UTC(2026, 6, 15, 8)
 const play: TerminalCommand = {

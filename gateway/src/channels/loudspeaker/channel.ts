@@ -22,7 +22,7 @@ import type { DeliveryStore } from '../../store/deliveries.js'
 import type { WarningStore } from '../../store/warnings.js'
 import { expiresAt } from '../../warnings/expiry.js'
 import type { DeliveryRow, VersionRow, WarningRow } from '../../warnings/model.js'
-import type { CommandSigner } from '../../security/command-signing.js'
+import type { CommandSigner } from '../../contracts/command-signing.js'
 import { playCommand } from './command.js'
 
 export interface LoudspeakerDeps {
