@@ -81,8 +81,16 @@ export const Refused = z
   .meta({ id: 'Refused', description: 'the command is refused for a domain reason' })
 /** No token, an unknown token, or a role the operator lacks. */
 export const AuthError = z
-  .object({ error: z.enum(['unauthorized', 'forbidden']), message: z.string() })
-  .meta({ id: 'AuthError', description: 'no valid operator token, or a role the operator lacks' })
+  .object({
+    error: z.enum(['unauthorized', 'forbidden']),
+    /** A command's own refusal (`wrong_password`: one's own password change without the old one). */
+    reason: z.string().optional(),
+    message: z.string(),
+  })
+  .meta({
+    id: 'AuthError',
+    description: 'no valid operator token, a role the operator lacks, or a wrong old password',
+  })
 export const UnsupportedMediaType = z
   .object({
     error: z.literal('unsupported_media_type'),

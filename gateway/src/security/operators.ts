@@ -123,6 +123,13 @@ export const rolesProblem = (roles: readonly string[]): string | undefined => {
   return undefined
 }
 
+/** How the actor of an audit entry acted: the kind of credential, and the system user at the CLI. */
+const who = (by: Principal) => ({
+  via: by.via,
+  ...(by.tokenId !== undefined ? { viaToken: by.tokenId } : {}),
+  ...(by.via === 'cli' ? { user: by.name } : {}),
+})
+
 const view = ({ hash: _hash, ...a }: OperatorAccount, now: number): AccountView => ({
   ...a,
   disabled: a.disabledAt !== null,
@@ -335,7 +342,7 @@ export class OperatorService {
     this.deps.audit(now, by.id, 'operator_added', `operator:${input.id}`, {
       name: input.name,
       roles: input.roles,
-      via: by.via,
+      ...who(by),
     })
     return { ok: true, id: input.id, ...(input.password === undefined ? { password } : {}) }
   }
@@ -377,7 +384,7 @@ export class OperatorService {
       ...patch,
       ...(patch.roles ? { previousRoles: a.roles } : {}),
       sessionsEnded,
-      via: by.via,
+      ...who(by),
     })
     return { ok: true, operator: view(this.store.get(id)!, now) }
   }
@@ -409,7 +416,7 @@ export class OperatorService {
     this.deps.audit(now, by.id, 'operator_password_set', `operator:${id}`, {
       own: self,
       sessionsEnded,
-      via: by.via,
+      ...who(by),
     })
     return { ok: true, sessionsEnded, ...(input.password === undefined ? { password } : {}) }
   }
@@ -419,7 +426,7 @@ export class OperatorService {
     if (!this.store.get(id)) return refuse('not_found', `no operator account ${id}`)
     const now = this.deps.now()
     const unlocked = this.store.unlock(id, now)
-    if (unlocked) this.deps.audit(now, by.id, 'operator_unlocked', `operator:${id}`, { via: by.via })
+    if (unlocked) this.deps.audit(now, by.id, 'operator_unlocked', `operator:${id}`, { ...who(by) })
     return { ok: true, unlocked }
   }
 
@@ -462,7 +469,7 @@ export class OperatorService {
       name: input.name,
       roles: input.roles,
       expiresAt: row.expiresAt,
-      via: by.via,
+      ...who(by),
     })
     return { ok: true, id: tokenId, token, name: input.name, roles: row.roles, expiresAt: row.expiresAt }
   }
@@ -472,7 +479,7 @@ export class OperatorService {
     const now = this.deps.now()
     if (!this.store.revokeToken(id, tokenId, now))
       return refuse('not_found', `${id} has no live API token ${tokenId}`)
-    this.deps.audit(now, by.id, 'operator_token_revoked', `operator:${id}`, { token: tokenId, via: by.via })
+    this.deps.audit(now, by.id, 'operator_token_revoked', `operator:${id}`, { token: tokenId, ...who(by) })
     return { ok: true }
   }
 }
