@@ -1,10 +1,12 @@
 /**
  * `shaobing operator …`: operator accounts (API logins) and their API tokens in the gateway's
- * SQLite file, through the same OperatorService the API uses, acting as `cli` in the audit log. A
- * running gateway reads the store at each request, so every change is in force at the next one.
- * This is how the first admin comes to exist where the configuration has no admin token.
+ * SQLite file, without a running gateway (the first admin is made here). A running gateway reads
+ * these tables at every request, so a change applies at once: a disabled account's sessions and
+ * tokens stop working, a new password ends its sessions. Each change is in the audit log as `cli`,
+ * with the system user who ran it.
  */
 import { readFileSync } from 'node:fs'
+import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { durationMs, formatFileIssue } from '../../../rules/src/index.js'
 import { DEMO_CONFIG, loadConfig } from '../config/load.js'
@@ -22,15 +24,19 @@ import { openDb } from '../store/db.js'
 import { OperatorStore } from '../store/operators.js'
 
 export const OPERATOR_USAGE = `usage:
-  shaobing operator add ID --role viewer|operator|approver|admin [--role …] [--name NAME] [--password-stdin]
-                                               prints a generated password unless one is given on stdin
-  shaobing operator passwd ID [--password-stdin]   a new password; the account's sessions end
-  shaobing operator disable|enable|unlock ID       disable ends its sessions; unlock lifts a lockout
+  shaobing operator add ID --role ROLE [--role ROLE]... [--name NAME] [--password-stdin]
+                                              prints a generated password unless one is given on stdin
+  shaobing operator passwd ID [--password-stdin]
+                                              a new password (printed if generated); its sessions end
+  shaobing operator disable|enable ID         a disabled account's sessions end and its tokens are refused
+  shaobing operator unlock ID                 lift a lockout after repeated wrong passwords
   shaobing operator list [--json]
-  shaobing operator token create ID --name NAME --role ROLE [--role …] [--expires 90d]
-                                               prints the token (once); its roles are some of the account's
-  shaobing operator token list ID | token revoke ID TOKEN_ID
-  all take [--config FILE] (default: the demo county); changes are audited as cli`
+  shaobing operator token create ID --name NAME --role ROLE [--role ROLE]... [--expires 90d|ISO-8601]
+                                              an API token scoped to roles the account has, printed once
+  shaobing operator token list ID [--json]
+  shaobing operator token revoke ID TOKEN_ID
+  all take [--config FILE] (default: the demo county)
+  roles: ${OPERATOR_ROLES.join(', ')} (every role implies viewer; admin manages accounts and nothing more)`
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -42,8 +48,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const
 
-/** Who the CLI is in the audit log: whoever can write the store's file. */
-const CLI: Principal = { id: 'cli', name: 'shaobing operator', roles: [...OPERATOR_ROLES], via: 'cli', expiresAt: null }
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
+
+class Usage extends Error {}
 
 export async function operatorMain(argv: string[]): Promise<number> {
   let parsed
@@ -54,9 +61,9 @@ export async function operatorMain(argv: string[]): Promise<number> {
     return 2
   }
   const { values: v, positionals } = parsed
-  if (v.help || positionals[0] === undefined) {
+  if (v.help || positionals.length === 0) {
     console.log(OPERATOR_USAGE)
-    return positionals[0] === undefined && !v.help ? 2 : 0
+    return positionals.length === 0 && !v.help ? 2 : 0
   }
   const loaded = loadConfig(v.config ?? DEMO_CONFIG)
   if (!loaded.ok) {
@@ -65,15 +72,15 @@ export async function operatorMain(argv: string[]): Promise<number> {
   }
   const { config } = loaded.value
   const db = openDb({ dataDir: config.dataDir, synchronous: 'normal' })
+  const audit = new AuditLog(db)
+  const service = new OperatorService({
+    store: new OperatorStore(db),
+    audit: (...entry) => audit.audit(...entry),
+    now: Date.now,
+    policy: () => policyOf(config.security.operators),
+    configOperators: () => config.operators,
+  })
   try {
-    const audit = new AuditLog(db)
-    const service = new OperatorService({
-      store: new OperatorStore(db),
-      audit: (...entry) => audit.audit(...entry),
-      now: Date.now,
-      policy: () => policyOf(config.security.operators),
-      configOperators: () => config.operators,
-    })
     return await run(positionals, v, service)
   } catch (e) {
     if (e instanceof Usage) {
@@ -86,23 +93,32 @@ export async function operatorMain(argv: string[]): Promise<number> {
   }
 }
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
+/** Who the CLI acts as: whoever may open the store may do what an admin does. */
+function cliPrincipal(): Principal {
+  let user = 'unknown'
+  try {
+    user = userInfo().username
+  } catch {
+    // no user name (a container without /etc/passwd entry): the entry still says `cli`
+  }
+  return { id: 'cli', name: user, roles: [...OPERATOR_ROLES], via: 'cli', expiresAt: null }
+}
 
 async function run(positionals: string[], v: Values, service: OperatorService): Promise<number> {
   const [command, ...rest] = positionals
-  const id = (): string => {
-    const target = command === 'token' ? rest[1] : rest[0]
-    if (target === undefined) throw new Usage(`operator ${command} needs an ID`)
-    if (!OPERATOR_ID_PATTERN.test(target)) throw new Usage(`${target} is not an operator id`)
-    return target
+  const by = cliPrincipal()
+  const id = (i = 0): string => {
+    const x = rest[i]
+    if (x === undefined) throw new Usage(`operator ${command} needs an account ID`)
+    return x
   }
   const roles = (): OperatorRole[] => {
-    const given = v.role ?? []
-    const problem = given.length === 0 ? 'at least one --role' : rolesProblem(given)
-    if (problem) throw new Usage(problem)
-    return given as OperatorRole[]
+    const rs = v.role ?? []
+    if (rs.length === 0) throw new Usage('--role is needed (one or more)')
+    const problem = rolesProblem(rs)
+    if (problem) throw new Usage(`--role: ${problem}`)
+    return rs as OperatorRole[]
   }
-  /** The password on stdin, if asked for; undefined: the service generates one. */
   const password = (): string | undefined => {
     if (!v['password-stdin']) return undefined
     const pw = readFileSync(0, 'utf8').replace(/\r?\n$/, '')
@@ -110,118 +126,144 @@ async function run(positionals: string[], v: Values, service: OperatorService): 
     if (problem) throw new Usage(problem)
     return pw
   }
+  const report = <T>(r: Outcome<T>, done: (r: T) => void): number => {
+    if (!r.ok) return fail(r.message)
+    done(r)
+    return 0
+  }
+
   switch (command) {
     case 'add': {
-      const target = id()
-      const r = await service.create({ id: target, name: v.name ?? target, roles: roles(), password: password() }, CLI)
-      return report(r, () => {
-        console.log(`added ${target} (${(v.role ?? []).join(', ')})`)
-        if (r.ok && r.password !== undefined) console.log(`password: ${r.password}`)
+      const account = id()
+      if (!OPERATOR_ID_PATTERN.test(account)) return fail(`${account}: an id is 1-64 of A-Z a-z 0-9 _ . -`)
+      const r = await service.create(
+        { id: account, name: v.name ?? account, roles: roles(), password: password() },
+        by,
+      )
+      return report(r, (x) => {
+        console.log(`added ${account} (${(v.role ?? []).join(', ')})`)
+        if (x.password !== undefined) console.log(`password: ${x.password}`)
       })
     }
     case 'passwd': {
-      const r = await service.setPassword(id(), { password: password() }, CLI)
-      return report(r, () => {
-        if (r.ok && r.password !== undefined) console.log(`password: ${r.password}`)
-        if (r.ok) console.log(`${r.sessionsEnded} sessions ended`)
+      const account = id()
+      const r = await service.setPassword(account, { password: password() }, by)
+      return report(r, (x) => {
+        console.log(`new password for ${account}; ${x.sessionsEnded} session(s) ended`)
+        if (x.password !== undefined) console.log(`password: ${x.password}`)
       })
     }
     case 'disable':
     case 'enable': {
-      const target = id()
-      const r = service.update(target, { disabled: command === 'disable' }, CLI)
-      return report(r, () => console.log(`${target} ${command}d`))
+      const account = id()
+      const before = service.account(account)
+      const r = service.update(account, { disabled: command === 'disable' }, by)
+      return report(r, () =>
+        console.log(
+          before && before.disabled === (command === 'disable')
+            ? `${account} was already ${command}d`
+            : `${command}d ${account}`,
+        ),
+      )
     }
     case 'unlock': {
-      const target = id()
-      const r = service.unlock(target, CLI)
-      return report(r, () => console.log(r.ok && r.unlocked ? `${target} unlocked` : `${target} was not locked`))
+      const account = id()
+      return report(service.unlock(account, by), (x) =>
+        console.log(x.unlocked ? `unlocked ${account}` : `${account} was not locked`),
+      )
     }
     case 'list': {
-      const accounts = service.accounts()
+      const rows = service.accounts()
       if (v.json) {
-        console.log(JSON.stringify({ operators: accounts, configured: service.configured() }, null, 2))
+        console.log(JSON.stringify({ operators: rows, configured: service.configured() }, null, 2))
         return 0
       }
-      for (const a of accounts)
+      for (const a of rows)
         console.log(
-          [a.id, a.roles.join(','), a.disabled ? 'disabled' : a.locked ? 'locked' : 'active', a.name].join('\t'),
+          [
+            a.id.padEnd(20),
+            a.roles.join(',').padEnd(28),
+            (a.disabled ? 'disabled' : a.locked ? 'locked' : a.demo ? 'demo' : 'enabled').padEnd(9),
+            a.name,
+          ].join(' '),
         )
-      for (const c of service.configured()) console.log([c.id, c.roles.join(','), 'configuration', c.name].join('\t'))
+      for (const c of service.configured())
+        console.log([c.id.padEnd(20), c.roles.join(',').padEnd(28), 'config'.padEnd(9), c.name].join(' '))
+      console.log(`${rows.length} accounts, ${service.configured().length} configured operators`)
       return 0
     }
     case 'token':
-      return token(rest[0], rest, v, id, roles, service)
+      return token(rest, v, service, by, roles)
     default:
       throw new Usage(`unknown operator command ${command}`)
   }
 }
 
 function token(
-  sub: string | undefined,
   rest: string[],
   v: Values,
-  id: () => string,
-  roles: () => OperatorRole[],
   service: OperatorService,
+  by: Principal,
+  roles: () => OperatorRole[],
 ): number {
+  const [sub, account, tokenId] = rest
+  if (account === undefined) throw new Usage(`operator token ${sub ?? ''} needs an account ID`)
   switch (sub) {
     case 'create': {
-      if (v.name === undefined) throw new Usage('operator token create needs --name NAME')
-      let expiresAt: number | undefined
-      if (v.expires !== undefined) {
-        try {
-          expiresAt = Date.now() + durationMs(v.expires)
-        } catch {
-          throw new Usage(`--expires ${v.expires}: expected a duration such as 90d or 12h`)
-        }
-      }
-      const r = service.createToken(
-        id(),
-        { name: v.name, roles: roles(), ...(expiresAt !== undefined ? { expiresAt } : {}) },
-        CLI,
+      if (v.name === undefined) throw new Usage('--name is needed: what the token is for')
+      const expiresAt = v.expires === undefined ? undefined : expiry(v.expires)
+      const r = service.createToken(account, { name: v.name, roles: roles(), expiresAt }, by)
+      if (!r.ok) return fail(r.message)
+      console.log(
+        `token ${r.id} for ${account} (${r.roles.join(', ')})${r.expiresAt !== null ? `, expires ${new Date(r.expiresAt).toISOString()}` : ''}`,
       )
-      return report(r, () => {
-        if (!r.ok) return
-        console.log(`token ${r.id} (${r.roles.join(', ')})${r.expiresAt === null ? '' : `, until ${new Date(r.expiresAt).toISOString()}`}`)
-        console.log(`token: ${r.token}`)
-      })
+      console.log(`token: ${r.token}`)
+      return 0
     }
     case 'list': {
-      const r = service.tokens(id())
-      return report(r, () => {
-        if (!r.ok) return
-        if (v.json) return console.log(JSON.stringify({ tokens: r.tokens }, null, 2))
-        for (const t of r.tokens)
-          console.log(
-            [
-              t.id,
-              t.roles.join(','),
-              t.revokedAt !== null ? 'revoked' : t.expiresAt !== null && t.expiresAt <= Date.now() ? 'expired' : 'live',
-              t.name,
-            ].join('\t'),
-          )
-      })
+      const r = service.tokens(account)
+      if (!r.ok) return fail(r.message)
+      if (v.json) {
+        console.log(JSON.stringify(r.tokens, null, 2))
+        return 0
+      }
+      const at = (t: number | null) => (t === null ? '-' : new Date(t).toISOString())
+      for (const t of r.tokens)
+        console.log(
+          [
+            t.id,
+            t.name.padEnd(20),
+            t.roles.join(',').padEnd(20),
+            t.revokedAt !== null ? 'revoked' : `expires ${at(t.expiresAt)}`,
+            `last used ${at(t.lastUsedAt)}`,
+          ].join(' '),
+        )
+      console.log(`${r.tokens.length} tokens`)
+      return 0
     }
     case 'revoke': {
-      const tokenId = rest[2]
       if (tokenId === undefined) throw new Usage('operator token revoke needs ID TOKEN_ID')
-      const r = service.revokeToken(id(), tokenId, CLI)
-      return report(r, () => console.log(`token ${tokenId} revoked`))
+      const r = service.revokeToken(account, tokenId, by)
+      if (!r.ok) return fail(r.message)
+      console.log(`revoked token ${tokenId} of ${account}`)
+      return 0
     }
     default:
-      throw new Usage(`operator token needs create, list or revoke`)
+      throw new Usage(`unknown operator token command ${sub ?? ''}: create, list or revoke`)
   }
 }
 
-/** 0 and what was done, or 1 and the refusal's reason. */
-function report(r: Outcome<object>, done: () => void): number {
-  if (!r.ok) {
-    console.error(`refused (${r.reason}): ${r.message}`)
-    return 1
-  }
-  done()
-  return 0
+/** `--expires`: a duration from now (90d, 12h) or an ISO-8601 instant with an offset. */
+function expiry(s: string): number {
+  if (/^\d+(ms|s|m|h|d)$/.test(s)) return Date.now() + durationMs(s)
+  const t = /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:\d\d)$/.test(s) ? Date.parse(s) : NaN
+  if (Number.isNaN(t))
+    throw new Usage(`--expires ${s}: a duration like 90d or an ISO-8601 time with an offset`)
+  if (t <= Date.now()) throw new Usage(`--expires ${s} is in the past`)
+  return t
 }
 
-class Usage extends Error {}
+function fail(message: string): number {
+  console.error(message)
+  return 1
+}
