@@ -9,7 +9,7 @@ import type { Server as TlsServer } from 'node:tls'
 import { pino, type Logger } from 'pino'
 import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
 import { brokerLimits, startBroker, tlsOptions, type RunningBroker } from './broker/broker.js'
-import { buildApi } from './api/server.js'
+import { buildApi, type RouteAccess } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
 import { loadConfig, loadConfigOrThrow, type ConfigOverrides, type LoadedConfig } from './config/load.js'
 import { ErrorCode, GatewayError } from './core/errors.js'
@@ -36,6 +36,8 @@ import { loadOrCreateSigningKey, SIGNING_PUBLIC_FILE } from './security/command-
 import { DeviceGuard } from './security/devices.js'
 import { insecureSettings } from './security/defaults.js'
 import { DeviceStore } from './store/devices.js'
+import { OperatorService, policyOf, readsNeedViewer } from './security/operators.js'
+import { OperatorStore } from './store/operators.js'
 
 export interface StartOptions {
   readonly configPath: string
@@ -66,6 +68,8 @@ export interface RunningGateway {
   }
   readonly loaded: LoadedConfig
   readonly log: Logger
+  /** Every HTTP route and who may call it (a role, open, or a read). */
+  readonly routes: readonly RouteAccess[]
   /**
    * Re-reads the configuration, registry and catalogues; validates all of it and builds the new
    * runtime before swapping it in. On any problem nothing changes and the issues are returned.
@@ -87,8 +91,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const metrics = createMetrics()
   const db = openDb({ dataDir: config.dataDir, synchronous: config.store.synchronous })
   const devices = new DeviceStore(db)
+  const operatorStore = new OperatorStore(db)
   // Safe defaults: an insecure setting the site has not accepted by name refuses the start.
-  const found = insecureSettings(config, { demo: opts.demo ?? false, demoDevices: devices.demoCount() })
+  const found = insecureSettings(config, {
+    demo: opts.demo ?? false,
+    demoDevices: devices.demoCount(),
+    demoOperators: operatorStore.demoAccounts(),
+  })
   const accepted = new Set<string>(config.security.acceptInsecure)
   const insecure = found.filter((i) => !accepted.has(i.setting))
   for (const i of found)
@@ -229,6 +238,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   ]
   bus.subscribe(new Dispatcher({ warnings: stores.warnings, runtime: current, channels, log }).onEvent)
   let operators = config.operators
+  let operatorPolicy = policyOf(config.security.operators)
+  const accounts = new OperatorService({
+    store: operatorStore,
+    audit: (...entry) => stores.audit.audit(...entry),
+    now,
+    policy: () => operatorPolicy,
+    configOperators: () => operators,
+    onLogin: (outcome) => metrics.operatorLogins.labels(outcome).inc(),
+    onLockout: () => metrics.operatorLockouts.inc(),
+  })
+  // Decided once: the listener's address needs a restart to change.
+  const needViewer = readsNeedViewer(config.http)
 
   // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
   // In the order they were opened; closed in reverse.
@@ -351,7 +372,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     events: { bus, store: stores.events },
     people: callouts,
     sms,
-    operators: () => operators,
+    accounts,
+    readsNeedViewer: () => needViewer,
+    audit: (...entry) => stores.audit.audit(...entry),
     now,
     cap: config.cap,
     faults,
@@ -386,6 +409,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       terminals: runtime.registry.terminals.length,
       rules: runtime.engine.rules.length,
       replayed: runtime.replayed,
+      readsNeedViewer: needViewer,
     },
     'gateway ready',
   )
@@ -422,6 +446,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       signer.use(key)
       reloadLog.info({ kid: signer.kid, audit: true }, 'command-signing key rotated')
     }
+    operatorPolicy = policyOf(next.value.config.security.operators)
     for (const w of next.value.warnings) reloadLog.warn({ component: 'config' }, w)
     for (const n of next.value.notices) reloadLog.info({ component: 'config' }, n)
     const built = buildRuntime(next.value, store, stores.alerts)
@@ -439,6 +464,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let stopping: Promise<void> | undefined
   return {
     reload,
+    routes: api.routeAccess,
     ports: { ...broker.ports, http: httpPort },
     urls,
     loaded,

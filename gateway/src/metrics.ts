@@ -190,6 +190,17 @@ export function createMetrics() {
       labelNames: ['limit'],
       registers: [registry],
     }),
+    operatorLogins: new Counter({
+      name: 'shaobing_operator_login_total',
+      help: 'Password logins by outcome: success, refused (unknown user, wrong password, disabled), locked (refused while locked out)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    operatorLockouts: new Counter({
+      name: 'shaobing_operator_lockouts_total',
+      help: 'Operator accounts locked after repeated wrong passwords',
+      registers: [registry],
+    }),
   }
   return m
 }

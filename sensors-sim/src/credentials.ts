@@ -14,6 +14,8 @@ export const SimCredentials = z.strictObject({
   devices: z.record(z.string().min(1), z.string().min(1)),
   /** The identity shared links log in as (a station-role identity covering their stations). */
   concentrator: z.string().min(1).optional(),
+  /** Operator accounts' passwords (`shaobing demo` keeps them here too); the simulator ignores them. */
+  operators: z.record(z.string().min(1), z.string().min(1)).optional(),
 })
 export type SimCredentials = z.infer<typeof SimCredentials>
 

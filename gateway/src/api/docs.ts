@@ -39,6 +39,7 @@ const TAGS = [
   { name: 'sms', description: 'the SMS channel' },
   { name: 'cap', description: 'OASIS CAP 1.2 alerts out and in, the Atom feed' },
   { name: 'events', description: 'the event stream (Server-Sent Events)' },
+  { name: 'operators', description: 'login sessions, operator accounts and their API tokens' },
 ]
 
 /**
@@ -79,13 +80,21 @@ export function registerDocs(app: FastifyInstance): void {
       info: {
         title: '哨兵 Shaobing gateway API',
         description:
-          'Reading is open; changing anything needs an operator token (`Authorization: Bearer <token>`). ' +
+          'Changing anything needs an operator token with the role the route names (`Authorization: Bearer <token>`: ' +
+          'a session from `POST /api/login`, an API token, or a configured operator token); reading needs a viewer ' +
+          'when the gateway listens beyond loopback (`/health`, `/metrics` and this description stay open). ' +
           'A refused request is `{"error": "bad_request", "issues": [{"field", "message"}]}`.',
         version: '0.1.0',
       },
       tags: TAGS,
       components: {
-        securitySchemes: { operator: { type: 'http', scheme: 'bearer', description: 'an operator token' } },
+        securitySchemes: {
+          operator: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'a session token (POST /api/login), an API token, or a configured operator token',
+          },
+        },
       },
     },
     transform: jsonSchemaTransform,

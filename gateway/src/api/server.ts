@@ -4,6 +4,12 @@
  * and responses are the zod schemas of contracts/api.ts, which also generate the OpenAPI 3
  * document (`/api/openapi.json`, rendered at `/api/docs`). Operators' actions are behind bearer
  * tokens (auth.ts); a refused request names its fields the same way on every route.
+ *
+ * Who may call what is decided here for every route as it is registered: a route that changes
+ * state and has no `requireRole` hook is refused at start (unless it is one of OPEN: login); a
+ * read without one gets the viewer check, in force when `readsNeedViewer` says so. Every call
+ * that changes state and names its caller is in the audit log (`api_call`: who, by which kind of
+ * token, the route, the status), beside the domain's own entries.
  */
 import type { createServer as createHttpServer } from 'node:http'
 import { type RequestListener } from 'node:http'
@@ -15,6 +21,8 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
 } from 'fastify'
 import {
   hasZodFastifySchemaValidationErrors,
@@ -34,7 +42,8 @@ import type { ReadingStore } from '../store/readings.js'
 import type { AlertManager } from '../alerting/manager.js'
 import type { CalloutChannel } from '../channels/callout/channel.js'
 import type { WarningQueries } from './queries.js'
-import { roleGuard, type Operator } from './auth.js'
+import type { OperatorService } from '../security/operators.js'
+import { guardOf, roleGuard, type Role } from './auth.js'
 import { registerDocs } from './docs.js'
 import { badRequest } from './reply.js'
 import { alertRoutes } from './routes/alerts.js'
@@ -44,6 +53,7 @@ import { capRoutes } from './routes/cap.js'
 import { eventRoutes } from './routes/events.js'
 import { faultRoutes } from './routes/faults.js'
 import { infoRoutes } from './routes/info.js'
+import { operatorRoutes } from './routes/operators.js'
 import { ruleRoutes } from './routes/rules.js'
 import { silenceRoutes } from './routes/silences.js'
 import { smsRoutes } from './routes/sms.js'
@@ -64,8 +74,12 @@ export interface ApiDeps {
   readonly playableForMs: number
   readonly people: CalloutChannel
   readonly sms: SmsChannel | undefined
-  /** The operators in force (a reload may change them). */
-  readonly operators: () => readonly Operator[]
+  /** Operator accounts, sessions and API tokens; it also knows the configuration's operators. */
+  readonly accounts: OperatorService
+  /** Whether reads need a signed-in viewer now (security/operators.ts `readsNeedViewer`). */
+  readonly readsNeedViewer: () => boolean
+  /** Appends to the audit log. */
+  readonly audit: (at: number, actor: string, action: string, subject: string, detail: unknown) => void
   /** The gateway's wall clock (silences start now unless told otherwise). */
   readonly now: () => number
   /** Who this gateway is in its CAP alerts. */
@@ -76,7 +90,29 @@ export interface ApiDeps {
   readonly https?: TlsOptions | undefined
 }
 
-export function buildApi(deps: ApiDeps): FastifyInstance {
+/** A route and who may call it: a role, `open` to anyone, or `read` (a viewer where reads need one). */
+export interface RouteAccess {
+  readonly method: string
+  readonly url: string
+  readonly access: Role | 'open' | 'read'
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Routes open to anyone, whatever the listener: logging in; liveness and metrics (supervisors and
+ * Prometheus scrape them without credentials, and they carry counts, not warnings or people); the
+ * API's own description and its viewer (a browser needs them to get as far as entering a token).
+ */
+const OPEN = (method: string, url: string) =>
+  (method === 'POST' && url === '/api/login') ||
+  (READS.has(method) &&
+    (url === '/health' ||
+      url === '/metrics' ||
+      url === '/api/openapi.json' ||
+      /^\/api\/docs(\/|$)/.test(url)))
+
+export function buildApi(deps: ApiDeps): FastifyInstance & { readonly routeAccess: readonly RouteAccess[] } {
   const app = Fastify({
     // HTTPS when the listener has a certificate (http.tls); its context is replaced on reload.
     ...(deps.https
@@ -124,8 +160,41 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     })
   })
 
-  app.decorate('requireRole', roleGuard(deps.operators))
+  const requireRole = roleGuard((bearer) => deps.accounts.authenticate(bearer))
+  app.decorate('requireRole', requireRole)
   app.decorateRequest('operator', null)
+
+  // Every route, as it is registered: a command without a role check is a bug caught at start,
+  // and a read without one is checked for a viewer whenever reads need one.
+  const viewer = requireRole('viewer')
+  const readGuard = async function readGuard(req: FastifyRequest, reply: FastifyReply) {
+    if (deps.readsNeedViewer()) return viewer.call(app, req, reply)
+  }
+  const routeAccess: RouteAccess[] = []
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat()
+    const role = guardOf(route.onRequest)
+    for (const method of methods) {
+      const open = OPEN(method, route.url)
+      if (role === undefined && !open && !READS.has(method))
+        throw new Error(`${method} ${route.url} changes state but has no requireRole hook`)
+      routeAccess.push({ method, url: route.url, access: role ?? (open ? 'open' : 'read') })
+    }
+    if (role === undefined && methods.every((m) => READS.has(m) && !OPEN(m, route.url)))
+      route.onRequest = [readGuard, ...(route.onRequest ? [route.onRequest].flat() : [])]
+  })
+  // Every call that changes state and names its caller (refused ones included) is audited.
+  app.addHook('onResponse', async (req, reply) => {
+    const op = req.operator
+    if (READS.has(req.method) || !op) return
+    deps.audit(deps.now(), op.id, 'api_call', `${req.method} ${req.routeOptions.url ?? req.url}`, {
+      via: op.via,
+      ...(op.tokenId !== undefined ? { token: op.tokenId } : {}),
+      ...(op.sessionId !== undefined ? { session: op.sessionId } : {}),
+      status: reply.statusCode,
+      path: req.url,
+    })
+  })
   // Commands that take no fields may be sent without a body; they are validated as `{}`.
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined && req.routeOptions.schema?.body !== undefined) req.body = {}
@@ -145,5 +214,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(smsRoutes(deps))
   void app.register(capRoutes(deps))
   void app.register(eventRoutes(deps))
-  return app
+  void app.register(operatorRoutes(deps))
+  return Object.assign(app, { routeAccess })
 }

@@ -22,6 +22,7 @@ import {
 } from '../config/load.js'
 import { GatewayError } from '../core/errors.js'
 import { deviceMain } from './devices.js'
+import { operatorMain } from './operators.js'
 import { rulesMain } from './rules.js'
 import { enrollDemo } from './demo-identities.js'
 
@@ -31,6 +32,7 @@ const USAGE = `usage:
                  (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm)
   shaobing check [--config FILE]
   shaobing device add|rotate|disable|enable|list|import|provision …   (shaobing device --help)
+  shaobing operator add|passwd|disable|enable|unlock|list|token …    (shaobing operator --help)
   shaobing rules check|test [PATH...]
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
   shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N]
@@ -70,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'rules') return rulesMain(argv.slice(1))
   if (argv[0] === 'sim') return runSim(argv.slice(1))
   if (argv[0] === 'device') return deviceMain(argv.slice(1))
+  if (argv[0] === 'operator') return operatorMain(argv.slice(1))
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
@@ -217,7 +220,9 @@ async function run(
       : '',
     identities
       ? `  demo identities  ${identities.count} devices, passwords in ${identities.file}\n` +
-        `                   try: mosquitto_sub -h 127.0.0.1 -p ${gw.ports.mqtt} -u ${identities.integration.username} -P ${identities.integration.password} -t 'warnings/#' -v`
+        `                   try: mosquitto_sub -h 127.0.0.1 -p ${gw.ports.mqtt} -u ${identities.integration.username} -P ${identities.integration.password} -t 'warnings/#' -v\n` +
+        `  demo operators   ${identities.operators.map((o) => `${o.id} (${o.roles.join(', ')}) ${o.password}`).join('\n                   ')}\n` +
+        `                   try: curl -s -X POST ${gw.urls.http}/api/login -H 'content-type: application/json' -d '{"username":"${identities.operators[0]!.id}","password":"${identities.operators[0]!.password}"}'`
       : '',
     '  stop with Ctrl-C',
     '',

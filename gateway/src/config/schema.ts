@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { Duration } from '../../../rules/src/index.js'
+import { OPERATOR_ROLES } from '../contracts/api.js'
 
 const Port = z.number().int().min(0).max(65535)
 
@@ -92,6 +93,7 @@ export const INSECURE_SETTINGS = [
   'security.devices.allowAnonymous',
   'demoCredentials',
   'plainListenerOnNetwork',
+  'http.readsNeedViewer',
 ] as const
 
 /**
@@ -111,9 +113,24 @@ export const SecurityConfig = z.strictObject({
     })
     .prefault({}),
   /**
+   * Operator accounts (`shaobing operator`, `/api/operators`): password logins, their sessions and
+   * the lockout that stops guessing. A session ends when unused for `sessionIdle` and at the latest
+   * `sessionMax` after the login; `maxFailures` wrong passwords in a row lock the account for
+   * `lockFor` (an admin's unlock lifts it sooner). Sessions already open stay open.
+   */
+  operators: z
+    .strictObject({
+      maxFailures: z.number().int().min(1).max(100).default(5),
+      lockFor: Duration.default('15m'),
+      sessionIdle: Duration.default('12h'),
+      sessionMax: Duration.default('24h'),
+    })
+    .prefault({}),
+  /**
    * The insecure settings this site accepts. Without it, \`shaobing start\` refuses anonymous or
-   * unauthenticated devices, enabled demo identities or demo operator tokens, and plain (non-TLS)
-   * listeners on a non-loopback address, naming the setting.
+   * unauthenticated devices, enabled demo identities, demo operator tokens or demo operator
+   * accounts, plain (non-TLS) listeners on a non-loopback address, and API reads left open to the
+   * network (`http.readsNeedViewer: false`), naming the setting.
    */
   acceptInsecure: z.array(z.enum(INSECURE_SETTINGS)).default([]),
 })
@@ -234,6 +251,12 @@ export const GatewayConfigFile = z.strictObject({
       port: Port.default(8080),
       /** HTTPS on `port` instead of HTTP. */
       tls: TlsFiles.optional(),
+      /**
+       * Whether reading the API (every GET but /health, /metrics and the API's own description)
+       * needs a signed-in viewer. By default it does when `host` is not a loopback address;
+       * true asks for one on loopback too; false on a network address is insecure.
+       */
+      readsNeedViewer: z.boolean().optional(),
     })
     .prefault({}),
   /** SQLite database and other state live here. */
@@ -340,14 +363,16 @@ export const GatewayConfigFile = z.strictObject({
   /**
    * People who act through the API. Each authenticates with `Authorization: Bearer <token>`; only
    * the token's SHA-256 (hex) is stored here. Roles: `operator` (issue, update, lift, acknowledge,
-   * silence, reset), `approver` (approve or reject a version waiting for release).
+   * silence, reset), `approver` (approve or reject a version waiting for release), `viewer` (read
+   * where reads need one), `admin` (manage operator accounts). Accounts with passwords live in the
+   * store instead (`shaobing operator`); these tokens suit a first admin and older integrations.
    */
   operators: z
     .array(
       z.strictObject({
         id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
         name: z.string().min(1),
-        roles: z.array(z.enum(['operator', 'approver'])).min(1),
+        roles: z.array(z.enum(OPERATOR_ROLES)).min(1),
         tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the hex SHA-256 of the token'),
       }),
     )

@@ -32,6 +32,17 @@ export const Hazard = z
   .regex(/^[a-z][a-z0-9_]*$/, 'hazards are snake_case, e.g. flood, rainstorm')
   .meta({ example: 'flood' })
 
+/**
+ * What an operator may do. `viewer` reads the API; `operator` issues, updates, lifts, acknowledges,
+ * silences and resets; `approver` approves or rejects versions waiting for release; `admin`
+ * manages accounts and tokens. Every role implies `viewer`, and nothing else: an admin is not an
+ * operator or approver unless given those roles, so one admin cannot stand in for two approvers.
+ */
+export const OPERATOR_ROLES = ['viewer', 'operator', 'approver', 'admin'] as const
+export const OperatorRole = z.enum(OPERATOR_ROLES)
+/** One of OPERATOR_ROLES. */
+export type OperatorRole = z.infer<typeof OperatorRole>
+
 /** CAP status: Exercise and Test go only to drill terminals. */
 export const CapStatus = z.enum(['Actual', 'Exercise', 'Test'])
 const Release = z.enum(['released', 'pending', 'rejected', 'inhibited', 'superseded'])
@@ -70,8 +81,16 @@ export const Refused = z
   .meta({ id: 'Refused', description: 'the command is refused for a domain reason' })
 /** No token, an unknown token, or a role the operator lacks. */
 export const AuthError = z
-  .object({ error: z.enum(['unauthorized', 'forbidden']), message: z.string() })
-  .meta({ id: 'AuthError', description: 'no valid operator token, or a role the operator lacks' })
+  .object({
+    error: z.enum(['unauthorized', 'forbidden']),
+    /** A command's own refusal (`wrong_password`: one's own password change without the old one). */
+    reason: z.string().optional(),
+    message: z.string(),
+  })
+  .meta({
+    id: 'AuthError',
+    description: 'no valid operator token, a role the operator lacks, or a wrong old password',
+  })
 export const UnsupportedMediaType = z
   .object({
     error: z.literal('unsupported_media_type'),
@@ -508,6 +527,155 @@ export const Relayed = done({
   version: z.number().int(),
   release: Release.optional(),
 }).meta({ description: 'the warning the alert issued, updated or lifted' })
+
+// ---- operators, sessions and API tokens --------------------------------------------------------
+
+/** The shortest password a person may choose (a generated one is 43 characters). */
+export const PASSWORD_MIN_LENGTH = 12
+export const OPERATOR_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
+export const OperatorId = z
+  .string()
+  .regex(OPERATOR_ID_PATTERN, 'an operator id is 1-64 of A-Z a-z 0-9 _ . -')
+  .meta({ example: 'zhang.san' })
+const Password = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `a password has at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(1024, 'a password has at most 1024 characters')
+/** A password given to prove who one is: whatever it is, it is checked, never judged. */
+const GivenPassword = z.string().min(1).max(1024)
+const Roles = z
+  .array(OperatorRole)
+  .min(1, 'at least one role')
+  .refine((rs) => new Set(rs).size === rs.length, 'each role once')
+const Name = z.string().trim().min(1).max(100)
+
+export const OperatorParams = z.strictObject({ id: z.string().min(1).max(64) })
+export const TokenParams = z.strictObject({
+  id: z.string().min(1).max(64),
+  tokenId: z.string().min(1).max(64),
+})
+
+export const Login = z
+  .strictObject({ username: z.string().min(1).max(64), password: GivenPassword })
+  .meta({ id: 'Login', description: 'an operator account’s id and password' })
+export const NewOperator = z
+  .strictObject({
+    id: OperatorId,
+    name: Name,
+    roles: Roles,
+    /** Absent: the gateway generates one and answers it, once. */
+    password: Password.optional(),
+  })
+  .meta({ id: 'NewOperator', description: 'an operator account; without a password one is generated' })
+export const OperatorPatch = z
+  .strictObject({ name: Name.optional(), roles: Roles.optional(), disabled: z.boolean().optional() })
+  .refine((p) => p.name !== undefined || p.roles !== undefined || p.disabled !== undefined, {
+    message: 'change at least one of name, roles, disabled',
+    path: ['name'],
+  })
+  .meta({ id: 'OperatorPatch' })
+export const PasswordChange = z
+  .strictObject({
+    /** Absent: the gateway generates one and answers it, once. */
+    password: Password.optional(),
+    /** Needed to change one's own password (an admin's too). */
+    oldPassword: GivenPassword.optional(),
+  })
+  .meta({ id: 'PasswordChange', description: 'a new password; one’s own needs the old one' })
+export const NewToken = z
+  .strictObject({
+    name: Name,
+    /** The token's scope: roles its owner has. */
+    roles: Roles,
+    expiresAt: Instant.optional(),
+  })
+  .meta({
+    id: 'NewToken',
+    description: 'an API token for an integration, scoped to some of its owner’s roles',
+  })
+
+const Via = z.enum(['session', 'api_token', 'config_token', 'cli'])
+export const Me = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(OperatorRole),
+    via: Via,
+    tokenId: z.string().optional(),
+    /** When the credential stops working if unused (a session: idle or absolute, the earlier). */
+    expiresAt: EpochMs.nullable(),
+  })
+  .meta({ id: 'Me', description: 'who the bearer token is, and how it authenticated' })
+export const LoggedIn = z
+  .object({
+    token: z.string().meta({ description: 'the session token: Authorization: Bearer <token>' }),
+    expiresAt: EpochMs.meta({ description: 'the latest the session lasts (epoch ms)' }),
+    idleTimeoutMs: z.number().int().meta({ description: 'unused this long, it ends sooner' }),
+    operator: z.object({ id: z.string(), name: z.string(), roles: z.array(OperatorRole) }),
+  })
+  .meta({ id: 'LoggedIn', description: 'a session for the console' })
+export const Account = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(OperatorRole),
+    disabled: z.boolean(),
+    disabledAt: EpochMs.nullable(),
+    locked: z.boolean(),
+    lockedUntil: EpochMs.nullable(),
+    failedLogins: z.number().int(),
+    demo: z.boolean(),
+    passwordChangedAt: EpochMs,
+    createdAt: EpochMs,
+    updatedAt: EpochMs,
+  })
+  .meta({ id: 'OperatorAccount' })
+export const Accounts = z
+  .object({
+    operators: z.array(Account),
+    configured: z
+      .array(z.object({ id: z.string(), name: z.string(), roles: z.array(OperatorRole) }))
+      .meta({ description: 'operators of the configuration file (bearer tokens, no password)' }),
+  })
+  .meta({ description: 'operator accounts, and the configuration’s operators' })
+export const TokenView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(OperatorRole),
+    createdBy: z.string(),
+    createdAt: EpochMs,
+    expiresAt: EpochMs.nullable(),
+    lastUsedAt: EpochMs.nullable(),
+    revokedAt: EpochMs.nullable(),
+  })
+  .meta({ id: 'ApiToken' })
+export const Tokens = z
+  .object({ tokens: z.array(TokenView) })
+  .meta({ description: 'an account’s API tokens (never the tokens themselves)' })
+/** The error responses of a login. */
+export const loginErrors = { 400: BadRequest, 401: AuthError } as const
+
+export const OperatorAdded = done({
+  id: z.string(),
+  password: z.string().optional().meta({ description: 'the generated password, shown this once' }),
+}).meta({ description: 'the account' })
+export const OperatorChanged = done({ operator: Account }).meta({ description: 'the account as it is now' })
+export const PasswordSet = done({
+  password: z.string().optional().meta({ description: 'the generated password, shown this once' }),
+  sessionsEnded: z.number().int(),
+}).meta({ description: 'the new password is in force; the account’s other sessions have ended' })
+export const Unlocked = done({ unlocked: z.boolean() }).meta({
+  description: 'the lock and the failures are cleared (false: there were none)',
+})
+export const TokenCreated = done({
+  id: z.string(),
+  token: z.string().meta({ description: 'the token, shown this once: Authorization: Bearer <token>' }),
+  name: z.string(),
+  roles: z.array(OperatorRole),
+  expiresAt: EpochMs.nullable(),
+}).meta({ description: 'the API token' })
+export const Done = done({}).meta({ description: 'done' })
 
 // ---- the event stream --------------------------------------------------------------------------
 

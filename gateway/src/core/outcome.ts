@@ -23,6 +23,16 @@ export type Refusal =
   | 'condition_holds'
   /** An upstream alert none of whose areas is in this registry. */
   | 'not_for_this_area'
+  /** An account (or a configured operator) with this id exists already. */
+  | 'already_exists'
+  /** An admin may not take roles from, or disable, their own account. */
+  | 'own_account'
+  /** The password given to prove who one is (changing one's own) is wrong, or the account is locked. */
+  | 'wrong_password'
+  /** An API token may not have a role its owner lacks. */
+  | 'scope_exceeds_owner'
+  /** Logout ends a login session; the token given is not one. */
+  | 'not_a_session'
 
 /** Done (with what the command produced), or refused with its reason and a readable message. */
 export type Outcome<T = Record<string, unknown>> =

@@ -1,7 +1,7 @@
 /**
  * Safe defaults: the settings that open the gateway up, each refused at start unless the site
  * accepts it by name in `security.acceptInsecure`. The demo (`shaobing demo`, loopback only) may
- * keep its own identities and operators; a real deployment may not.
+ * keep its own identities, operator tokens and operator accounts; a real deployment may not.
  */
 import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
@@ -22,7 +22,7 @@ export function isLoopback(host: string): boolean {
 
 export function insecureSettings(
   config: GatewayConfigFile,
-  ctx: { readonly demo: boolean; readonly demoDevices: number },
+  ctx: { readonly demo: boolean; readonly demoDevices: number; readonly demoOperators?: readonly string[] },
 ): { setting: InsecureSetting; why: string }[] {
   const found: { setting: InsecureSetting; why: string }[] = []
   const { devices } = config.security
@@ -48,6 +48,12 @@ export function insecureSettings(
         setting: 'demoCredentials',
         why: `${ctx.demoDevices} device identities were created by the demo with printed passwords; rotate or disable them (shaobing device rotate|disable)`,
       })
+    const accounts = ctx.demoOperators ?? []
+    if (accounts.length > 0)
+      found.push({
+        setting: 'demoCredentials',
+        why: `operator accounts ${accounts.join(', ')} were created by the demo with printed passwords; change or disable them (shaobing operator passwd|disable)`,
+      })
   }
   const plain = [
     ...(!isLoopback(config.mqtt.host) && (config.mqtt.port !== null || config.mqtt.wsPort !== null)
@@ -57,6 +63,11 @@ export function insecureSettings(
       ? [`http.host ${config.http.host} (plain HTTP)`]
       : []),
   ]
+  if (config.http.readsNeedViewer === false && !isLoopback(config.http.host))
+    found.push({
+      setting: 'http.readsNeedViewer',
+      why: `false lets anyone who reaches http.host ${config.http.host} read warnings, stations, people's calls and the audit log without signing in`,
+    })
   if (plain.length > 0)
     found.push({
       setting: 'plainListenerOnNetwork',

@@ -12,6 +12,8 @@
  *   deliveries, terminal_presence              store/deliveries.ts
  *   events                                     store/events.ts
  *   devices                                    store/devices.ts
+ *   operator_accounts, operator_sessions,
+ *   operator_tokens                            store/operators.ts
  *   faults                                     faults/monitor.ts
  *   sms_messages, sms_message_ids              channels/sms/channel.ts
  *   callouts                                   channels/callout/channel.ts
@@ -348,5 +350,46 @@ export const MIGRATIONS: readonly string[] = [
     updated_at  INTEGER NOT NULL,
     disabled_at INTEGER
   );
+  `,
+  `
+  -- People who act through the API (and the integrations they issue tokens to): accounts with
+  -- roles and a password hash, login sessions and scoped API tokens. Tokens are stored only as
+  -- their SHA-256; a token is shown once, when it is made.
+  CREATE TABLE operator_accounts (
+    id                  TEXT PRIMARY KEY,
+    name                TEXT    NOT NULL,
+    roles               TEXT    NOT NULL,          -- JSON array of viewer|operator|approver|admin
+    hash                TEXT    NOT NULL,          -- scrypt PHC string (security/passwords.ts)
+    demo                INTEGER NOT NULL DEFAULT 0, -- created by the demo: shaobing start refuses it
+    failed_logins       INTEGER NOT NULL DEFAULT 0, -- consecutive wrong passwords
+    locked_until        INTEGER,                   -- epoch ms; no password login before it
+    password_changed_at INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    disabled_at         INTEGER
+  );
+  CREATE TABLE operator_sessions (
+    id           INTEGER PRIMARY KEY,
+    token_sha256 TEXT    NOT NULL UNIQUE,
+    operator_id  TEXT    NOT NULL REFERENCES operator_accounts (id),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,                 -- absolute end; idle expiry is from last_used_at
+    last_used_at INTEGER NOT NULL,
+    revoked_at   INTEGER
+  );
+  CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
+  CREATE TABLE operator_tokens (
+    id           TEXT PRIMARY KEY,
+    token_sha256 TEXT    NOT NULL UNIQUE,
+    operator_id  TEXT    NOT NULL REFERENCES operator_accounts (id),
+    name         TEXT    NOT NULL,
+    roles        TEXT    NOT NULL,                 -- JSON array: a subset of the owner's roles
+    created_by   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+  );
+  CREATE INDEX operator_tokens_operator ON operator_tokens (operator_id);
   `,
 ]

@@ -26,12 +26,13 @@ import {
 } from '../../contracts/api.js'
 import { coverage, deliverySummary } from '../../reports/coverage.js'
 import { warningDetail, warningList } from '../../reports/warnings.js'
+import { grants } from '../../security/operators.js'
 import { operatorOf, type Operator } from '../auth.js'
 import { notFound, sendOutcome } from '../reply.js'
 import type { ApiDeps } from '../server.js'
 
 /** An operator as the alert manager sees one: approvers' own versions need no second look. */
-const actor = (op: Operator) => ({ id: op.id, approver: op.roles.includes('approver') })
+const actor = (op: Operator) => ({ id: op.id, approver: grants(op.roles, 'approver') })
 const security = [{ operator: [] }]
 
 export const warningRoutes =
