@@ -135,7 +135,7 @@ export function loadConfig(
       port: overrides.mqttPort ?? c.mqtt.port,
       wsPort: overrides.wsPort !== undefined ? overrides.wsPort : c.mqtt.wsPort,
     },
-    http: { host: overrides.host ?? c.http.host, port: overrides.httpPort ?? c.http.port },
+    http: { ...c.http, host: overrides.host ?? c.http.host, port: overrides.httpPort ?? c.http.port },
     dataDir: overrides.dataDir !== undefined ? resolve(overrides.dataDir) : resolve(base, c.dataDir),
     registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
