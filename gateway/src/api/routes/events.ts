@@ -34,6 +34,8 @@ export const eventRoutes =
     app.get(
       '/api/events',
       {
+        // A stream never ends, so a HEAD of it would never end either: none is served.
+        exposeHeadRoute: false,
         schema: {
           tags: ['events'],
           summary: 'everything that happens, as Server-Sent Events, resumable with Last-Event-ID',

@@ -2,6 +2,7 @@
  * Operators: password login and logout (the console's sessions), who the caller is, and the
  * accounts and API tokens admins manage. A refused login says only that it was refused.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
   Accounts,
@@ -159,10 +160,22 @@ export const operatorRoutes =
       },
     )
 
+    // One's own password, or an admin: decided on request too, before the body is looked at.
+    const selfOrAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+      const op = operatorOf(req)
+      const { id } = req.params as { id?: string }
+      const own = (op.via === 'session' || op.via === 'api_token') && op.id === id
+      if (!own && !grants(op.roles, 'admin'))
+        return reply.code(403).send({
+          error: 'forbidden',
+          message: `${op.id} lacks the admin role (needed for another’s password)`,
+        })
+    }
+
     app.post(
       '/api/operators/:id/password',
       {
-        onRequest: signedIn,
+        onRequest: [signedIn, selfOrAdmin],
         schema: {
           tags,
           security,
@@ -173,16 +186,8 @@ export const operatorRoutes =
           response: { 200: PasswordSet, ...commandErrors },
         },
       },
-      async (req, reply) => {
-        const op = operatorOf(req)
-        const own = (op.via === 'session' || op.via === 'api_token') && op.id === req.params.id
-        if (!own && !grants(op.roles, 'admin'))
-          return reply.code(403).send({
-            error: 'forbidden',
-            message: `${op.id} lacks the admin role (needed for another’s password)`,
-          })
-        return sendOutcome(reply, await accounts.setPassword(req.params.id, req.body, op))
-      },
+      async (req, reply) =>
+        sendOutcome(reply, await accounts.setPassword(req.params.id, req.body, operatorOf(req))),
     )
 
     app.post(
