@@ -51,7 +51,12 @@ export const TEST_SECURITY_YAML = 'security: { devices: { aclFile: acl.conf } }'
  * A data directory with a gateway.yaml that uses loopback and free ports, and the test ACL file
  * (`acl.conf`). A test writing its own gateway.yaml there adds TEST_SECURITY_YAML to keep it.
  */
-export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: string; config: string } {
+export function makeConfigDir(
+  registry = DEMO_REGISTRY,
+  extra = '',
+  /** The `mqtt:` and `http:` mappings in place of the loopback, free-port ones (kept on loopback). */
+  listeners: { readonly mqtt?: string; readonly http?: string } = {},
+): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-test-'))
   const config = join(dir, 'gateway.yaml')
   writeFileSync(join(dir, 'acl.conf'), TEST_ACL)
@@ -60,8 +65,8 @@ export function makeConfigDir(registry = DEMO_REGISTRY, extra = ''): { dir: stri
     [
       `registry: ${JSON.stringify(registry)}`,
       `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
-      'mqtt: { host: 127.0.0.1, port: 0, wsPort: 0 }',
-      'http: { host: 127.0.0.1, port: 0 }',
+      `mqtt: ${listeners.mqtt ?? '{ host: 127.0.0.1, port: 0, wsPort: 0 }'}`,
+      `http: ${listeners.http ?? '{ host: 127.0.0.1, port: 0 }'}`,
       OPERATORS_YAML,
       /^security:/m.test(extra) ? '' : TEST_SECURITY_YAML,
       extra,
@@ -168,6 +173,17 @@ export async function collector(url: string, filter: string, opts: { hazard?: st
 export async function getJson<T = Record<string, unknown>>(base: string, path: string): Promise<T> {
   const res = await fetch(base + path)
   return (await res.json()) as T
+}
+
+/** The CONNACK return code a connection attempt is refused with (undefined: accepted, then closed). */
+export async function refusedWith(url: string, opts: IClientOptions): Promise<number | undefined> {
+  try {
+    const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+    await c.endAsync()
+    return undefined
+  } catch (e) {
+    return (e as { code?: number }).code
+  }
 }
 
 /** Value of an unlabelled or labelled counter in Prometheus text. */

@@ -5,15 +5,23 @@
  * per-address rate or the ceiling get CONNACK 3; a client asking for no keepalive is still reaped.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic } from '../../gateway/src/contracts/topics.js'
 import { device, monitor, testPassword } from '../helpers/devices.js'
-import { collector, connect, getJson, makeConfigDir, metric, startTestGateway } from '../helpers/gateway.js'
+import {
+  collector,
+  connect,
+  getJson,
+  makeConfigDir,
+  metric,
+  refusedWith,
+  startTestGateway,
+} from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
 import { until } from '../helpers/wait.js'
 
@@ -23,15 +31,11 @@ const T0 = Date.UTC(2026, 6, 15)
 const M = 60_000
 const VILLAGE = '511823100201'
 
-/** A test gateway whose `mqtt:` line carries these limits. */
+/** A test gateway whose `mqtt:` mapping carries these limits. */
 async function gatewayWithLimits(limits: string) {
-  const { dir, config } = makeConfigDir()
-  const yaml = readFileSync(config, 'utf8').replace(
-    'mqtt: { host: 127.0.0.1, port: 0, wsPort: 0 }',
-    `mqtt: { host: 127.0.0.1, port: 0, wsPort: 0, limits: ${limits} }`,
-  )
-  if (!yaml.includes('limits:')) throw new Error('the test configuration has no mqtt line to extend')
-  writeFileSync(config, yaml)
+  const { dir, config } = makeConfigDir(undefined, '', {
+    mqtt: `{ host: 127.0.0.1, port: 0, wsPort: 0, limits: ${limits} }`,
+  })
   return { dir, ...(await startTestGateway(config)) }
 }
 
@@ -48,16 +52,8 @@ async function storedCount(gw: RunningGateway, station: string): Promise<number>
   return body.readings.length
 }
 
-/** The CONNACK return code an attempt is refused with (undefined: accepted, then closed). */
-async function refusedWith(url: string, id: string): Promise<number | undefined> {
-  try {
-    const c = await mqtt.connectAsync(url, device(id, { reconnectPeriod: 0, connectTimeout: 15_000 }))
-    await c.endAsync()
-    return undefined
-  } catch (e) {
-    return (e as { code?: number }).code
-  }
-}
+/** The CONNACK code device `id`'s attempt is refused with (undefined: accepted). */
+const refusedAs = (url: string, id: string) => refusedWith(url, device(id, { connectTimeout: 15_000 }))
 
 describe('one flooding client never starves the others', () => {
   let gw: RunningGateway
@@ -192,7 +188,7 @@ describe('packets and connections', () => {
     for (const id of ['rg-lw-01', 'rg-sm-01', 'rg-lt-01', 'rg-bh-01'])
       held.push(await connect(gw.urls.mqtt, device(id)))
     // Four connected: the fifth is refused, and the refusal costs no allowance.
-    expect(await refusedWith(gw.urls.mqtt, 'rg-yq-01')).toBe(3)
+    expect(await refusedAs(gw.urls.mqtt, 'rg-yq-01')).toBe(3)
     expect(await limited(gw, 'connections')).toBe(1)
     await Promise.all(held.map((c) => c.endAsync()))
     await until(
@@ -201,9 +197,9 @@ describe('packets and connections', () => {
       'the four closed',
     )
     for (let left = BURST - used - 4; left > 0; left--)
-      expect(await refusedWith(gw.urls.mqtt, 'rg-yq-01')).toBeUndefined()
+      expect(await refusedAs(gw.urls.mqtt, 'rg-yq-01')).toBeUndefined()
     // The burst is used up now and the address refills once in 1,000 s.
-    expect(await refusedWith(gw.urls.mqtt, 'rg-yq-01')).toBe(3)
+    expect(await refusedAs(gw.urls.mqtt, 'rg-yq-01')).toBe(3)
     expect(await limited(gw, 'connect_rate')).toBe(1)
     expect(lines.find((l) => l.msg?.toString().startsWith('mqtt connection refused: '))).toMatchObject({
       limit: 'connections',

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { startGateway } from '../../gateway/src/app.js'
@@ -25,6 +25,7 @@ import {
   getJson,
   makeConfigDir,
   metric,
+  refusedWith as refusedOn,
   startTestGateway,
 } from '../helpers/gateway.js'
 import { requireBinary } from '../helpers/requires.js'
@@ -46,16 +47,8 @@ beforeAll(async () => {
 })
 afterAll(async () => gw?.stop())
 
-/** The CONNACK return code a connection attempt is refused with (undefined: accepted). */
-async function refusedWith(opts: Parameters<typeof mqtt.connectAsync>[1]): Promise<number | undefined> {
-  try {
-    const c = await mqtt.connectAsync(gw.urls.mqtt, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
-    await c.endAsync()
-    return undefined
-  } catch (e) {
-    return (e as { code?: number }).code
-  }
-}
+/** The CONNACK return code an attempt on the test gateway is refused with (undefined: accepted). */
+const refusedWith = (opts: IClientOptions) => refusedOn(gw.urls.mqtt, opts)
 
 /** Runs `shaobing device …` against the test gateway's store; returns its exit code and output. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string[] }> {

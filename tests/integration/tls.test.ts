@@ -51,24 +51,17 @@ async function makeCert(ca: string, name: string, cn: string, san?: string) {
 
 beforeAll(async () => {
   if (!hasOpenssl) return
-  const made = makeConfigDir()
+  const tls = '{ cert: server.crt, key: server.key, ca: ca.crt, requestCert: true, port: 0, wsPort: 0 }'
+  const made = makeConfigDir(undefined, '', {
+    mqtt: `{ host: 127.0.0.1, port: null, wsPort: null, tls: ${tls} }`,
+    http: '{ host: 127.0.0.1, port: 0, tls: { cert: server.crt, key: server.key } }',
+  })
   dir = made.dir
   await makeCa('ca')
   await makeCa('rogue')
   await makeCert('ca', 'server', 'shaobing-test', 'IP:127.0.0.1,DNS:localhost')
   await makeCert('ca', 'wl', 'wl-lw-01')
   await makeCert('rogue', 'forged', 'wl-lw-01')
-  const tls = '{ cert: server.crt, key: server.key, ca: ca.crt, requestCert: true'
-  const yaml = readFileSync(made.config, 'utf8')
-    .replace(
-      'mqtt: { host: 127.0.0.1, port: 0, wsPort: 0 }',
-      `mqtt: { host: 127.0.0.1, port: null, wsPort: null, tls: ${tls}, port: 0, wsPort: 0 } }`,
-    )
-    .replace(
-      'http: { host: 127.0.0.1, port: 0 }',
-      'http: { host: 127.0.0.1, port: 0, tls: { cert: server.crt, key: server.key } }',
-    )
-  writeFileSync(made.config, yaml)
   ;({ gw } = await startTestGateway(made.config))
 })
 afterAll(async () => gw?.stop())
