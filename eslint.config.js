@@ -4,10 +4,10 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'bench/out/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'data/**', 'bench/out/**', 'test-results/**'] },
   js.configs.recommended,
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   ...tseslint.configs.recommended,

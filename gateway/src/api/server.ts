@@ -31,6 +31,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod'
 import type { Logger } from 'pino'
+import type { Level } from '../../../rules/src/index.js'
 import type { SmsChannel } from '../channels/sms/channel.js'
 import type { CapSender } from '../cap/cap.js'
 import type { FaultMonitor } from '../faults/monitor.js'
@@ -44,6 +45,7 @@ import type { CalloutChannel } from '../channels/callout/channel.js'
 import type { WarningQueries } from './queries.js'
 import type { OperatorService } from '../security/operators.js'
 import { guardOf, roleGuard, type Role } from './auth.js'
+import { registerConsole } from './console.js'
 import { registerDocs } from './docs.js'
 import { badRequest } from './reply.js'
 import { alertRoutes } from './routes/alerts.js'
@@ -70,6 +72,8 @@ export interface ApiDeps {
   readonly info: () => Record<string, unknown>
   readonly faults: Pick<FaultMonitor, 'list'>
   readonly manager: AlertManager
+  /** How many approvals a version of this hazard and level needs (the approval policy). */
+  readonly approvalsNeeded: (hazard: string, level: Level) => number
   /** How long a released version is valid (CAP `expires`). */
   readonly playableForMs: number
   readonly people: CalloutChannel
@@ -102,7 +106,8 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /**
  * Routes open to anyone, whatever the listener: logging in; liveness and metrics (supervisors and
  * Prometheus scrape them without credentials, and they carry counts, not warnings or people); the
- * API's own description and its viewer (a browser needs them to get as far as entering a token).
+ * API's own description and its viewer, and the console's page and files (a browser needs them to
+ * get as far as logging in; they hold no data).
  */
 const OPEN = (method: string, url: string) =>
   (method === 'POST' && url === '/api/login') ||
@@ -110,6 +115,8 @@ const OPEN = (method: string, url: string) =>
     (url === '/health' ||
       url === '/metrics' ||
       url === '/api/openapi.json' ||
+      url === '/' ||
+      url.startsWith('/console/') ||
       /^\/api\/docs(\/|$)/.test(url)))
 
 export function buildApi(deps: ApiDeps): FastifyInstance & { readonly routeAccess: readonly RouteAccess[] } {
@@ -201,6 +208,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance & { readonly routeAcces
   })
 
   registerDocs(app)
+  void app.register(async (scope) => registerConsole(scope, deps.log))
   void app.register(infoRoutes(deps))
   void app.register(stationRoutes(deps))
   void app.register(terminalRoutes(deps))

@@ -424,7 +424,16 @@ export const Coverage = z
 
 export const Pending = z
   .object({
-    pending: z.array(Version.extend({ warning: Warning.optional() })),
+    pending: z.array(
+      Version.extend({
+        warning: Warning.optional(),
+        approvals: z.array(Approval),
+        approvalsNeeded: z
+          .number()
+          .int()
+          .meta({ description: 'approvals its policy needs before release (2 under the two-person rule)' }),
+      }),
+    ),
   })
   .meta({ description: 'versions waiting for approval' })
 

@@ -3,6 +3,7 @@
  * msgType), one warning with everything that happened to it, the versions waiting for approval,
  * and the alerts with the silences that mute them. Reads only, through ports onto the stores.
  */
+import type { Level } from '../../../rules/src/index.js'
 import { reportOf } from '../warnings/model.js'
 import type {
   AlertRow,
@@ -72,9 +73,21 @@ export function warningDetail(
   }
 }
 
-/** Versions waiting for approval, each with its warning. */
-export function pendingApprovals(port: WarningsPort) {
-  return port.pendingVersions().map((v) => ({ ...withReport(v), warning: port.get(v.warningId) }))
+/**
+ * Versions waiting for approval, each with its warning, the decisions so far and how many
+ * approvals its policy needs (two under the two-person rule), so an approver sees who approved
+ * and that a second one is still needed.
+ */
+export function pendingApprovals(port: WarningsPort, needed: (hazard: string, level: Level) => number) {
+  return port.pendingVersions().map((v) => {
+    const warning = port.get(v.warningId)
+    return {
+      ...withReport(v),
+      warning,
+      approvals: port.approvals(v.warningId, v.version),
+      approvalsNeeded: warning && v.level ? needed(warning.hazard, v.level) : 0,
+    }
+  })
 }
 
 /** Every alert (rule × station), the muted ones with the silence that mutes them. */

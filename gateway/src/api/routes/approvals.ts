@@ -7,7 +7,7 @@ import { sendOutcome } from '../reply.js'
 import type { ApiDeps } from '../server.js'
 
 export const approvalRoutes =
-  (deps: Pick<ApiDeps, 'warnings' | 'manager'>): FastifyPluginAsyncZod =>
+  (deps: Pick<ApiDeps, 'warnings' | 'manager' | 'approvalsNeeded'>): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['approvals']
 
@@ -20,7 +20,7 @@ export const approvalRoutes =
           response: { 200: Pending },
         },
       },
-      async () => ({ pending: pendingApprovals(deps.warnings) }),
+      async () => ({ pending: pendingApprovals(deps.warnings, deps.approvalsNeeded) }),
     )
 
     for (const decision of ['approve', 'reject'] as const)

@@ -1,8 +1,7 @@
-/** The status page, liveness, the gateway's ports and counts, and Prometheus metrics. */
+/** Liveness, the gateway's ports and counts, and Prometheus metrics. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { Health, Info, text } from '../../contracts/api.js'
 import type { ApiDeps } from '../server.js'
-import { STATUS_PAGE } from '../status-page.js'
 
 export const infoRoutes =
   (deps: Pick<ApiDeps, 'info' | 'metrics'>): FastifyPluginAsyncZod =>
@@ -10,18 +9,6 @@ export const infoRoutes =
     const tags = ['gateway']
     // info() is the composition root's open-ended record; the serializer checks it against Info.
     const info = () => deps.info() as Info
-
-    app.get(
-      '/',
-      {
-        schema: {
-          tags,
-          summary: 'a one-page status view of the warnings',
-          response: { 200: text('text/html', 'the status page') },
-        },
-      },
-      async (_req, reply) => reply.type('text/html; charset=utf-8').send(STATUS_PAGE),
-    )
 
     app.get(
       '/health',

@@ -1,0 +1,2 @@
+/** Stylesheets imported for their effect: esbuild gathers them into app.css. */
+declare module '*.css'
