@@ -27,48 +27,17 @@ import { startGateway, type RunningGateway } from '../gateway/src/app.js'
 import { sensorDataTopic, terminalCmdTopic } from '../gateway/src/contracts/topics.js'
 import { startSmsc } from '../sensors-sim/src/smsc.js'
 import { startTerminals, type TerminalFleet } from '../sensors-sim/src/terminals.js'
+import { countyRegistry, countyTerminalIds } from './lib/county.js'
 import { markdownTable } from './lib/report.js'
 import { device, enrollTestDevices, simCredentials } from '../tests/helpers/devices.js'
 
 const TOKEN = 'bench-token'
-const VILLAGES = 100
-const PER_VILLAGE = 10
 const PEOPLE = 2000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** A generated county: 10 townships × 10 villages × 10 loudspeakers, a river gauge, 2,000 people. */
-function registry(): string {
-  const lines = ['regions:', "  - { code: '511823000000', name: 示范县, level: county }"]
-  const terminals: string[] = []
-  const people: string[] = []
-  for (let t = 1; t <= 10; t++) {
-    const town = `511823${String(100 + t).padStart(3, '0')}`
-    lines.push(`  - { code: '${town}000', name: 镇${t}, level: township }`)
-    for (let v = 1; v <= VILLAGES / 10; v++) {
-      const village = `${town}${String(200 + v).padStart(3, '0')}`
-      lines.push(`  - { code: '${village}', name: 村${t}-${v}, level: village }`)
-      for (let k = 1; k <= PER_VILLAGE; k++)
-        terminals.push(`  - { id: T${village}-${String(k).padStart(2, '0')}, region: '${village}' }`)
-      for (let p = 1; p <= PEOPLE / VILLAGES; p++)
-        people.push(
-          `  - { id: P${village}-${p}, name: 人员${p}, region: '${village}', roles: [duty_officer], phone: '139${village.slice(6)}${String(p).padStart(2, '0')}' }`,
-        )
-    }
-  }
-  lines.push(
-    'stations:',
-    "  - { id: WL-1, name: 水位站, region: '511823101201', params: { warning_level: 32.5, guaranteed_level: 34.0, historical_max_level: 35.2 }, sensors: [{ id: wl-1, kind: water_level }] }",
-    'terminals:',
-    ...terminals,
-    'people:',
-    ...people,
-  )
-  return lines.join('\n') + '\n'
-}
-
 async function gateway(opts: { playableFor: string; smsPort?: number }): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'shaobing-bench-diss-'))
-  writeFileSync(join(dir, 'county.yaml'), registry())
+  writeFileSync(join(dir, 'county.yaml'), countyRegistry({ people: PEOPLE }))
   writeFileSync(
     join(dir, 'gateway.yaml'),
     [
@@ -94,15 +63,7 @@ async function gateway(opts: { playableFor: string; smsPort?: number }): Promise
 /** Logins for the generated county's terminals (bare aedes takes them anonymously). */
 const credentials = () => simCredentials(terminalIds().map((t) => t.id))
 
-const terminalIds = () =>
-  Array.from({ length: 10 }, (_, t) => `511823${String(101 + t).padStart(3, '0')}`).flatMap((town) =>
-    Array.from({ length: VILLAGES / 10 }, (_, v) => `${town}${String(201 + v).padStart(3, '0')}`).flatMap(
-      (village) =>
-        Array.from({ length: PER_VILLAGE }, (_, k) => ({
-          id: `T${village}-${String(k + 1).padStart(2, '0')}`,
-        })),
-    ),
-  )
+const terminalIds = countyTerminalIds
 
 /** Publishes the crossing reading; returns its wall-clock time. */
 async function cross(gw: RunningGateway): Promise<number> {
@@ -143,7 +104,7 @@ async function loudspeakers(rows: string[][]) {
     credentials: credentials(),
   })
   const t0 = await cross(gw)
-  const targeted = VILLAGES * PER_VILLAGE
+  const targeted = countyTerminalIds().length
   for (let i = 0; i < 120; i++) {
     await sleep(500)
     if (firstPlayed(fleet).size >= targeted) break

@@ -184,8 +184,8 @@ function topBar(now: number): HTMLElement {
     h('span.spacer'),
     P.ui.kiosk ? h('span.tag', t('kiosk')) : null,
     !soundEnabled()
-      ? h('button#sound.sound', { onclick: () => void enableSound().then(render) }, `🔇 ${t('soundOff')}`)
-      : h('span.meta', `🔊 ${t('soundOn')}`),
+      ? h('button#sound.sound', { onclick: () => void enableSound().then(render) }, t('soundOff'))
+      : h('span.meta', t('soundOn')),
     me
       ? h('span#me.me', `${me.name || me.id} · ${me.roles.map((r) => t(`role_${r}` as never)).join('/')}`)
       : null,
@@ -250,7 +250,7 @@ function render(): void {
             : P.terminalsPanel()
   fill(
     slots.right,
-    alarmNow ? h('div#alarm.alarm', `🔔 ${t('alarm')}`) : null,
+    alarmNow ? h('div#alarm.alarm', t('alarm')) : null,
     P.ui.kiosk ? null : tabs(),
     P.ui.kiosk ? P.warningsPanel(now) : body,
   )

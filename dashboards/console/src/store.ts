@@ -144,7 +144,9 @@ export async function loadWarning(id: string, render = true): Promise<void> {
 
 /** Load everything (at start and at each reconnection). */
 export async function loadAll(): Promise<void> {
-  await Promise.all(Object.values(loaders).map((l) => l()))
+  // Each part on its own: one the gateway refuses or lacks leaves the others shown.
+  const results = await Promise.allSettled(Object.values(loaders).map((l) => l()))
+  for (const r of results) if (r.status === 'rejected') console.warn('console: a part did not load', r.reason)
   changed()
 }
 
