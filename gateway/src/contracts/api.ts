@@ -7,7 +7,7 @@
  * Requests are strict (an unknown field is refused). Responses describe what the gateway sends;
  * rows read from the store are loose objects, so a field added to a row reaches clients without a
  * contract change (and nothing a client relies on is stripped). Contracts import nothing but zod:
- * the region-code and level schemas repeat registry/schema.ts and rules/src/schema.ts, and a unit
+ * the region-code, region-level and level schemas repeat registry/schema.ts and rules/src/, and a unit
  * test holds them equal.
  */
 import { z } from 'zod'
@@ -19,6 +19,9 @@ export const RegionCode = z
   .string()
   .regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
   .meta({ description: '12-digit administrative division code', example: '511823100201' })
+
+/** Administrative levels, outermost first (rules/src/regions.ts). */
+export const REGION_LEVELS = ['province', 'city', 'county', 'township', 'village'] as const
 
 /** Warning levels in ascending severity: the four colours, then the two enterprise alarm stages. */
 export const LEVELS = ['blue', 'yellow', 'orange', 'red', 'level_1', 'level_2'] as const
@@ -297,7 +300,7 @@ export const RegionView = z
     name: z.string(),
     /** The name in other languages, by language tag. */
     names: z.record(z.string(), z.string()),
-    level: z.enum(['province', 'city', 'county', 'township', 'village']),
+    level: z.enum(REGION_LEVELS),
     parent: RegionCode.nullable().meta({ description: 'the nearest declared region containing it' }),
     boundary: Boundary.nullable(),
   })
