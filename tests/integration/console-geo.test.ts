@@ -106,6 +106,7 @@ describe('GET /api/regions', () => {
     )
     const result = await validate(structuredClone(doc) as Parameters<typeof validate>[0])
     expect(result.valid ? 'valid' : compileErrors(result)).toBe('valid')
+    expect(result.warnings).toEqual([])
   })
 })
 
