@@ -2,7 +2,7 @@
  * The derive stage: quantities computed from a reading before any rule sees it. Unit conversions
  * are stateless; the seismic ones keep per-station filter state across batches.
  */
-import { durationMs, type Derive } from './schema.js'
+import { derivedUnits, durationMs, type Derive } from './schema.js'
 import { instrumentalIntensity, IntensityProcessor, StaLtaTrigger, type Waveform } from './seismic.js'
 import { beaufortFromMs, lelFromVol, mgm3FromPpm, msFromBeaufort, ppmFromMgm3, volFromLel } from './units.js'
 import { SlidingWindow } from './window.js'
@@ -29,6 +29,14 @@ export class DeriveStage {
 
   has(kind: string): boolean {
     return this.byKind.has(kind)
+  }
+
+  /** The quantities derived for readings of this kind, with their units. */
+  quantities(kind: string): Record<string, string> {
+    return Object.assign({}, ...(this.byKind.get(kind) ?? []).map(({ d }) => derivedUnits(d))) as Record<
+      string,
+      string
+    >
   }
 
   /** The reading's values with the derived ones added; `state` is the station's derive state. */

@@ -310,6 +310,11 @@ export class RulesEngine {
     if (c.agg === 'min') spec.trackMin = true
   }
 
+  /** The quantities the catalogues derive for readings of this kind (wind force, intensity…), with their units. */
+  derivedQuantities(kind: string): Readonly<Record<string, string>> {
+    return this.derive.quantities(kind)
+  }
+
   /** Rules that apply to readings of this sensor kind. */
   rulesFor(kind: string): readonly Rule[] {
     return (this.byKind.get(kind) ?? []).map((c) => c.rule)
@@ -916,7 +921,8 @@ function observe(c: Comparison, ctx: Ctx): number | null {
 
 const snap = (x: number): number => Math.round(x * 1e9) / 1e9
 
-function resolveThreshold(
+/** A comparison's threshold from its base value (constant, station constant or default); null if a constant is missing. */
+export function resolveThreshold(
   c: Comparison,
   base: number | undefined,
   params: Readonly<Record<string, number>>,

@@ -21,6 +21,8 @@ export {
   durationMs,
   rank,
 } from './schema.js'
+export { ruleThresholds } from './thresholds.js'
+export type { SimpleAgg, Threshold } from './thresholds.js'
 export type { Waveform } from './seismic.js'
 export { instrumentalIntensity } from './seismic.js'
 export { beaufortFromMs, lelFromVol, mgm3FromPpm, msFromBeaufort, ppmFromMgm3, volFromLel } from './units.js'

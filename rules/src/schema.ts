@@ -237,6 +237,28 @@ export function derivedQuantities(d: Derive): string[] {
   return [d.quantity]
 }
 
+/** The units of the quantities a derive entry adds, as kinds.yaml writes units. */
+export function derivedUnits(d: Derive): Record<string, string> {
+  switch (d.fn) {
+    case 'gb17742':
+      return { intensity: 'GB/T 17742', pga_ms2: 'm/s2', pgv_ms: 'm/s' }
+    case 'sta_lta':
+      return { sta_lta: 'ratio', p_trigger: '0/1' }
+    case 'ms_to_beaufort':
+      return { [d.quantity]: 'Beaufort' }
+    case 'beaufort_to_ms':
+      return { [d.quantity]: 'm/s' }
+    case 'ppm_to_mgm3':
+      return { [d.quantity]: 'mg/m3' }
+    case 'mgm3_to_ppm':
+      return { [d.quantity]: 'ppm' }
+    case 'vol_to_lel':
+      return { [d.quantity]: '%LEL' }
+    case 'lel_to_vol':
+      return { [d.quantity]: '%vol' }
+  }
+}
+
 export const Catalogue = z
   .strictObject({
     catalogue: z.string().regex(/^[a-z][a-z0-9-]*$/),

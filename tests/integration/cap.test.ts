@@ -266,8 +266,8 @@ describe('drills', () => {
     writeFileSync(
       reg,
       readFileSync(DEMO_REGISTRY, 'utf8').replace(
-        "- { id: T511823100201-01, region: '511823100201', name: 柳湾村1号大喇叭 }",
-        "- { id: T511823100201-01, region: '511823100201', name: 柳湾村1号大喇叭, drill: true }",
+        'name: 柳湾村1号大喇叭,',
+        'name: 柳湾村1号大喇叭, drill: true,',
       ),
     )
     ;({ gw } = await startTestGateway(makeConfigDir(reg).config))

@@ -56,25 +56,18 @@ test('point in polygon: inside, outside, and in a hole', () => {
 test("a gauge's downstream polygon brings the loudspeakers and people inside it; policies choose channels and groups", async () => {
   const { dir } = makeConfigDir()
   const reg = join(dir, 'county.yaml')
-  // Two Longtan loudspeakers get coordinates inside the Liuwan gauge's downstream polygon.
+  // The Liuwan gauge's downstream polygon reaches Longtan's first loudspeaker (29.395, 102.703 in
+  // the demo) and a resident beside it, and no other loudspeaker of the county.
   writeFileSync(
     reg,
     readFileSync(DEMO_REGISTRY, 'utf8')
       .replace(
-        "- { id: T511823101201-01, region: '511823101201', name: 龙潭村1号大喇叭 }",
-        "- { id: T511823101201-01, region: '511823101201', name: 龙潭村1号大喇叭, lat: 29.40, lon: 102.70 }",
-      )
-      .replace(
-        "- { id: T511823101201-02, region: '511823101201', name: 龙潭村2号大喇叭 }",
-        "- { id: T511823101201-02, region: '511823101201', name: 龙潭村2号大喇叭, lat: 29.60, lon: 102.90 }",
-      )
-      .replace(
         'people:\n',
-        "people:\n  - { id: P-LT-RES, name: 龙潭下游住户, region: '511823101201', roles: [resident], phone: '13900000001', lat: 29.41, lon: 102.71 }\n",
+        "people:\n  - { id: P-LT-RES, name: 龙潭下游住户, region: '511823101201', roles: [resident], phone: '13900000001', lat: 29.396, lon: 102.704 }\n",
       )
       .replace(
         '    sensors: [{ id: wl-lw-01, kind: water_level }]',
-        '    sensors: [{ id: wl-lw-01, kind: water_level }]\n    hazardAreas: [{ type: Polygon, coordinates: [[[102.6, 29.3], [102.8, 29.3], [102.8, 29.5], [102.6, 29.5], [102.6, 29.3]]] }]',
+        '    sensors: [{ id: wl-lw-01, kind: water_level }]\n    hazardAreas: [{ type: Polygon, coordinates: [[[102.700, 29.392], [102.706, 29.392], [102.706, 29.398], [102.700, 29.398], [102.700, 29.392]]] }]',
       ),
   )
   const policy = join(dir, 'dissemination.yaml')

@@ -17,6 +17,9 @@ export interface WarningQueries {
   readonly approvals: Stores['warnings']['approvals']
   readonly escalations: Stores['warnings']['escalations']
   readonly deliveries: Stores['deliveries']['deliveries']
+  /** Each loudspeaker's presence and last receipt, by terminal id. */
+  readonly terminalPresence: Stores['deliveries']['presence']
+  readonly lastReceipts: Stores['deliveries']['lastReceipts']
   /** Loudspeaker coverage of each released version. */
   readonly coverage: (warningId: string) => VersionCoverage[]
   readonly alerts: Stores['alerts']['alerts']
@@ -37,6 +40,8 @@ export function queriesOf({ warnings, deliveries, alerts, silences, audit }: Sto
     approvals: (id, v) => warnings.approvals(id, v),
     escalations: (id) => warnings.escalations(id),
     deliveries: (id, v) => deliveries.deliveries(id, v),
+    terminalPresence: () => deliveries.presence(),
+    lastReceipts: () => deliveries.lastReceipts(),
     coverage: (id) =>
       deliveries.coverage(
         id,

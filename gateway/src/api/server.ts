@@ -56,6 +56,7 @@ import { eventRoutes } from './routes/events.js'
 import { faultRoutes } from './routes/faults.js'
 import { infoRoutes } from './routes/info.js'
 import { operatorRoutes } from './routes/operators.js'
+import { regionRoutes } from './routes/regions.js'
 import { ruleRoutes } from './routes/rules.js'
 import { silenceRoutes } from './routes/silences.js'
 import { smsRoutes } from './routes/sms.js'
@@ -210,6 +211,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance & { readonly routeAcces
   registerDocs(app)
   void app.register(async (scope) => registerConsole(scope, deps.log))
   void app.register(infoRoutes(deps))
+  void app.register(regionRoutes(deps))
   void app.register(stationRoutes(deps))
   void app.register(terminalRoutes(deps))
   void app.register(warningRoutes(deps))

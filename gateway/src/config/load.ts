@@ -214,6 +214,14 @@ export function loadConfig(
           `${ids.length} station(s) lack the constants for level(s) ${levels} of rule ${rule.id}: ${some(ids)}`,
         )
     })
+  const outside = registry.outsideBoundaries()
+  if (outside.length > 0)
+    warnings.push(
+      `${outside.length} station(s) or terminal(s) lie outside their region's boundary: ${outside
+        .slice(0, 5)
+        .map((o) => `${o.what} ${o.id} (${o.region})`)
+        .join(', ')}${outside.length > 5 ? ', …' : ''}`,
+    )
   if (issues.length > 0) return err(issues)
   return ok({
     file,

@@ -7,7 +7,7 @@
  * Requests are strict (an unknown field is refused). Responses describe what the gateway sends;
  * rows read from the store are loose objects, so a field added to a row reaches clients without a
  * contract change (and nothing a client relies on is stripped). Contracts import nothing but zod:
- * the region-code and level schemas repeat registry/schema.ts and rules/src/schema.ts, and a unit
+ * the region-code, region-level and level schemas repeat registry/schema.ts and rules/src/, and a unit
  * test holds them equal.
  */
 import { z } from 'zod'
@@ -19,6 +19,9 @@ export const RegionCode = z
   .string()
   .regex(/^\d{12}$/, 'expected a 12-digit administrative division code')
   .meta({ description: '12-digit administrative division code', example: '511823100201' })
+
+/** Administrative levels, outermost first (rules/src/regions.ts). */
+export const REGION_LEVELS = ['province', 'city', 'county', 'township', 'village'] as const
 
 /** Warning levels in ascending severity: the four colours, then the two enterprise alarm stages. */
 export const LEVELS = ['blue', 'yellow', 'orange', 'red', 'level_1', 'level_2'] as const
@@ -249,6 +252,22 @@ export const Stations = z
   .object({ stations: z.array(StationView) })
   .meta({ description: 'every station of the registry' })
 
+/** A loudspeaker's last known presence (its retained status or last will). */
+export const TerminalPresence = z
+  .object({
+    state: z.enum(['online', 'offline']),
+    since: EpochMs.meta({ description: 'when the gateway learnt it (wall clock)' }),
+  })
+  .meta({ id: 'TerminalPresence' })
+/** A loudspeaker's last receipt that moved a delivery on. */
+export const LastReceipt = z
+  .object({
+    warningId: z.string(),
+    version: z.number().int(),
+    state: z.enum(['accepted', 'playing', 'played', 'failed']),
+    at: EpochMs.meta({ description: 'when the gateway applied it (wall clock)' }),
+  })
+  .meta({ id: 'LastReceipt' })
 export const Terminal = row({
   id: z.string(),
   name: z.string().optional(),
@@ -257,10 +276,64 @@ export const Terminal = row({
   lon: z.number().optional(),
   language: z.string(),
   drill: z.boolean(),
+  /** null: the terminal has never told its presence. */
+  presence: TerminalPresence.nullable(),
+  /** null: no receipt from it yet. */
+  lastReceipt: LastReceipt.nullable(),
 }).meta({ id: 'Terminal' })
 export const Terminals = z
   .object({ terminals: z.array(Terminal) })
-  .meta({ description: 'every loudspeaker of the registry' })
+  .meta({ description: 'every loudspeaker of the registry, with its presence and last receipt' })
+
+/** [lon, lat] (WGS 84). */
+const Position = z.tuple([z.number(), z.number()])
+/** A GeoJSON Polygon or MultiPolygon: rings of [lon, lat], closed, outer ring first. */
+export const Boundary = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(Position)) }),
+    z.object({ type: z.literal('MultiPolygon'), coordinates: z.array(z.array(z.array(Position))) }),
+  ])
+  .meta({ id: 'Boundary', description: 'GeoJSON geometry, [lon, lat] positions' })
+export const RegionView = z
+  .object({
+    code: RegionCode,
+    name: z.string(),
+    /** The name in other languages, by language tag. */
+    names: z.record(z.string(), z.string()),
+    level: z.enum(REGION_LEVELS),
+    parent: RegionCode.nullable().meta({ description: 'the nearest declared region containing it' }),
+    boundary: Boundary.nullable(),
+  })
+  .meta({ id: 'Region' })
+/** A region as GET /api/regions lists it. */
+export type RegionView = z.infer<typeof RegionView>
+export const Regions = z
+  .object({ regions: z.array(RegionView) })
+  .meta({ description: 'the registry’s regions in registry order, each with its parent and outline' })
+
+export const ThresholdView = z
+  .object({
+    ruleId: z.string(),
+    hazard: Hazard,
+    level: Level,
+    quantity: z.string(),
+    agg: z
+      .enum(['last', 'sum', 'mean', 'min', 'max'])
+      .meta({ description: 'last: the instant value; otherwise the aggregate over window (event time)' }),
+    window: z.string().optional().meta({ example: '1h' }),
+    op: z.enum(['>=', '>', '<=', '<']),
+    value: z.number(),
+    unit: z.string().optional(),
+    ref: z.string().optional().meta({ description: 'the station or region constant it comes from' }),
+    defaulted: z.boolean().optional().meta({ description: 'the constant is unset: the catalogue’s default' }),
+  })
+  .meta({ id: 'Threshold' })
+/** One threshold as GET /api/stations/:id/thresholds lists it. */
+export type ThresholdView = z.infer<typeof ThresholdView>
+export const Thresholds = z.object({ stationId: z.string(), thresholds: z.array(ThresholdView) }).meta({
+  description:
+    'the simple thresholds the station’s rules grade its quantities against, with its constants (k-of-n rules, rates, counts, day aggregates and conjunctions are left out)',
+})
 
 export const AlertSnapshot = row({
   ruleId: z.string(),

@@ -1,9 +1,11 @@
 /** Lookups over the loaded registry: which station a sensor belongs to, which terminals cover a region. */
 import { parentCode, regionAt, regionContains, type StationInfo } from '../../../rules/src/index.js'
+import { inBoundary } from './geometry.js'
 import {
   type KindsFile,
   type Person,
   type PersonRole,
+  type Region,
   type RegistryFile,
   type SensorKind,
   type Station,
@@ -20,7 +22,7 @@ export class Registry {
   private readonly sensors = new Map<string, SensorEntry>()
   private readonly stationsById = new Map<string, Station>()
   private readonly regionNames = new Map<string, string>()
-  private readonly regionsByCode = new Map<string, RegistryFile['regions'][number]>()
+  private readonly regionsByCode = new Map<string, Region>()
   private readonly terminalsById = new Map<string, Terminal>()
   private readonly coverCache = new Map<string, readonly Terminal[]>()
   private readonly regionParams = new Map<string, Readonly<Record<string, number>>>()
@@ -69,6 +71,44 @@ export class Registry {
     info = { params, region: station.region }
     this.infos.set(id, info)
     return info
+  }
+
+  /** The declared regions, in registry order. */
+  get regions(): readonly Region[] {
+    return this.file.regions
+  }
+
+  region(code: string): Region | undefined {
+    return this.regionsByCode.get(code)
+  }
+
+  /** The nearest declared region containing `code` (a village's township, or its county if that is missing). */
+  parentRegion(code: string): Region | undefined {
+    for (let c = parentCode(code); c !== undefined; c = parentCode(c)) {
+      const r = this.regionsByCode.get(c)
+      if (r) return r
+    }
+    return undefined
+  }
+
+  /**
+   * Stations and terminals with a position outside their own region's boundary (regions without
+   * one are not checked): a typo in a coordinate, or a boundary drawn too tight.
+   */
+  outsideBoundaries(): {
+    readonly what: 'station' | 'terminal'
+    readonly id: string
+    readonly region: string
+  }[] {
+    const out: { what: 'station' | 'terminal'; id: string; region: string }[] = []
+    const check = (what: 'station' | 'terminal', x: Station | Terminal) => {
+      const boundary = this.regionsByCode.get(x.region)?.boundary
+      if (boundary && x.lat !== undefined && x.lon !== undefined && !inBoundary(x.lon, x.lat, boundary))
+        out.push({ what, id: x.id, region: x.region })
+    }
+    for (const s of this.file.stations) check('station', s)
+    for (const t of this.file.terminals) check('terminal', t)
+    return out
   }
 
   /** People of a region (exactly that region) with one of the roles. */

@@ -53,6 +53,38 @@ export type KindsFile = z.infer<typeof KindsFile>
 
 const ParamName = z.string().regex(/^[a-z][a-z0-9_]*$/)
 
+/** A position [lon, lat] (WGS 84), GeoJSON's order. */
+const Position = z.tuple([
+  z
+    .number()
+    .min(-180, 'longitude must be within [-180, 180]')
+    .max(180, 'longitude must be within [-180, 180]'),
+  z.number().min(-90, 'latitude must be within [-90, 90]').max(90, 'latitude must be within [-90, 90]'),
+])
+/** A closed ring: at least 4 positions, the last repeating the first (RFC 7946 §3.1.6). */
+const LinearRing = z
+  .array(Position)
+  .min(4, 'a ring needs at least 4 positions (a triangle and its closing position)')
+  .refine((ring) => {
+    const [first, last] = [ring[0], ring[ring.length - 1]]
+    return first !== undefined && last !== undefined && first[0] === last[0] && first[1] === last[1]
+  }, 'a ring must be closed: its last position repeats its first')
+/** Outer ring, then holes. */
+const PolygonRings = z.array(LinearRing).min(1, 'a polygon needs its outer ring')
+
+/**
+ * A region's outline: a GeoJSON geometry, Polygon or MultiPolygon (an enclave, islands), with
+ * [lon, lat] positions. Drawn on the console's map; containment of stations is only a warning.
+ */
+export const Boundary = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('Polygon'), coordinates: PolygonRings }),
+  z.strictObject({
+    type: z.literal('MultiPolygon'),
+    coordinates: z.array(PolygonRings).min(1, 'a multipolygon needs at least one polygon'),
+  }),
+])
+export type Boundary = z.infer<typeof Boundary>
+
 const Region = z.strictObject({
   code: RegionCode,
   name: z.string().min(1),
@@ -64,7 +96,10 @@ const Region = z.strictObject({
    * evacuation thresholds); a nearer region's value wins, and a station's own wins over all.
    */
   params: z.record(ParamName, z.number()).default({}),
+  /** The region's outline, for the console's map. */
+  boundary: Boundary.optional(),
 })
+export type Region = z.infer<typeof Region>
 
 const Station = z.strictObject({
   id: Id,

@@ -152,6 +152,56 @@ export class DeliveryStore {
     )
   }
 
+  /** Each terminal's last known presence: its status message or last will, since when (wall clock). */
+  presence(): Map<string, { readonly state: 'online' | 'offline'; readonly since: number }> {
+    const rows = this.db.prepare('SELECT terminal_id, state, since FROM terminal_presence').all() as {
+      terminal_id: string
+      state: 'online' | 'offline'
+      since: number
+    }[]
+    return new Map(rows.map((r) => [r.terminal_id, { state: r.state, since: r.since }]))
+  }
+
+  /**
+   * Each terminal's last receipt that moved a delivery on: the delivery it concerns, the state it
+   * reported and when the gateway applied it (wall clock). A delivery the gateway itself closed as
+   * expired (failed, detail `expired`) is no receipt; a receipt that moved nothing (a late
+   * `accepted` after `played`) is not kept.
+   */
+  lastReceipts(): Map<
+    string,
+    {
+      readonly warningId: string
+      readonly version: number
+      readonly state: ReceiptState
+      readonly at: number
+    }
+  > {
+    const rows = this.db
+      .prepare(
+        `SELECT terminal_id, warning_id, version, state, updated_at FROM (
+           SELECT terminal_id, warning_id, version, state, updated_at,
+                  row_number() OVER (PARTITION BY terminal_id ORDER BY updated_at DESC, rowid DESC) AS n
+           FROM deliveries
+           WHERE state IN ('accepted', 'playing', 'played')
+              OR (state = 'failed' AND coalesce(detail, '') <> 'expired')
+         ) WHERE n = 1`,
+      )
+      .all() as {
+      terminal_id: string
+      warning_id: string
+      version: number
+      state: ReceiptState
+      updated_at: number
+    }[]
+    return new Map(
+      rows.map((r) => [
+        r.terminal_id,
+        { warningId: r.warning_id, version: r.version, state: r.state, at: r.updated_at },
+      ]),
+    )
+  }
+
   /** Applies a terminal's receipt; false if no such delivery exists. */
   receipt(
     warningId: string,

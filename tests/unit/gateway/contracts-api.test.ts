@@ -1,14 +1,29 @@
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
-import { Level, LEVELS, ManualIssue, RegionCode, Silence } from '../../../gateway/src/contracts/api.js'
+import {
+  Level,
+  LEVELS,
+  ManualIssue,
+  REGION_LEVELS,
+  RegionCode,
+  Silence,
+} from '../../../gateway/src/contracts/api.js'
 import { RegionCode as RegistryRegionCode } from '../../../gateway/src/registry/schema.js'
-import { Level as RulesLevel, LEVELS as RULES_LEVELS } from '../../../rules/src/index.js'
+import {
+  Level as RulesLevel,
+  LEVELS as RULES_LEVELS,
+  REGION_LEVELS as RULES_REGION_LEVELS,
+} from '../../../rules/src/index.js'
 
 // contracts/ may import nothing but zod, so it repeats these two; they must not drift apart.
 describe('the API contract repeats the registry and the rules exactly', () => {
   test('levels: the same six, in the same order of severity', () => {
     expect(LEVELS).toEqual(RULES_LEVELS)
     expect(Level.options).toEqual(RulesLevel.options)
+  })
+
+  test('region levels: the same five, outermost first', () => {
+    expect(REGION_LEVELS).toEqual(RULES_REGION_LEVELS)
   })
 
   test('region codes: the same pattern and the same message', () => {

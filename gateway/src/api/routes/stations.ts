@@ -1,7 +1,19 @@
-/** Stations with their constants, sensors and latest reading, and a station's stored readings. */
+/**
+ * Stations with their constants, sensors and latest reading; a station's stored readings; and the
+ * thresholds its rules grade it against (reports/thresholds.ts says which rules are left out).
+ */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { IdParams, Readings, ReadingsQuery, queryErrors, readErrors, Stations } from '../../contracts/api.js'
+import {
+  IdParams,
+  Readings,
+  ReadingsQuery,
+  queryErrors,
+  readErrors,
+  Stations,
+  Thresholds,
+} from '../../contracts/api.js'
 import { stationList } from '../../reports/stations.js'
+import { stationThresholds } from '../../reports/thresholds.js'
 import { notFound } from '../reply.js'
 import type { ApiDeps } from '../server.js'
 
@@ -38,6 +50,25 @@ export const stationRoutes =
           return reply.code(404).send(notFound(`no station ${req.params.id}`))
         const { from, to, limit } = req.query
         return { readings: deps.store.history(req.params.id, from, to, limit) }
+      },
+    )
+
+    app.get(
+      '/api/stations/:id/thresholds',
+      {
+        schema: {
+          tags,
+          summary:
+            'the simple thresholds (a quantity or window sum against a constant) the station’s rules grade it against, with its constants',
+          params: IdParams,
+          response: { 200: Thresholds, ...queryErrors, ...readErrors },
+        },
+      },
+      async (req, reply) => {
+        const { registry, engine } = deps.runtime()
+        const thresholds = stationThresholds(registry, engine, req.params.id)
+        if (!thresholds) return reply.code(404).send(notFound(`no station ${req.params.id}`))
+        return { stationId: req.params.id, thresholds }
       },
     )
   }
