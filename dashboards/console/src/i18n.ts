@@ -155,6 +155,8 @@ const zh = {
   stationDetail: '站点详情',
   latest: '最新',
   none: '无',
+  system: '系统（自动）',
+  speakers: '个喇叭',
 } as const
 
 export type Key = keyof typeof zh
@@ -310,6 +312,8 @@ const en: Partial<Record<Key, string>> = {
   stationDetail: 'Station',
   latest: 'latest',
   none: 'none',
+  system: 'system (automatic)',
+  speakers: 'speakers',
 }
 
 let lang: Lang = localStorage.getItem('shaobing.lang') === 'en' ? 'en' : 'zh'
@@ -333,7 +337,8 @@ export function tr(prefix: string, word: string | null | undefined): string {
 
 /** A duration for a person: 3 h 12 min, 5 min, 40 s. */
 export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000))
+  if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)} ${t('seconds')}`
+  const s = Math.round(ms / 1000)
   if (s < 60) return `${s} ${t('seconds')}`
   const m = Math.floor(s / 60)
   if (m < 60) return `${m} ${t('minutes')}`

@@ -13,7 +13,7 @@ import { CountyMap, rankOf } from './map.js'
 import * as P from './panels.js'
 import { issueForm, resetForms, silenceForm } from './forms.js'
 import { stationDetail } from './station.js'
-import { apply, changed, hasRole, loadAll, loadWarning, onChange, state } from './store.js'
+import { airLevel, apply, changed, hasRole, loadAll, loadWarning, onChange, state } from './store.js'
 import { EventStream, type StreamState } from './stream.js'
 import { regionTree } from './tree.js'
 import type { LoggedIn, Me } from './types.js'
@@ -162,7 +162,7 @@ function topBar(now: number): HTMLElement {
   const me = state.me
   const active = state.warnings.filter((w) => w.state === 'active')
   const counts = ['red', 'orange', 'yellow', 'blue'].map(
-    (l) => [l, active.filter((w) => w.level === l).length] as const,
+    (l) => [l, active.filter((w) => airLevel(w) === l).length] as const,
   )
   return h(
     'div.bar',
@@ -268,7 +268,7 @@ function alarmDue(): boolean {
   const severe = (l: string | null | undefined) => rankOf(l as never) >= 3
   const unacked =
     hasRole('operator') &&
-    state.warnings.some((w) => w.state === 'active' && severe(w.level) && w.ackedAt === null)
+    state.warnings.some((w) => w.state === 'active' && severe(airLevel(w)) && w.ackedAt === null)
   const toDecide =
     hasRole('approver') &&
     state.pending.some((p) => severe(p.level) && !p.approvals.some((a) => a.operator === state.me!.id))
@@ -297,6 +297,7 @@ async function start(): Promise<void> {
     onEvent: apply,
     onState: (s, since) => {
       link = { state: s, since }
+      document.body.dataset['link'] = s
       tick()
     },
     onConnected: (resumed) => {

@@ -9,7 +9,7 @@ import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { regionContains } from '../../../rules/src/regions.js'
 import { t, tr } from './i18n.js'
-import { state, type Region, type TerminalView } from './store.js'
+import { airLevel, state, type Region, type TerminalView } from './store.js'
 import type { Level, Station, Warning } from './types.js'
 
 export const LEVEL_COLOURS: Record<string, string> = {
@@ -30,9 +30,10 @@ export const contains = regionContains
 export function levelIn(code: string, warnings: readonly Warning[]): Level | null {
   let best: Level | null = null
   for (const w of warnings) {
-    if (w.state !== 'active' || !w.level) continue
-    if (w.targets.some((tg) => contains(tg, code) || contains(code, tg)) && rankOf(w.level) > rankOf(best))
-      best = w.level
+    const level = airLevel(w)
+    if (!level) continue
+    if (w.targets.some((tg) => contains(tg, code) || contains(code, tg)) && rankOf(level) > rankOf(best))
+      best = level
   }
   return best
 }
@@ -51,7 +52,7 @@ export class CountyMap {
     el: HTMLElement,
     private readonly onStation: (id: string) => void,
   ) {
-    this.map = L.map(el, { zoomControl: true, attributionControl: false, preferCanvas: false })
+    this.map = L.map(el, { zoomControl: true, attributionControl: false, zoomSnap: 0.25 })
     this.regionLayer.addTo(this.map)
     this.highlight.addTo(this.map)
     this.terminalLayer.addTo(this.map)

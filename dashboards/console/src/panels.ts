@@ -7,7 +7,7 @@ import * as A from './actions.js'
 import { h } from './dom.js'
 import { clock, duration, t, tr } from './i18n.js'
 import { LEVEL_COLOURS, rankOf } from './map.js'
-import { hasRole, state } from './store.js'
+import { airLevel, hasRole, state } from './store.js'
 import type { Explanation, Pending, Version, VersionCoverage, Warning } from './types.js'
 
 /** Whether actions are drawn at all (a wall display shows none). */
@@ -25,16 +25,30 @@ export function badge(level: string | null | undefined): HTMLElement {
   )
 }
 
-/** Active warnings, most severe first, then the most recently changed. */
+/** Most severe on the air first; of those, one with a more severe version waiting first. */
+const severity = (w: Warning) => rankOf(airLevel(w)) * 10 + rankOf(w.versions[w.versions.length - 1]?.level)
+
+/** Active warnings, most severe first, then the most recent. */
 export function sortedWarnings(): { active: Warning[]; recent: Warning[] } {
   const active = state.warnings
     .filter((w) => w.state === 'active')
-    .sort((a, b) => rankOf(b.level) - rankOf(a.level) || b.updatedAt - a.updatedAt)
+    .sort((a, b) => severity(b) - severity(a) || runningSince(b) - runningSince(a))
   const recent = state.warnings.filter((w) => w.state !== 'active').slice(0, 20)
   return { active, recent }
 }
 
 const currentVersion = (w: Warning): Version | undefined => w.versions.find((v) => v.version === w.version)
+
+/** The most severe level a warning reached (a lifted one is shown with it). */
+const highest = (w: Warning): Warning['level'] =>
+  w.versions.reduce<Warning['level']>((m, v) => (rankOf(v.level) > rankOf(m) ? v.level : m), null)
+
+/** When the gateway first recorded the warning (wall clock; `issuedAt` is the readings' event time). */
+export const runningSince = (w: Warning): number => w.versions[0]?.createdAt ?? w.issuedAt
+/** When it was lifted (wall clock). */
+const liftedAtOf = (w: Warning): number | null =>
+  w.state === 'active' ? null : (w.versions[w.versions.length - 1]?.createdAt ?? w.liftedAt)
+const who = (id: string) => (id === 'system' ? t('system') : id)
 const latestVersion = (w: Warning): Version | undefined => w.versions[w.versions.length - 1]
 const coverageOf = (w: Warning): VersionCoverage | undefined =>
   state.coverage.get(w.id)?.versions.find((v) => v.version === w.version)
@@ -54,30 +68,35 @@ export function warningCard(w: Warning, now: number): HTMLElement {
   const cov = coverageOf(w)
   const last = latestVersion(w)
   const waiting = last && last.release === 'pending'
+  const air = w.state === 'active' ? airLevel(w) : highest(w)
   return h(
     'li.warning',
     {
       class: [
-        `lv-${w.level ?? 'none'}`,
+        `lv-${air ?? last?.level ?? 'none'}`,
         w.id === state.selected ? 'selected' : '',
         waiting ? 'waiting' : '',
       ].join(' '),
-      dataset: { warning: w.id, level: w.level ?? 'none', state: w.state },
+      dataset: { warning: w.id, level: air ?? 'none', proposed: last?.level ?? 'none', state: w.state },
       onclick: () => select(w.id),
       tabindex: 0,
     },
     h(
       'div.row',
-      badge(w.level),
+      // On the air, and where a version waits for approval, the level it would bring.
+      air || !waiting ? badge(air) : null,
+      waiting && air ? h('span.meta', '→') : null,
+      waiting ? badge(last.level) : null,
       h('strong', tr('hz', w.hazard)),
       h('span.place', regionName(w.region)),
       w.status !== 'Actual' ? h('span.tag', w.status === 'Exercise' ? t('exercise') : t('test')) : null,
+      w.state !== 'active' ? h('span.tag', t('stateLifted')) : null,
     ),
     h(
       'div.row.meta',
       w.state === 'active'
-        ? h('span', `${t('duration')} ${duration(now - w.issuedAt)}`)
-        : h('span', `${t('liftedAt')} ${clock(w.liftedAt, true)}`),
+        ? h('span', `${t('duration')} ${duration(now - runningSince(w))}`)
+        : h('span', `${t('liftedAt')} ${clock(liftedAtOf(w), true)}`),
       h('span', `v${w.version}`),
       waiting ? h('span.tag.pending', t('pendingApproval')) : null,
       w.state === 'active'
@@ -129,13 +148,15 @@ export function warningsPanel(now: number): HTMLElement {
 function explanationOf(v: Version): HTMLElement | null {
   const e = v.explanation as Explanation | null
   if (!e?.conditions?.length) return null
+  // Branches of an any_of that had nothing to compare (a quantity this station does not report).
+  const shown = e.conditions.filter((c) => c.observed !== null || c.threshold !== null)
   return h(
     'ul.why',
-    e.conditions.map((c) =>
+    shown.map((c) =>
       h(
         'li',
         h('code', c.quantity),
-        c.agg && c.agg !== 'value' ? ` ${c.agg}${c.window ? `(${c.window})` : ''}` : '',
+        c.agg && c.agg !== 'last' ? ` ${c.agg}${c.window ? `(${c.window})` : ''}` : '',
         ` = ${c.observed ?? '—'} ${c.op} ${c.threshold ?? '—'}`,
         c.ref ? h('span.ref', ` (${c.ref})`) : '',
       ),
@@ -156,7 +177,7 @@ function approvalLine(
     'div.approval',
     { dataset: { approvals: String(approvedBy.length), needed: String(needed) } },
     needed >= 2 ? h('span.tag', `${t('twoPerson')} ${approvedBy.length}/${needed}`) : null,
-    approvedBy.length ? h('span', ` ${t('approvedBy')}: ${approvedBy.join('、')}`) : null,
+    approvedBy.length ? h('span', ` ${t('approvedBy')}: ${approvedBy.map(who).join('、')}`) : null,
     needed >= 2 && approvedBy.length === 1 ? h('span.warn', ` · ${t('waitingSecond')}`) : null,
     due ? h('span.meta', ` · ${t('due')} ${clock(due)}`) : null,
     can('approver') && !mine
@@ -214,7 +235,9 @@ export function detailPanel(now: number): HTMLElement | null {
   const active = w.state === 'active'
   const gas =
     w.hazard === 'gas_leak' || w.hazard === 'toxic_gas' || w.level === 'level_1' || w.level === 'level_2'
-  const waiting = (detail?.callouts ?? []).filter((c) => c.state === 'waiting' || c.state === 'escalated')
+  // Who has not answered: each person once, by their latest call.
+  const latestCall = new Map((detail?.callouts ?? []).map((c) => [c.personId, c]))
+  const waiting = [...latestCall.values()].filter((c) => c.state === 'waiting' || c.state === 'escalated')
   const terminalNames = new Map(state.terminals.map((x) => [x.id, x.name ?? x.id]))
   const current = (deliveries?.deliveries ?? []).filter((d) => d.version === w.version)
   return h(
@@ -222,16 +245,16 @@ export function detailPanel(now: number): HTMLElement | null {
     { dataset: { warning: w.id } },
     h(
       'header',
-      badge(w.level),
+      badge(active ? (airLevel(w) ?? latestVersion(w)?.level) : highest(w)),
       h('h2', `${tr('hz', w.hazard)} · ${regionName(w.region)}`),
       h('button.close', { onclick: () => select(null), title: t('close') }, '×'),
     ),
     h(
       'p.meta',
-      `${w.id} · ${active ? t('stateActive') : t('stateLifted')} · ${t('issuedAt')} ${clock(w.issuedAt, true)}`,
+      `${w.id} · ${active ? t('stateActive') : t('stateLifted')} · ${t('issuedAt')} ${clock(runningSince(w), true)}`,
       active
-        ? ` · ${t('duration')} ${duration(now - w.issuedAt)}`
-        : ` · ${t('liftedAt')} ${clock(w.liftedAt, true)}`,
+        ? ` · ${t('duration')} ${duration(now - runningSince(w))}`
+        : ` · ${t('liftedAt')} ${clock(liftedAtOf(w), true)}`,
       w.ackedBy ? ` · ${t('acked')} (${w.ackedBy})` : '',
     ),
     cur ? h('blockquote.text', cur.text) : null,
@@ -255,6 +278,26 @@ export function detailPanel(now: number): HTMLElement | null {
             ? h('button.reset', { onclick: () => void A.reset(w.id) }, t('reset'))
             : null,
           state.me && !hasRole('operator') && !hasRole('approver') ? h('p.meta', t('viewerOnly')) : null,
+        )
+      : null,
+    h('h3', t('reach')),
+    cov && cov.versions.length ? reachTable(cov.versions) : h('p.empty', '—'),
+    waiting.length
+      ? h(
+          'div.unanswered',
+          h('h3', `${t('notAnswered')} (${waiting.length})`),
+          h(
+            'ul',
+            waiting.map((c) =>
+              h(
+                'li',
+                `${c.personName ?? c.personId} ${c.phone ?? ''} · ${regionName(c.region)} · ×${c.sends}`,
+                can('operator')
+                  ? h('button.small', { onclick: () => void A.answer(w.id, c.personId) }, t('answered'))
+                  : null,
+              ),
+            ),
+          ),
         )
       : null,
     h('h3', t('versions')),
@@ -281,30 +324,10 @@ export function detailPanel(now: number): HTMLElement | null {
               )
             : null,
           explanationOf(v),
-          v.releasedBy.length ? h('div.meta', `${t('by')}: ${v.releasedBy.join('、')}`) : null,
+          v.releasedBy.length ? h('div.meta', `${t('by')}: ${v.releasedBy.map(who).join('、')}`) : null,
         ),
       ),
     ),
-    h('h3', t('reach')),
-    cov && cov.versions.length ? reachTable(cov.versions) : h('p.empty', '—'),
-    waiting.length
-      ? h(
-          'div.unanswered',
-          h('h3', `${t('notAnswered')} (${waiting.length})`),
-          h(
-            'ul',
-            waiting.map((c) =>
-              h(
-                'li',
-                `${c.personName ?? c.personId} ${c.phone ?? ''} · ${regionName(c.region)} · ×${c.sends}`,
-                can('operator')
-                  ? h('button.small', { onclick: () => void A.answer(w.id, c.personId) }, t('answered'))
-                  : null,
-              ),
-            ),
-          ),
-        )
-      : null,
     current.length
       ? h(
           'details.deliveries',

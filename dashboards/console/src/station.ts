@@ -103,8 +103,8 @@ export async function stationDetail(id: string): Promise<HTMLElement> {
         : h('p.empty', t('noFaults'))
     })(),
   )
-  // Charts are drawn once the element is in the page (uPlot measures its container).
-  queueMicrotask(() => {
+  // Charts are drawn once the element is in the page and laid out (uPlot sizes to its container).
+  requestAnimationFrame(() => {
     for (const [q, [xs, ys]] of [...byQuantity].slice(0, MAX_CHARTS)) {
       const lines = thresholds.thresholds.filter((x) => x.quantity === q)
       const box = h('div.chart', { dataset: { quantity: q } }, h('div.meta', `${t('readings')}: ${q}`))
@@ -114,7 +114,7 @@ export async function stationDetail(id: string): Promise<HTMLElement> {
       const pad = (hi - lo) * 0.08 || 1
       new uPlot(
         {
-          width: Math.max(300, charts.clientWidth - 8),
+          width: Math.max(360, charts.clientWidth - 8),
           height: 180,
           legend: { show: false },
           scales: { x: { time: true }, y: { range: [lo - pad, hi + pad] } },
@@ -151,7 +151,8 @@ export async function stationDetail(id: string): Promise<HTMLElement> {
                   ctx.stroke()
                   ctx.setLineDash([])
                   ctx.fillStyle = ctx.strokeStyle
-                  ctx.fillText(`${tr('lvl', l.level)} ${l.value}`, bbox.left + 4, y - 3)
+                  ctx.textAlign = 'right'
+                  ctx.fillText(`${tr('lvl', l.level)} ${l.value}`, bbox.left + bbox.width - 4, y - 3)
                 }
               },
             ],

@@ -206,5 +206,12 @@ export function apply(e: GatewayEvent): void {
   window.dispatchEvent(new CustomEvent('shaobing:event', { detail: e }))
 }
 
+/** The level on the air: that of the newest version that went out (a version waiting is not). */
+export function airLevel(w: Warning): Warning['level'] {
+  if (w.state !== 'active') return null
+  const out = w.versions.filter((v) => v.release === 'released')
+  return out.length ? (out[out.length - 1]!.level ?? null) : null
+}
+
 export const hasRole = (role: string): boolean =>
   !!state.me && (state.me.roles as readonly string[]).some((r) => r === role)

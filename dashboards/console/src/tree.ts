@@ -38,7 +38,7 @@ export function regionTree(canChoose: boolean): HTMLElement {
             })
           : null,
         h('span.name', r.name),
-        terminals.get(r.code) ? h('span.meta', ` · ${terminals.get(r.code)}`) : null,
+        terminals.get(r.code) ? h('span.meta', ` ${terminals.get(r.code)} ${t('speakers')}`) : null,
         level ? badge(level) : null,
       ),
       kids.length ? h('ul', kids.map(node)) : null,
