@@ -45,7 +45,12 @@ const probe = {
   get reconnects() {
     return reconnects
   },
+  /** performance.now() when the console first showed the gateway's state (bench/console.ts). */
+  get readyAt() {
+    return readyAt
+  },
 }
+let readyAt: number | undefined
 let reconnects = 0
 Object.assign(window, { shaobing: probe })
 
@@ -302,7 +307,14 @@ async function start(): Promise<void> {
     },
     onConnected: (resumed) => {
       if (resumed) reconnects++
-      void loadAll().catch(() => undefined)
+      void loadAll().then(() => {
+        // loadAll asked for a render in the next frame; this runs in that frame, after it.
+        if (readyAt === undefined)
+          requestAnimationFrame(() => {
+            readyAt = performance.now()
+            performance.mark('shaobing:ready')
+          })
+      })
     },
     onUnauthorized: () => whenExpiredNow(),
   })
