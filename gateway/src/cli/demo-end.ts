@@ -1,7 +1,7 @@
 /**
  * How the demo ends for the person watching it: once the simulator has played its scenario, the
  * gateway's own state is read after every committed event until every warning the demo raised is
- * lifted and every loudspeaker command has its answer; then one summary (warnings raised and
+ * lifted and every loudspeaker command has played (or failed, or waits for an offline one); then one summary (warnings raised and
  * lifted, loudspeakers reached and played, from the coverage read model) and where the console
  * is. While a version waits for approval, a hint says which and how to approve it.
  */
@@ -22,8 +22,8 @@ export interface DemoTally {
   readonly pending: readonly VersionRow[]
   /** Over every released version: loudspeaker commands sent, answered with any receipt, played. */
   readonly announcements: { readonly targeted: number; readonly reached: number; readonly played: number }
-  /** Commands sent with no receipt yet. */
-  readonly unanswered: number
+  /** Commands not played, failed or held for an offline loudspeaker yet (queued, sent, playing). */
+  readonly inFlight: number
   /** Loudspeakers that answered at least one command. */
   readonly loudspeakers: number
   /** Versions that waited for approval and were overtaken (the level fell before anyone approved). */
@@ -56,14 +56,14 @@ export function demoTally(gw: Pick<RunningGateway, 'warnings'>, since: number): 
       reached: sum((c) => c.reached),
       played: sum((c) => c.played),
     },
-    unanswered: sum((c) => c.unanswered),
+    inFlight: sum((c) => c.targeted - c.played - c.failed - c.offline),
     loudspeakers: terminals.size,
     superseded: all.filter((v) => v.release === 'superseded').length,
   }
 }
 
-/** Every warning the demo raised is lifted and every command sent has its answer. */
-export const demoDone = (t: DemoTally) => t.active === 0 && t.pending.length === 0 && t.unanswered === 0
+/** Every warning the demo raised is lifted and every loudspeaker command has come to its end. */
+export const demoDone = (t: DemoTally) => t.active === 0 && t.pending.length === 0 && t.inFlight === 0
 
 export interface DemoLogin {
   readonly id: string
