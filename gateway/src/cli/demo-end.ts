@@ -85,28 +85,35 @@ export function summaryLines(t: DemoTally, consoleUrl: string, login: DemoLogin 
   ]
 }
 
-/** While versions wait for approval: which, until when, and how to approve them. */
+/**
+ * While versions wait for approval: which, until when, and how to approve them; `brief` only which
+ * (the way to approve was printed already).
+ */
 export function approvalHint(
   t: DemoTally,
   consoleUrl: string,
   logins: { duty?: DemoLogin | undefined; second?: DemoLogin | undefined },
   now: number,
+  brief = false,
 ): string[] {
   if (t.pending.length === 0) return []
   const lines = [
-    `waiting for approval: ${t.pending.length} version(s); a red flood or rainstorm warning needs two approvers ` +
-      '(e.g. duty and approver), and goes out anyway when its deadline passes:',
+    `waiting for approval: ${t.pending.length} version(s). Each needs an approver; the demo's red flood, ` +
+      'rainstorm and flash-flood warnings need two (duty, then approver). Not approved, one goes out at its deadline:',
     ...t.pending.map(
       (v) =>
         `  ${v.warningId} v${v.version} ${v.level ?? 'lift'}` +
         (v.releaseDue !== null
-          ? `, released unapproved in ${Math.max(0, Math.ceil((v.releaseDue - now) / 1000))} s`
+          ? `, goes out unapproved in ${Math.max(0, Math.ceil((v.releaseDue - now) / 1000))} s`
           : ''),
     ),
+  ]
+  if (brief) return [...lines, 'approve as shown above']
+  lines.push(
     `approve in the console at ${consoleUrl}` +
       (logins.duty ? ` (log in as ${logins.duty.id} / ${logins.duty.password})` : '') +
       ', or with curl:',
-  ]
+  )
   const v = t.pending[0]!
   for (const who of [logins.duty, logins.second])
     if (who)
@@ -119,9 +126,9 @@ export function approvalHint(
 }
 
 /**
- * After `scenarioDone`, re-reads the state after each committed event; writes the approval hint
- * whenever the set of waiting versions changes, then the summary once the demo is done. Returns
- * the function that stops watching.
+ * Re-reads the state after each committed event: a hint whenever a version starts waiting for
+ * approval (in full the first time, and again if any still waits when the scenario is played);
+ * once the scenario is played and the demo done, the summary. Returns the function that stops.
  */
 export function watchDemoEnd(opts: {
   readonly gw: Pick<RunningGateway, 'warnings' | 'listen' | 'urls'>
@@ -133,36 +140,36 @@ export function watchDemoEnd(opts: {
 }): () => void {
   const now = opts.now ?? Date.now
   const url = opts.gw.urls.http
-  let stop: (() => void) | undefined
+  let played = false
   let stopped = false
-  let hinted = ''
+  const hinted = new Set<string>()
   let waitingSaid = false
-  const check = () => {
+  const check = (scenarioJustPlayed = false) => {
     if (stopped) return
     const t = demoTally(opts.gw, opts.since)
-    if (demoDone(t)) {
-      stopped = true
-      stop?.()
+    if (played && demoDone(t)) {
+      stop()
       opts.write(summaryLines(t, url, opts.logins.duty))
       return
     }
-    const pending = t.pending.map((v) => `${v.warningId}/${v.version}`).join(' ')
-    if (pending !== hinted) {
-      hinted = pending
-      if (pending !== '') opts.write(approvalHint(t, url, opts.logins, now()))
-    }
-    if (!waitingSaid && t.pending.length === 0 && t.active > 0) {
+    const fresh = t.pending.filter((v) => !hinted.has(`${v.warningId}/${v.version}`))
+    for (const v of fresh) hinted.add(`${v.warningId}/${v.version}`)
+    if (scenarioJustPlayed && t.pending.length > 0) opts.write(approvalHint(t, url, opts.logins, now()))
+    else if (fresh.length > 0)
+      opts.write(approvalHint(t, url, opts.logins, now(), hinted.size > fresh.length))
+    if (played && !waitingSaid && t.pending.length === 0 && t.active > 0) {
       waitingSaid = true
       opts.write([`scenario played; waiting for ${t.active} active warning(s) to be lifted`])
     }
   }
-  void opts.scenarioDone.then(() => {
-    if (stopped) return
-    stop = opts.gw.listen(() => check())
-    check()
-  })
-  return () => {
+  const unlisten = opts.gw.listen(() => check())
+  const stop = () => {
     stopped = true
-    stop?.()
+    unlisten()
   }
+  void opts.scenarioDone.then(() => {
+    played = true
+    check(true)
+  })
+  return stop
 }
