@@ -86,34 +86,35 @@ export function summaryLines(t: DemoTally, consoleUrl: string, login: DemoLogin 
 }
 
 /**
- * While versions wait for approval: which, until when, and how to approve them; `brief` only which
- * (the way to approve was printed already).
+ * While versions wait for approval: which, until when, and how to approve them; `brief`, one line
+ * for each of these versions (the way to approve was printed already).
  */
 export function approvalHint(
   t: DemoTally,
   consoleUrl: string,
   logins: { duty?: DemoLogin | undefined; second?: DemoLogin | undefined },
   now: number,
-  brief = false,
+  brief?: readonly VersionRow[],
 ): string[] {
   if (t.pending.length === 0) return []
+  const due = (v: VersionRow) =>
+    v.releaseDue !== null
+      ? `, goes out unapproved in ${Math.max(0, Math.ceil((v.releaseDue - now) / 1000))} s`
+      : ''
+  if (brief)
+    return brief.map(
+      (v) =>
+        `waiting for approval: ${v.warningId} v${v.version} ${v.level ?? 'lift'}${due(v)} ` +
+        `(${t.pending.length} waiting; approve as shown above)`,
+    )
   const lines = [
     `waiting for approval: ${t.pending.length} version(s). Each needs an approver; the demo's red flood, ` +
       'rainstorm and flash-flood warnings need two (duty, then approver). Not approved, one goes out at its deadline:',
-    ...t.pending.map(
-      (v) =>
-        `  ${v.warningId} v${v.version} ${v.level ?? 'lift'}` +
-        (v.releaseDue !== null
-          ? `, goes out unapproved in ${Math.max(0, Math.ceil((v.releaseDue - now) / 1000))} s`
-          : ''),
-    ),
-  ]
-  if (brief) return [...lines, 'approve as shown above']
-  lines.push(
+    ...t.pending.map((v) => `  ${v.warningId} v${v.version} ${v.level ?? 'lift'}${due(v)}`),
     `approve in the console at ${consoleUrl}` +
       (logins.duty ? ` (log in as ${logins.duty.id} / ${logins.duty.password})` : '') +
       ', or with curl:',
-  )
+  ]
   const v = t.pending[0]!
   for (const who of [logins.duty, logins.second])
     if (who)
@@ -156,7 +157,7 @@ export function watchDemoEnd(opts: {
     for (const v of fresh) hinted.add(`${v.warningId}/${v.version}`)
     if (scenarioJustPlayed && t.pending.length > 0) opts.write(approvalHint(t, url, opts.logins, now()))
     else if (fresh.length > 0)
-      opts.write(approvalHint(t, url, opts.logins, now(), hinted.size > fresh.length))
+      opts.write(approvalHint(t, url, opts.logins, now(), hinted.size > fresh.length ? fresh : undefined))
     if (played && !waitingSaid && t.pending.length === 0 && t.active > 0) {
       waitingSaid = true
       opts.write([`scenario played; waiting for ${t.active} active warning(s) to be lifted`])
