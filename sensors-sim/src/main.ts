@@ -122,6 +122,8 @@ export async function simMain(argv: string[]): Promise<number> {
   const onSignal = () => stop.abort()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  // Forked by `shaobing demo`: a gateway that is gone (killed, crashed) takes its simulator along.
+  process.once('disconnect', onSignal)
   let last = 0
   let lastTs = 0
   let previous = 0
