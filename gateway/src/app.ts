@@ -6,7 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto'
 import type { Server as TlsServer } from 'node:tls'
-import { pino, type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
 import { brokerLimits, startBroker, tlsOptions, type RunningBroker } from './broker/broker.js'
 import { buildApi, type RouteAccess } from './api/server.js'
@@ -17,6 +17,7 @@ import { ok, type Result } from './core/result.js'
 import { FaultMonitor } from './faults/monitor.js'
 import { createIngest } from './ingest/pipeline.js'
 import { createMetrics } from './metrics.js'
+import { chooseLogFormat, createLogger } from './logging.js'
 import { startCheckpointer } from './store/checkpointer.js'
 import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
@@ -29,7 +30,8 @@ import { WebhookChannel } from './channels/webhook/channel.js'
 import type { Channel } from './dissemination/channel.js'
 import { Dispatcher } from './dissemination/dispatcher.js'
 import { EventBus } from './events/bus.js'
-import { queriesOf } from './api/queries.js'
+import { queriesOf, type WarningQueries } from './api/queries.js'
+import type { GatewayEvent } from './events/types.js'
 import { storesOf } from './store/index.js'
 import { buildRuntime } from './runtime.js'
 import { CommandSigner, keyId } from './contracts/command-signing.js'
@@ -43,8 +45,10 @@ import { OperatorStore } from './store/operators.js'
 export interface StartOptions {
   readonly configPath: string
   readonly overrides?: ConfigOverrides
-  /** Root logger; by default pino to stdout at the configured level. */
+  /** Root logger; by default pino to stdout at the configured level, in `logFormat`. */
   readonly logger?: Logger
+  /** `json` or `pretty`; by default `SHAOBING_LOG_FORMAT`, else pretty exactly when stdout is a terminal. */
+  readonly logFormat?: string | undefined
   /** Wall clock for delivery times and expiry (tests pass a controlled one). */
   readonly now?: () => number
   /** `shaobing demo`: its own demo identities and operators are expected, not refused. */
@@ -71,6 +75,10 @@ export interface RunningGateway {
   readonly log: Logger
   /** Every HTTP route and who may call it (a role, open, or a read). */
   readonly routes: readonly RouteAccess[]
+  /** The warnings as the API reads them (versions, pending approvals, coverage). */
+  readonly warnings: WarningQueries
+  /** Hears every committed event; returns the function that stops listening. */
+  listen(l: (e: GatewayEvent) => void): () => void
   /**
    * Re-reads the configuration, registry and catalogues; validates all of it and builds the new
    * runtime before swapping it in. On any problem nothing changes and the issues are returned.
@@ -84,7 +92,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const loaded = loadConfigOrThrow(opts.configPath, opts.overrides)
   const { config } = loaded
   const log =
-    opts.logger ?? pino({ level: config.log.level, redact: ['*.password', '*.token', '*.authorization'] })
+    opts.logger ??
+    createLogger({ level: config.log.level, format: chooseLogFormat({ option: opts.logFormat }) })
   const now = opts.now ?? Date.now
   for (const w of loaded.warnings) log.warn({ component: 'config' }, w)
   for (const n of loaded.notices) log.info({ component: 'config' }, n)
@@ -470,6 +479,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   return {
     reload,
     routes: api.routeAccess,
+    warnings: queriesOf(stores),
+    listen: (l) => bus.listen(l),
     ports: { ...broker.ports, http: httpPort },
     urls,
     loaded,

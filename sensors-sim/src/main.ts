@@ -122,6 +122,8 @@ export async function simMain(argv: string[]): Promise<number> {
   const onSignal = () => stop.abort()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  // Forked by `shaobing demo`: a gateway that is gone (killed, crashed) takes its simulator along.
+  process.once('disconnect', onSignal)
   let last = 0
   let lastTs = 0
   let previous = 0
@@ -159,6 +161,15 @@ export async function simMain(argv: string[]): Promise<number> {
     out(
       `  ${kind.padEnd(12)} sent ${k.sent}  acknowledged ${k.acknowledged}${k.lost > 0 ? `  lost ${k.lost}` : ''}`,
     )
+  // A parent that forked the simulator (`shaobing demo`) hears that the scenario is played; the
+  // channel then no longer keeps this process alive.
+  let told = false
+  const tellParent = () => {
+    if (!process.send || told) return
+    told = true
+    process.send({ type: 'scenario-done', sent: summary.sent, failed: summary.failed })
+    process.channel?.unref()
+  }
   if (fleet) {
     const played = fleet.played()
     out(`loudspeakers played ${played.length} announcements`)
@@ -168,12 +179,14 @@ export async function simMain(argv: string[]): Promise<number> {
       out(`  v${p.version} ${p.text}`)
     if (values['keep-terminals'] && !stop.signal.aborted) {
       out('terminals stay connected; stop with Ctrl-C')
+      tellParent()
       await new Promise<void>((resolve) =>
         stop.signal.addEventListener('abort', () => resolve(), { once: true }),
       )
     }
     await fleet.close()
   }
+  tellParent()
   return summary.failed === 0 ? 0 : 1
 }
 

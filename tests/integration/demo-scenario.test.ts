@@ -1,7 +1,13 @@
 /**
  * The shipped demo scenario end to end, at high speed: simulated sensors and all the county's
- * simulated loudspeakers over real MQTT, and the warnings the gateway produced checked.
+ * simulated loudspeakers over real MQTT, and the warnings the gateway produced checked; and
+ * `shaobing demo` itself, as npm start runs it, to the summary that says every warning is lifted.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
@@ -14,7 +20,9 @@ import { until } from '../helpers/wait.js'
 
 let gw: RunningGateway | undefined
 let fleet: TerminalFleet | undefined
+let demo: ChildProcess | undefined
 afterAll(async () => {
+  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL')
   await fleet?.close()
   await gw?.stop()
 })
@@ -104,3 +112,84 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
   const text = await (await fetch(`${gw.urls.http}/metrics`)).text()
   expect(text).toMatch(/shaobing_time_to_95pct_playback_seconds_count [1-9]/)
 }, 60_000)
+
+test('shaobing demo plays until every warning it raised is lifted, says so with the coverage, and keeps running until stopped', async () => {
+  const root = join(import.meta.dirname, '../..')
+  const dataDir = mkdtempSync(join(tmpdir(), 'shaobing-demo-'))
+  const env: Record<string, string | undefined> = { ...process.env }
+  delete env.SHAOBING_LOG_FORMAT
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'tests/helpers/gateway-process.ts'),
+      'demo',
+      ...['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--data-dir', dataDir],
+      ...['--speed', '60000'],
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env },
+  )
+  demo = proc
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  // stdout is a pipe: every line a JSON log line, the simulator's among them.
+  const logs: Record<string, unknown>[] = []
+  const notJson: string[] = []
+  createInterface({ input: proc.stdout }).on('line', (l) => {
+    try {
+      logs.push(JSON.parse(l) as Record<string, unknown>)
+    } catch {
+      notJson.push(l)
+    }
+  })
+  // stderr is for the person: the banner, then the summary once the gateway says the demo is done.
+  let stderr = ''
+  const summary = new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no summary line:\n${stderr}`)), 110_000)
+    createInterface({ input: proc.stderr }).on('line', (l) => {
+      stderr += l + '\n'
+      const m =
+        /demo done: every warning lifted: (\d+) warning\(s\) raised, (\d+) lifted; (\d+) loudspeaker\(s\) reached, (\d+) of (\d+) announcement\(s\) played/.exec(
+          l,
+        )
+      if (m) {
+        clearTimeout(timer)
+        resolve(m)
+      }
+    })
+    void exited.then((code) => reject(new Error(`demo exited (${code}) before its summary:\n${stderr}`)))
+  })
+  const [, raised, lifted, loudspeakers, played, targeted] = (await summary).map(Number)
+
+  // The banner: the console's URL first, with the demo's duty login.
+  const consoleUrl = /▶ console +(http:\/\/127\.0\.0\.1:\d+)\//.exec(stderr)?.[1]
+  expect(consoleUrl).toBeDefined()
+  expect(stderr).toMatch(/demo login +duty \/ \S{20,}/)
+  expect(stderr).toMatch(/console and API +http:\/\/127\.0\.0\.1:\d+ /)
+  expect(stderr).toMatch(
+    new RegExp(`the gateway keeps running: console ${consoleUrl!.replace(/[.:/]/g, '\\$&')}.*Ctrl-C`),
+  )
+
+  // The same counts as the gateway's own API: six warnings, all lifted, every announcement played
+  // in the three villages' twelve loudspeakers.
+  expect(raised).toBe(6)
+  expect(lifted).toBe(raised)
+  expect(played).toBe(targeted)
+  expect(targeted).toBeGreaterThan(0)
+  expect(loudspeakers).toBe(12)
+  const warnings = await allWarnings(consoleUrl!)
+  expect(warnings).toHaveLength(raised!)
+  expect(warnings.every((w) => w.state === 'lifted')).toBe(true)
+
+  expect(notJson).toEqual([])
+  expect(logs.some((l) => l.msg === 'gateway ready')).toBe(true)
+  expect(logs.filter((l) => l.component === 'sim').map((l) => l.msg)).toContain(
+    'terminals stay connected; stop with Ctrl-C',
+  )
+
+  // Still running until stopped; then a clean stop.
+  expect(proc.exitCode).toBeNull()
+  proc.kill('SIGINT')
+  expect(await exited).toBe(0)
+  expect(logs.at(-1)?.msg).toBe('gateway stopped')
+}, 120_000)

@@ -42,8 +42,16 @@ export class Releaser implements Stage {
       key: w.key,
       ...(p.inhibitedBy !== undefined ? { inhibitedBy: p.inhibitedBy } : {}),
     })
+    // `warningLevel`, not `level`: that key is the log line's own (pino's 30 = info).
     this.deps.log.info(
-      { warningId: w.id, version, action: v.action, level: v.level, from: v.prevLevel, release: p.release },
+      {
+        warningId: w.id,
+        version,
+        action: v.action,
+        warningLevel: v.level,
+        from: v.prevLevel,
+        release: p.release,
+      },
       'warning changed',
     )
     const scope = { region: w.region, hazard: w.hazard }

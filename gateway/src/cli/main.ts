@@ -6,11 +6,13 @@
  *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
  */
 import { SIGNING_PUBLIC_FILE } from '../security/command-signing.js'
-import { fork } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import type { Logger } from 'pino'
 import { formatFileIssue } from '../../../rules/src/index.js'
 import { startGateway } from '../app.js'
 import {
@@ -25,11 +27,15 @@ import { deviceMain } from './devices.js'
 import { operatorMain } from './operators.js'
 import { rulesMain } from './rules.js'
 import { enrollDemo } from './demo-identities.js'
+import { watchDemoEnd } from './demo-end.js'
+import { chooseLogFormat } from '../logging.js'
 
 const USAGE = `usage:
   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
+                 [--log-level L] [--log-format json|pretty]
   shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N] [--scenario NAME|FILE]
-                 (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm)
+                 (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm;
+                 plays until every warning it raised is lifted, then keeps running until Ctrl-C)
   shaobing check [--config FILE]
   shaobing device add|rotate|disable|enable|list|import|provision …   (shaobing device --help)
   shaobing operator add|passwd|disable|enable|unlock|list|token …    (shaobing operator --help)
@@ -42,7 +48,8 @@ const USAGE = `usage:
                  registry's loudspeakers simulated (shares F of them offline, flaky, slow); sensors
                  share N connections (concentrators) if given; prints progress and a summary
 
---config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.`
+--config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.
+Logs: readable lines on a terminal, JSON lines otherwise; --log-format (or SHAOBING_LOG_FORMAT) decides.`
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -54,6 +61,7 @@ const OPTIONS = {
   speed: { type: 'string' },
   scenario: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -100,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
       ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
       ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] as 'info' } : {}),
     }
+    // Refused here, before anything starts, with the usage.
+    chooseLogFormat({ option: values['log-format'] })
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${USAGE}`)
     return 2
@@ -109,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'check':
       return check(configPath)
     case 'start':
-      return run(configPath, overrides)
+      return run(configPath, overrides, values['log-format'])
     case 'demo': {
       let scenario: string
       try {
@@ -122,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         rmSync(DEMO_DATA_DIR, { recursive: true, force: true })
         overrides = { ...overrides, dataDir: DEMO_DATA_DIR }
       }
-      return run(configPath, overrides, { speed: values.speed, scenario })
+      return run(configPath, overrides, values['log-format'], { speed: values.speed, scenario })
     }
     default:
       console.error(`unknown command ${command}\n\n${USAGE}`)
@@ -165,15 +175,17 @@ function check(configPath: string): number {
 async function run(
   configPath: string,
   overrides: ConfigOverrides,
+  logFormat: string | undefined,
   demo?: { speed: string | undefined; scenario: string },
 ): Promise<number> {
   let gw
   let identities: Awaited<ReturnType<typeof enrollDemo>> | undefined
+  const startedAt = Date.now()
   try {
     // The demo's devices log in like real ones: identities with generated passwords, written
     // where the simulator (and the person trying the demo) can read them.
     if (demo) identities = await enrollDemo(configPath, overrides)
-    gw = await startGateway({ configPath, overrides, demo: demo !== undefined })
+    gw = await startGateway({ configPath, overrides, logFormat, demo: demo !== undefined })
   } catch (e) {
     if (e instanceof GatewayError) {
       console.error(e.message)
@@ -189,7 +201,8 @@ async function run(
     }
     throw e
   }
-  const children: ReturnType<typeof fork>[] = []
+  const children: ChildProcess[] = []
+  let scenarioPlayed: Promise<void> | undefined
   if (demo) {
     const sim = simEntry()
     const args = [
@@ -206,11 +219,30 @@ async function run(
       join(gw.loaded.config.dataDir, SIGNING_PUBLIC_FILE),
     ]
     if (demo.speed !== undefined) args.push('--speed', demo.speed)
-    children.push(fork(sim, args, { stdio: 'inherit' }))
+    // The simulator's lines become the gateway's log lines (component sim): readable on a
+    // terminal, JSON in a pipe, in order with the rest.
+    const child = fork(sim, args, { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] })
+    logLines(child, gw.log.child({ component: 'sim' }))
+    scenarioPlayed = new Promise((played) => {
+      child.on('message', (m) => {
+        if ((m as { type?: unknown }).type === 'scenario-done') played()
+      })
+    })
+    child.once('exit', (code, signal) => {
+      if (code !== 0 && signal === null)
+        gw.log.warn({ component: 'sim', code }, 'the simulator stopped with an error')
+    })
+    children.push(child)
   }
+  const duty = identities?.operators.find((o) => o.id === 'duty')
+  const second = identities?.operators.find((o) => o.id === 'approver')
   const banner = [
     '',
     '  哨兵 Shaobing is running',
+    '',
+    `  ▶ console        ${gw.urls.http}/`,
+    duty ? `    demo login     ${duty.id} / ${duty.password}   (operator and approver)` : '',
+    '',
     `  console and API  ${gw.urls.http}   (/api/warnings, /api/stations, /metrics)`,
     `  MQTT broker      ${gw.urls.mqtt}${gw.urls.ws ? `   WebSocket ${gw.urls.ws}` : ''}`,
     demo
@@ -225,11 +257,21 @@ async function run(
         `                   try: curl -s -X POST ${gw.urls.http}/api/login -H 'content-type: application/json' -d '{"username":"${identities.operators[0]!.id}","password":"${identities.operators[0]!.password}"}'`
       : '',
     '  stop with Ctrl-C',
-    '',
   ]
-    .filter((l) => l !== '')
+    .filter((l, i, all) => l !== '' || (all[i - 1] !== '' && i > 0))
     .join('\n')
-  process.stderr.write(`\n${banner}\n\n`)
+  process.stderr.write(`${banner}\n\n`)
+
+  // The demo ends when the gateway says every warning it raised is lifted, not after a time.
+  const stopWatching = scenarioPlayed
+    ? watchDemoEnd({
+        gw,
+        since: startedAt,
+        scenarioDone: scenarioPlayed,
+        logins: { duty, second },
+        write: (lines) => process.stderr.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`),
+      })
+    : undefined
 
   // SIGHUP reloads configuration, registry and rules: all validated first, or nothing changes.
   process.on('SIGHUP', () => {
@@ -245,9 +287,27 @@ async function run(
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
+  stopWatching?.()
   for (const c of children) c.kill('SIGTERM')
   await gw.stop()
   return 0
+}
+
+/**
+ * Each line a child writes becomes a log line: its progress (`[sim] …`, the prefix dropped) at
+ * info, anything else it writes to stderr (its errors) at warn.
+ */
+function logLines(child: ChildProcess, log: Logger): void {
+  for (const [stream, other] of [
+    [child.stdout, 'info'],
+    [child.stderr, 'warn'],
+  ] as const)
+    if (stream)
+      createInterface({ input: stream }).on('line', (line) => {
+        const progress = /^\[sim\] ?/.exec(line)
+        const text = progress ? line.slice(progress[0].length) : line
+        if (text.trim() !== '') log[progress ? 'info' : other](text)
+      })
 }
 
 /** `shaobing sim …`: the simulator runs as its own process (the gateway never imports its clients). */
@@ -266,10 +326,15 @@ function runSim(args: string[]): Promise<number> {
   return new Promise((resolveExit) => child.on('exit', (code) => resolveExit(code ?? 1)))
 }
 
-/** The compiled simulator entry, next to this file's compiled twin (or under dist/ when run from source). */
+/**
+ * The simulator entry: the compiled one next to this file's compiled twin; run from source (tsx,
+ * as the tests do), its TypeScript source, which the child runs with the same loader.
+ */
 function simEntry(): string {
-  const here = dirname(fileURLToPath(import.meta.url))
+  const file = fileURLToPath(import.meta.url)
+  const here = dirname(file)
   const candidates = [
+    ...(file.endsWith('.ts') ? [resolve(here, '../../../sensors-sim/src/main.ts')] : []),
     resolve(here, '../../../sensors-sim/src/main.js'),
     resolve(here, '../../../dist/sensors-sim/src/main.js'),
   ]
