@@ -307,18 +307,21 @@ async function start(): Promise<void> {
     },
     onConnected: (resumed) => {
       if (resumed) reconnects++
-      void loadAll().then(() => {
-        // loadAll asked for a render in the next frame; this runs in that frame, after it.
-        if (readyAt === undefined)
-          requestAnimationFrame(() => {
-            readyAt = performance.now()
-            performance.mark('shaobing:ready')
-          })
-      })
+      // Everything again once the stream is there: whatever changed before it connected is in.
+      void loadAll().catch(() => undefined)
     },
     onUnauthorized: () => whenExpiredNow(),
   })
   stream.start()
+  // The first picture does not wait for the stream to connect; the load on connecting follows.
+  void loadAll().then(() => {
+    // loadAll asked for a render in the next frame; this runs in that frame, after it.
+    if (readyAt === undefined)
+      requestAnimationFrame(() => {
+        readyAt = performance.now()
+        performance.mark('shaobing:ready')
+      })
+  })
 }
 
 function whenExpiredNow(): void {

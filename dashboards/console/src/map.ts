@@ -47,6 +47,9 @@ export class CountyMap {
   private regionsDrawn = ''
   private fitted = false
   private readonly regionPaths = new Map<string, L.GeoJSON>()
+  private readonly stations = new Map<string, L.CircleMarker>()
+  private readonly terminals = new Map<string, L.CircleMarker>()
+  private readonly canvas = L.canvas({ padding: 0.2 })
 
   constructor(
     el: HTMLElement,
@@ -134,27 +137,47 @@ export class CountyMap {
         }).addTo(this.highlight)
   }
 
+  /** A marker per id, made once and restyled on every change (a county has a thousand loudspeakers). */
+  private markerFor(
+    markers: Map<string, L.CircleMarker>,
+    layer: L.FeatureGroup,
+    id: string,
+    at: [number, number],
+    make: () => L.CircleMarker,
+  ): L.CircleMarker {
+    let m = markers.get(id)
+    if (!m) {
+      m = make()
+      markers.set(id, m)
+      m.addTo(layer)
+    }
+    m.setLatLng(at)
+    return m
+  }
+
   private drawStations(stations: readonly Station[]): void {
-    this.stationLayer.clearLayers()
     const faulty = new Set(state.faults.map((f) => f.stationId))
     for (const s of stations) {
       if (s.lat === null || s.lon === null) continue
       const level = this.stationLevel(s.id)
       const colour = level ? LEVEL_COLOURS[level]! : faulty.has(s.id) ? '#6e7781' : '#2da44e'
-      const m = L.circleMarker([s.lat, s.lon], {
+      const m = this.markerFor(this.stations, this.stationLayer, s.id, [s.lat, s.lon], () =>
+        L.circleMarker([s.lat!, s.lon!], { className: `station station-${s.id}` })
+          .bindTooltip(s.name)
+          .on('click', () => this.onStation(s.id)),
+      )
+      m.setStyle({
         radius: level ? 9 : 7,
         color: faulty.has(s.id) ? '#24292f' : '#ffffff',
         weight: faulty.has(s.id) ? 3 : 2,
         dashArray: faulty.has(s.id) ? '2 2' : '',
         fillColor: colour,
         fillOpacity: 0.95,
-        className: `station station-${s.id}`,
       })
-      m.bindTooltip(
+      m.setRadius(level ? 9 : 7)
+      m.setTooltipContent(
         `${s.name}${level ? ` · ${tr('lvl', level)}` : ''}${faulty.has(s.id) ? ` · ${t('equipment')}` : ''}`,
       )
-      m.on('click', () => this.onStation(s.id))
-      m.addTo(this.stationLayer)
     }
   }
 
@@ -166,7 +189,6 @@ export class CountyMap {
   }
 
   private drawTerminals(terminals: readonly TerminalView[]): void {
-    this.terminalLayer.clearLayers()
     const selected = state.selected ? state.deliveries.get(state.selected) : undefined
     const w = state.warnings.find((x) => x.id === state.selected)
     const byTerminal = new Map(
@@ -188,18 +210,16 @@ export class CountyMap {
               : online
                 ? '#57606a'
                 : '#d0d7de'
-      L.circleMarker([tm.lat, tm.lon], {
-        radius: 4,
-        color: online ? '#24292f' : '#8c959f',
-        weight: 1,
-        fillColor: colour,
-        fillOpacity: 1,
-        className: `terminal terminal-${tm.id}`,
-      })
-        .bindTooltip(
-          `${tm.name ?? tm.id} · ${online ? t('online') : t('offline')}${delivery ? ` · ${delivery}` : ''}`,
-        )
-        .addTo(this.terminalLayer)
+      const m = this.markerFor(this.terminals, this.terminalLayer, tm.id, [tm.lat, tm.lon], () =>
+        // Loudspeakers on a canvas: a thousand of them as SVG elements would slow every change.
+        L.circleMarker([tm.lat!, tm.lon!], { renderer: this.canvas, radius: 4 }).bindTooltip(
+          tm.name ?? tm.id,
+        ),
+      )
+      m.setStyle({ color: online ? '#24292f' : '#8c959f', weight: 1, fillColor: colour, fillOpacity: 1 })
+      m.setTooltipContent(
+        `${tm.name ?? tm.id} · ${online ? t('online') : t('offline')}${delivery ? ` · ${delivery}` : ''}`,
+      )
     }
   }
 }

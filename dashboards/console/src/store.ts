@@ -108,7 +108,9 @@ const loaders: Record<string, Loader> = {
   },
   warnings: async () => {
     state.warnings = (await get<{ warnings: Warning[] }>('/api/warnings?limit=200')).warnings
-    // Reach of every active warning, and of the one looked at.
+    // The list is shown at once; the reach of every active warning (and of the one looked at)
+    // follows as it arrives.
+    changed()
     const ids = new Set(state.warnings.filter((w) => w.state === 'active').map((w) => w.id))
     if (state.selected) ids.add(state.selected)
     await Promise.all([...ids].map((id) => loadWarning(id, false)))
@@ -154,24 +156,34 @@ export async function loadAll(): Promise<void> {
 const dueParts = new Set<Part>()
 const dueWarnings = new Set<string>()
 let timer: ReturnType<typeof setTimeout> | undefined
-function schedule(): void {
-  timer ??= setTimeout(() => {
+/** Receipts come in bursts (a village's loudspeakers answer together): they wait a little. */
+const BURST_MS = 120
+function schedule(soon = false): void {
+  if (soon && timer !== undefined) {
+    clearTimeout(timer)
     timer = undefined
-    const parts = [...dueParts]
-    // Reloading the warnings reloads every active one's reach too.
-    const warnings = parts.includes('warnings') ? [] : [...dueWarnings]
-    dueParts.clear()
-    dueWarnings.clear()
-    void Promise.all([...parts.map((p) => loaders[p]!()), ...warnings.map((id) => loadWarning(id, false))])
-      .then(changed)
-      .catch(() => {
-        // the stream's reconnection reloads everything
-      })
-  }, 120)
+  }
+  timer ??= setTimeout(
+    () => {
+      timer = undefined
+      const parts = [...dueParts]
+      // Reloading the warnings reloads every active one's reach too.
+      const warnings = parts.includes('warnings') ? [] : [...dueWarnings]
+      dueParts.clear()
+      dueWarnings.clear()
+      void Promise.all([...parts.map((p) => loaders[p]!()), ...warnings.map((id) => loadWarning(id, false))])
+        .then(changed)
+        .catch(() => {
+          // the stream's reconnection reloads everything
+        })
+    },
+    soon ? 0 : BURST_MS,
+  )
 }
+/** Fetch these parts again: at once for a warning's change, after a short wait for receipts. */
 export function reload(...parts: Part[]): void {
   for (const p of parts) dueParts.add(p)
-  schedule()
+  schedule(parts.includes('warnings'))
 }
 export function reloadWarning(id: string): void {
   dueWarnings.add(id)

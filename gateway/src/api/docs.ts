@@ -26,7 +26,8 @@ const DOCS_CSP = {
 
 /** Tags of the document, one per resource plugin. */
 const TAGS = [
-  { name: 'gateway', description: 'status page, liveness, ports and counts, Prometheus metrics' },
+  { name: 'gateway', description: 'liveness, ports and counts, Prometheus metrics' },
+  { name: 'console', description: 'the duty officer’s console (dashboards/console/): its page and files' },
   { name: 'stations', description: 'stations with their constants, sensors and readings' },
   { name: 'terminals', description: 'village loudspeakers' },
   { name: 'warnings', description: 'warnings, their versions, deliveries, coverage; operators’ commands' },

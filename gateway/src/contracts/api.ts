@@ -800,7 +800,7 @@ export const EventsQuery = z.strictObject({
 
 // ---- documents ------------------------------------------------------------------------------
 
-/** A response that is not JSON: the status page, metrics, CAP alerts, the Atom feed. */
+/** A response that is not JSON: the console's page, metrics, CAP alerts, the Atom feed. */
 export const text = (contentType: string, description: string) => ({
   description,
   content: { [contentType]: { schema: z.string() } },
