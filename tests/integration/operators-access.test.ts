@@ -226,7 +226,7 @@ describe('reads', () => {
     expect((await fetch(`${base}/api/audit`)).status).toBe(200)
   })
 
-  test('need a viewer where configured, on every read route but liveness, metrics and the API description', async () => {
+  test('need a viewer where configured, on every read route but liveness, metrics, the API description and the console’s page', async () => {
     const dir = makeConfigDir()
     writeFileSync(
       dir.config,
@@ -256,9 +256,11 @@ describe('reads', () => {
           'HEAD /api/warnings',
           'GET /api/events',
           'GET /api/audit',
-          'GET /',
         ]),
       )
+      // The console's page and files are open like the login they lead to; they hold no data.
+      const open = g.routes.filter((r) => r.access === 'open').map((r) => `${r.method} ${r.url}`)
+      expect(open).toEqual(expect.arrayContaining(['GET /', 'GET /console/*']))
       for (const r of reads) {
         const status = async (token?: string) => {
           const ctl = new AbortController()
@@ -276,8 +278,11 @@ describe('reads', () => {
         // A configured operator's token reads too (operator implies viewer).
         expect([401, 403], `${name} as clerk`).not.toContain(await status(TOKENS.clerk))
       }
-      for (const path of ['/health', '/metrics', '/api/openapi.json', '/api/docs'])
-        expect([path, (await fetch(url + path)).status]).toEqual([path, 200])
+      for (const path of ['/health', '/metrics', '/api/openapi.json', '/api/docs', '/', '/console/app.js'])
+        expect([path, await fetch(url + path).then(async (r) => (await r.arrayBuffer(), r.status))]).toEqual([
+          path,
+          200,
+        ])
     } finally {
       await g.stop()
     }
