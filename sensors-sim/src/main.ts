@@ -28,7 +28,15 @@ export function registryTerminals(file: string): TerminalSpec[] {
   )
 }
 
-export async function simMain(argv: string[]): Promise<number> {
+/**
+ * The simulator's command line. `forked`: this process was forked by `shaobing demo` (it runs as
+ * the script, never as a library inside another program's process): it tells its parent when the
+ * scenario is played and stops when the parent is gone.
+ */
+export async function simMain(
+  argv: string[],
+  { forked = false }: { forked?: boolean } = {},
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -123,7 +131,7 @@ export async function simMain(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   // Forked by `shaobing demo`: a gateway that is gone (killed, crashed) takes its simulator along.
-  process.once('disconnect', onSignal)
+  if (forked) process.once('disconnect', onSignal)
   let last = 0
   let lastTs = 0
   let previous = 0
@@ -165,7 +173,7 @@ export async function simMain(argv: string[]): Promise<number> {
   // channel then no longer keeps this process alive.
   let told = false
   const tellParent = () => {
-    if (!process.send || told) return
+    if (!forked || !process.send || told) return
     told = true
     process.send({ type: 'scenario-done', sent: summary.sent, failed: summary.failed })
     process.channel?.unref()
@@ -191,5 +199,5 @@ export async function simMain(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await simMain(process.argv.slice(2))
+  process.exitCode = await simMain(process.argv.slice(2), { forked: process.send !== undefined })
 }

@@ -67,6 +67,7 @@ function makeIssueForm(): { el: HTMLElement; refresh(): void } {
           ...(text.value.trim() ? { text: text.value.trim() } : {}),
         }).then((ok) => {
           if (ok) {
+            text.value = ''
             state.chosen.clear()
             changed()
           }

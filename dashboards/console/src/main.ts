@@ -333,6 +333,8 @@ onChange(render)
 // The clock and the lost-for counter move on their own, the running durations more slowly.
 setInterval(tick, 1000)
 setInterval(() => state.me && render(), 15_000)
+// A session can end while the console only reads (reads on loopback need none): ask who it is.
+setInterval(() => state.me && link.state === 'live' && void get<Me>('/api/me').catch(() => undefined), 30_000)
 // Stations' latest readings have no event of their own; a slow poll keeps the map's picture fresh.
 setInterval(() => state.me && link.state === 'live' && void loadAll().catch(() => undefined), 30_000)
 
