@@ -22,7 +22,7 @@ import { startCheckpointer } from './store/checkpointer.js'
 import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
 import { AlertManager } from './alerting/manager.js'
-import { approvalPolicy } from './alerting/approve.js'
+import { approvalPolicy, approvalsNeeded } from './alerting/approve.js'
 import { CalloutChannel } from './channels/callout/channel.js'
 import { SmsChannel } from './channels/sms/channel.js'
 import { WarningTopicChannel } from './channels/warning-topic/channel.js'
@@ -379,10 +379,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     runtime: current,
     manager: warnings,
     playableForMs: durationMs(config.warnings.playableFor),
-    approvalsNeeded: (hazard, level) => {
-      const policy = approvalPolicy(config.warnings, hazard, level)
-      return policy ? (policy.twoPerson ? 2 : 1) : 0
-    },
+    approvalsNeeded: (hazard, level) => approvalsNeeded(approvalPolicy(config.warnings, hazard, level)),
     events: { bus, store: stores.events },
     people: callouts,
     sms,

@@ -24,6 +24,10 @@ export function approvalPolicy(
   )
 }
 
+/** How many approvals a policy entry asks for: none without one, two under the two-person rule. */
+export const approvalsNeeded = (policy: WarningsConfig['approval'][number] | undefined): number =>
+  policy ? (policy.twoPerson ? 2 : 1) : 0
+
 export class ApprovalStage implements Stage {
   readonly name = 'approve'
 
@@ -38,8 +42,7 @@ export class ApprovalStage implements Stage {
       return { ...p, release: earlier ? 'released' : 'superseded', releasedBy: [SYSTEM], due: null }
     }
     const policy = approvalPolicy(this.deps.config, p.warning.hazard, p.version.level!)
-    const enough = policy ? (policy.twoPerson ? 2 : 1) : 0
-    if (p.version.approvedBy.length < enough)
+    if (p.version.approvedBy.length < approvalsNeeded(policy))
       return { ...p, release: 'pending', releasedBy: [], due: pass.now + durationMs(policy!.timeout) }
     const by = p.version.approvedBy.length > 0 ? p.version.approvedBy : [SYSTEM]
     return { ...p, release: 'released', releasedBy: by, due: null }
