@@ -230,12 +230,8 @@ const Convert = z.discriminatedUnion('fn', [
 export const Derive = Convert
 export type Derive = z.infer<typeof Derive>
 
-/** The quantities a derive entry adds to a reading. */
-export function derivedQuantities(d: Derive): string[] {
-  if (d.fn === 'gb17742') return ['intensity', 'pga_ms2', 'pgv_ms']
-  if (d.fn === 'sta_lta') return ['sta_lta', 'p_trigger']
-  return [d.quantity]
-}
+/** The quantities a derive entry adds to a reading (those `derivedUnits` names). */
+export const derivedQuantities = (d: Derive): string[] => Object.keys(derivedUnits(d))
 
 /** The units of the quantities a derive entry adds, as kinds.yaml writes units. */
 export function derivedUnits(d: Derive): Record<string, string> {
