@@ -23,16 +23,16 @@ export const LEVEL_COLOURS: Record<string, string> = {
 const RANK: Record<string, number> = { blue: 1, yellow: 2, orange: 3, red: 4, level_1: 3, level_2: 4 }
 export const rankOf = (l: Level | null | undefined): number => (l ? (RANK[l] ?? 0) : 0)
 
-/** Whether region `outer` contains `inner` (the gateway's own division-code arithmetic). */
-export const contains = regionContains
-
 /** The highest active warning covering a region (any of its targets inside or around it). */
 export function levelIn(code: string, warnings: readonly Warning[]): Level | null {
   let best: Level | null = null
   for (const w of warnings) {
     const level = airLevel(w)
     if (!level) continue
-    if (w.targets.some((tg) => contains(tg, code) || contains(code, tg)) && rankOf(level) > rankOf(best))
+    if (
+      w.targets.some((tg) => regionContains(tg, code) || regionContains(code, tg)) &&
+      rankOf(level) > rankOf(best)
+    )
       best = level
   }
   return best
@@ -130,7 +130,7 @@ export class CountyMap {
     if (!w) return
     const colour = (w.level && LEVEL_COLOURS[w.level]) ?? '#57606a'
     for (const r of state.regions)
-      if (r.boundary && w.targets.some((tg) => contains(tg, r.code)) && r.level === 'village')
+      if (r.boundary && w.targets.some((tg) => regionContains(tg, r.code)) && r.level === 'village')
         L.geoJSON(r.boundary, {
           interactive: false,
           style: { color: colour, weight: 4, fill: false },

@@ -199,7 +199,7 @@ export function apply(e: GatewayEvent): void {
     case 'approval.needed':
     case 'approval.given':
     case 'version.held':
-      reload('warnings', 'pending', 'alerts', 'terminals')
+      reload('warnings', 'pending', 'alerts')
       break
     case 'warning.acknowledged':
     case 'warning.escalated':
