@@ -24,7 +24,8 @@ import { buildConsole } from '../dashboards/console/build.mjs'
 import { startGateway, type RunningGateway } from '../gateway/src/app.js'
 import { startTerminals } from '../sensors-sim/src/terminals.js'
 import { enrollTestDevices, simCredentials } from '../tests/helpers/devices.js'
-import { CHROMIUM, launchBrowser } from '../tests/helpers/browser.js'
+import { CHROMIUM, launchBrowser, probe, untilProbe } from '../tests/helpers/browser.js'
+import type { Browser } from 'playwright-core'
 import { countyRegistry, countyTerminalIds, villageCodes } from './lib/county.js'
 import { percentile } from './lib/load.js'
 import { BENCH_MQTT_YAML } from './lib/procs.js'
@@ -93,6 +94,17 @@ async function sseClient(base: string, signal: AbortSignal) {
   return { released, played }
 }
 
+/** A new browser context with the console open, signed in with the bench's token, drawn once. */
+async function openConsole(browser: Browser, base: string) {
+  const session = JSON.stringify({ token: TOKEN, operator: { id: 'bench', name: '基准值班员', roles: [] } })
+  const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 } })
+  await ctx.addInitScript((s) => sessionStorage.setItem('shaobing.session', s), session)
+  const page = await ctx.newPage()
+  await page.goto(`${base}/`)
+  await untilProbe(page, 'readyAt')
+  return { ctx, page }
+}
+
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return { p50: percentile(s, 50), p95: percentile(s, 95), max: s[s.length - 1] ?? NaN }
@@ -117,22 +129,13 @@ async function main() {
   })
   const browser = await launchBrowser()
   const stop = new AbortController()
-  const session = JSON.stringify({ token: TOKEN, operator: { id: 'bench', name: '基准值班员', roles: [] } })
   try {
     // 1. Time to first render, cold (a new browser context each run).
     const firstRender: number[] = []
     const plainStart: number[] = []
     for (let i = 0; i < RUNS; i++) {
-      const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 } })
-      await ctx.addInitScript((s) => sessionStorage.setItem('shaobing.session', s), session)
-      const page = await ctx.newPage()
-      await page.goto(`${base}/`)
-      await page.waitForFunction(
-        () => (window as unknown as { shaobing: { readyAt?: number } }).shaobing.readyAt,
-      )
-      firstRender.push(
-        await page.evaluate(() => (window as unknown as { shaobing: { readyAt: number } }).shaobing.readyAt),
-      )
+      const { ctx, page } = await openConsole(browser, base)
+      firstRender.push((await probe(page, 'readyAt'))!)
       await ctx.close()
       // The same start-up requests, by a plain client.
       const t0 = performance.now()
@@ -158,13 +161,7 @@ async function main() {
 
     // 2 and 3. Releases, one village at a time, the console open and live.
     const sse = await sseClient(base, stop.signal)
-    const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 } })
-    await ctx.addInitScript((s) => sessionStorage.setItem('shaobing.session', s), session)
-    const page = await ctx.newPage()
-    await page.goto(`${base}/`)
-    await page.waitForFunction(
-      () => (window as unknown as { shaobing: { readyAt?: number } }).shaobing.readyAt,
-    )
+    const { ctx, page } = await openConsole(browser, base)
     // The page notes when each warning's card appears and when it shows all 10 played.
     await page.evaluate(() => {
       const seen: Record<string, number> = {}

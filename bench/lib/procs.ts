@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '../../tests/helpers/ports.js'
 import { join } from 'node:path'
 import { startChildGateway } from '../../tests/helpers/child-gateway.js'
 
@@ -24,14 +24,6 @@ export interface Proc {
   readonly proc: ChildProcess
   readonly pid: number
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const port = (srv.address() as AddressInfo).port
-  await new Promise<void>((r) => srv.close(() => r()))
-  return port
 }
 
 function stopper(proc: ChildProcess): () => Promise<void> {

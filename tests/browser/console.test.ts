@@ -17,7 +17,8 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
-import { freePort, hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+import { hasChromium, launchBrowser, logIn, probe, screenshot, untilProbe } from '../helpers/browser.js'
+import { freePort } from '../helpers/ports.js'
 import { registryCredentials } from '../helpers/devices.js'
 import {
   api,
@@ -108,12 +109,9 @@ describe.skipIf(!run)('the console in Chromium', () => {
     await page.waitForSelector('#login')
     await screenshot(page, '01-login')
     // A wrong password is refused with the one answer every refused login gets.
-    await page.fill('#login-user', 'officer')
-    await page.fill('#login-password', 'wrong password entirely')
-    await page.click('#login-submit')
+    await logIn(page, 'officer', 'wrong password entirely')
     await page.waitForFunction(() => document.querySelector('#login-error')?.textContent?.includes('错误'))
-    await page.fill('#login-password', PASSWORDS.officer)
-    await page.click('#login-submit')
+    await logIn(page, 'officer', PASSWORDS.officer)
     await page.waitForSelector('[data-link="live"]')
     await page.waitForSelector('#region-tree [data-region="511823100201"]')
     // The demo county's outlines are on the map (Leaflet paths), with no tile from anywhere.
@@ -146,7 +144,7 @@ describe.skipIf(!run)('the console in Chromium', () => {
       ),
     )
     // Red warnings nobody acknowledged: the alarm sounds for this officer.
-    await page.waitForFunction(() => (window as unknown as { shaobing: { alarm: boolean } }).shaobing.alarm)
+    await untilProbe(page, 'alarm')
     await screenshot(page, '03-warnings-arrive')
     expect(offsite).toEqual([])
   }, 60_000)
@@ -212,11 +210,9 @@ describe.skipIf(!run)('the console in Chromium', () => {
     const flood = warnings.find((w) => w.hazard === 'flood')!
     for (const w of warnings)
       if (w.id !== flood.id) await api(base, 'POST', `/api/warnings/${w.id}/ack`, {}, TOKENS.clerk)
-    expect(
-      await page.evaluate(() => (window as unknown as { shaobing: { alarm: boolean } }).shaobing.alarm),
-    ).toBe(true)
+    expect(await probe(page, 'alarm')).toBe(true)
     await page.click('#detail button.ack')
-    await page.waitForFunction(() => !(window as unknown as { shaobing: { alarm: boolean } }).shaobing.alarm)
+    await untilProbe(page, 'alarm', false)
     page.once('dialog', (d) => void d.accept())
     await page.click('#detail button.lift')
     await page.waitForSelector(`#detail[data-warning="${flood.id}"] li[data-release="released"] >> text=终报`)
@@ -229,9 +225,7 @@ describe.skipIf(!run)('the console in Chromium', () => {
     try {
       const viewer = await ctx.newPage()
       await viewer.goto(base + '/')
-      await viewer.fill('#login-user', 'watcher')
-      await viewer.fill('#login-password', PASSWORDS.viewer)
-      await viewer.click('#login-submit')
+      await logIn(viewer, 'watcher', PASSWORDS.viewer)
       await viewer.waitForSelector('#active-warnings li.warning')
       await viewer.click('#active-warnings li.warning >> nth=0')
       await viewer.waitForSelector('#detail')
@@ -264,9 +258,7 @@ describe.skipIf(!run)('the console in Chromium', () => {
 
   test('the console survives a gateway restart and resumes without a reload', async () => {
     await page.evaluate(() => Object.assign(window, { beforeRestart: true }))
-    const before = await page.evaluate(
-      () => (window as unknown as { shaobing: { lastEventId: number } }).shaobing.lastEventId,
-    )
+    const before = await probe(page, 'lastEventId')
     await gw!.stop()
     gw = undefined
     await page.waitForSelector('#banner:not([hidden])')
@@ -287,16 +279,8 @@ describe.skipIf(!run)('the console in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { beforeRestart?: boolean }).beforeRestart)).toBe(
       true,
     )
-    expect(
-      await page.evaluate(
-        () => (window as unknown as { shaobing: { reconnects: number } }).shaobing.reconnects,
-      ),
-    ).toBeGreaterThan(0)
-    expect(
-      await page.evaluate(
-        () => (window as unknown as { shaobing: { lastEventId: number } }).shaobing.lastEventId,
-      ),
-    ).toBeGreaterThan(before)
+    expect(await probe(page, 'reconnects')).toBeGreaterThan(0)
+    expect(await probe(page, 'lastEventId')).toBeGreaterThan(before)
     expect(await page.locator('#banner').isHidden()).toBe(true)
     await screenshot(page, '09-resumed')
   }, 60_000)
@@ -372,9 +356,7 @@ describe.skipIf(!run)('the console in Chromium', () => {
     try {
       const wall = await ctx.newPage()
       await wall.goto(base + '/?kiosk')
-      await wall.fill('#login-user', 'watcher')
-      await wall.fill('#login-password', PASSWORDS.viewer)
-      await wall.click('#login-submit')
+      await logIn(wall, 'watcher', PASSWORDS.viewer)
       await wall.waitForSelector('#active-warnings li.warning')
       expect(await wall.locator('nav.tabs').count()).toBe(0)
       expect(await wall.locator('form').count()).toBe(0)

@@ -4,7 +4,6 @@
  * need it). Screenshots go to test-results/console/, to be looked at.
  */
 import { mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { requireBinary } from './requires.js'
@@ -39,14 +38,33 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path
 }
 
-/** A port free on loopback now (for a gateway that must come back on the same one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+/** What the console shows of itself to tests and benchmarks (`window.shaobing`, dashboards/console/src/main.ts). */
+export interface ConsoleProbe {
+  readonly link: 'connecting' | 'live' | 'lost'
+  readonly alarm: boolean
+  readonly lastEventId: number
+  readonly reconnects: number
+  readonly readyAt: number | undefined
+}
+type Probed = { shaobing: ConsoleProbe }
+
+/** One of the console's probe values, read in the page. */
+export const probe = <K extends keyof ConsoleProbe>(page: Page, key: K): Promise<ConsoleProbe[K]> =>
+  page.evaluate((k: string) => (globalThis as unknown as Probed).shaobing[k as K], key as string) as Promise<
+    ConsoleProbe[K]
+  >
+
+/** Waits until a probe value is truthy (`want`, by default) or falsy. */
+export const untilProbe = (page: Page, key: keyof ConsoleProbe, want = true, timeout?: number) =>
+  page.waitForFunction(
+    ([k, w]) => !!(globalThis as unknown as Probed).shaobing[k as keyof ConsoleProbe] === w,
+    [key, want] as const,
+    timeout !== undefined ? { timeout } : {},
+  )
+
+/** Logs in through the console's form. */
+export async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.fill('#login-user', username)
+  await page.fill('#login-password', password)
+  await page.click('#login-submit')
 }
