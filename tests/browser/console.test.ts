@@ -300,7 +300,10 @@ describe.skipIf(!run)('the console in Chromium', () => {
   test('an operator issues a warning by hand to villages ticked in the tree, silences a station, and is sent back to the login when the session ends', async () => {
     for (const code of ['511823101201', '511823101203'])
       await page.check(`#region-tree li[data-region="${code}"] > label input`)
-    expect(await page.locator('#issue-regions').textContent()).toBe('龙潭村、白鹤村')
+    // The form shows the choice at the next redraw.
+    await expect
+      .poll(() => page.locator('#issue-regions').textContent(), { timeout: 10_000 })
+      .toBe('龙潭村、白鹤村')
     await page.selectOption('#issue-hazard', 'reservoir')
     await page.selectOption('#issue-level', 'orange')
     await page.fill('#issue-text', '龙潭水库泄洪，下游龙潭村、白鹤村群众请远离河道。')
@@ -316,8 +319,8 @@ describe.skipIf(!run)('the console in Chromium', () => {
     expect(w.versions[0]!.text).toBe('龙潭水库泄洪，下游龙潭村、白鹤村群众请远离河道。')
     expect(w.versions[0]!.releasedBy).toEqual(['officer']) // audited as who issued it
     // The form is ready for the next one: the ticks and the text are cleared.
-    expect(await page.locator('#issue-regions').textContent()).toBe('—')
-    expect(await page.inputValue('#issue-text')).toBe('')
+    await expect.poll(() => page.locator('#issue-regions').textContent(), { timeout: 10_000 }).toBe('—')
+    await expect.poll(() => page.inputValue('#issue-text'), { timeout: 10_000 }).toBe('')
 
     await page.click('[data-tab="silences"]')
     await page.selectOption('#silence-station', 'WL-LT-01')
