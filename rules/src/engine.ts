@@ -195,6 +195,10 @@ interface WindowSpec {
   readonly spanMs: number
   trackMax: boolean
   trackMin: boolean
+  /** The aggregates conditions read from this window (for `aggregates`, what the rules computed). */
+  readonly aggs: Set<Aggregate>
+  /** `{quantity}_{agg}_{span}` per aggregate, e.g. `rain_mm_sum_1h`. */
+  readonly names: Map<Aggregate, string>
 }
 
 /** Day series a rule set needs: quantity, daily aggregate, days to keep. */
@@ -302,12 +306,46 @@ export class RulesEngine {
     const specs = this.windowSpecs.get(kind) ?? []
     let spec = specs.find((s) => s.key === key)
     if (!spec) {
-      spec = { key, quantity: c.quantity, spanMs: durationMs(c.window), trackMax: false, trackMin: false }
+      spec = {
+        key,
+        quantity: c.quantity,
+        spanMs: durationMs(c.window),
+        trackMax: false,
+        trackMin: false,
+        aggs: new Set(),
+        names: new Map(),
+      }
       specs.push(spec)
       this.windowSpecs.set(kind, specs)
     }
+    const agg = c.agg as Aggregate
+    if (!spec.aggs.has(agg)) {
+      spec.aggs.add(agg)
+      spec.names.set(agg, `${c.quantity}_${agg}_${spanLabel(spec.spanMs)}`)
+    }
     if (c.agg === 'max') spec.trackMax = true
     if (c.agg === 'min') spec.trackMin = true
+  }
+
+  /**
+   * The window aggregates the rules read for a station's readings of `kind`, as they stand at `now`
+   * (a reading's event time, just after evaluating it): `{quantity}_{agg}_{span}` → value, e.g.
+   * `rain_mm_sum_1h`. What a history sink stores beside the reading; empty windows are left out.
+   */
+  aggregates(stationId: string, kind: string, now: number): Record<string, number> | undefined {
+    const station = this.stations.get(stationId)
+    const k = station?.byKind.get(kind)
+    if (!station || !k || k.windows.length === 0) return undefined
+    let out: Record<string, number> | undefined
+    for (const spec of k.windows) {
+      const w = station.windows.get(spec.key)
+      if (!w) continue
+      for (const [agg, name] of spec.names) {
+        const v = w.value(agg, now)
+        if (v !== undefined) (out ??= {})[name] = v
+      }
+    }
+    return out
   }
 
   /** The quantities the catalogues derive for readings of this kind (wind force, intensity…), with their units. */
@@ -818,6 +856,18 @@ function hasDeadband(c: Condition): boolean {
 }
 
 /** Window keys are computed once per condition, not per reading. */
+/** `3600000` → `1h`, `1800000` → `30m`: a window's span as the catalogues write it. */
+export function spanLabel(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ]
+  for (const [u, s] of units) if (ms % u === 0) return `${ms / u}${s}`
+  return `${ms}ms`
+}
+
 const windowKey = (quantity: string, window: string): string => `${quantity}|${durationMs(window)}`
 const dailyKey = (quantity: string, of: DailyOf): string => `${quantity}|day|${of}`
 /**

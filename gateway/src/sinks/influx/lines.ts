@@ -7,10 +7,10 @@
  * |-------------------|-----------------------------------------------|-----------------------------------------------------|-------------------|
  * | `reading`         | station, sensor, kind, region, site?          | each quantity (float); the rules' window aggregates at that reading, `{quantity}_{agg}_{window}` (e.g. `rain_mm_sum_1h`) | event time        |
  * | `alert`           | station, rule, hazard, kind, region           | level, from (rank 0–4), level_name, from_name        | event time        |
- * | `warning`         | hazard, region, action, status, station?      | level (rank), version, targets, warning_id, text     | release (gateway) |
+ * | `warning`         | hazard, region, action, status, rule, station? | level (rank), version, targets, warning_id, text     | release (gateway) |
  * | `fault`           | station, sensor, fault, region?               | active (1 raised, 0 cleared), detail                 | gateway clock     |
  * | `warnings_active` | level                                         | count                                               | snapshot          |
- * | `coverage`        | hazard, region, level                         | targets, sent, played, failed, offline, sms_delivered, ratio, warning_id | snapshot |
+ * | `coverage`        | hazard, region, level, rule, station          | targeted, reached, played, failed, offline, unanswered, ratio (played/targeted), warning_id | snapshot |
  *
  * Pure: nothing here knows the database or the client; the sink and the tests share it.
  */
@@ -116,6 +116,7 @@ export function alertLine(a: AlertPoint, place: StationPlace | undefined): strin
 
 export interface WarningPoint {
   readonly warningId: string
+  readonly ruleId: string
   readonly hazard: string
   readonly region: string
   readonly stationId?: string | undefined
@@ -132,7 +133,14 @@ export interface WarningPoint {
 export function warningLine(w: WarningPoint): string {
   return line(
     'warning',
-    { hazard: w.hazard, region: w.region, action: w.action, status: w.status, station: w.stationId },
+    {
+      hazard: w.hazard,
+      region: w.region,
+      action: w.action,
+      status: w.status,
+      rule: w.ruleId,
+      station: w.stationId,
+    },
     {
       level: { int: rank(w.level) },
       ...(w.version !== undefined ? { version: { int: w.version } } : {}),
@@ -171,45 +179,36 @@ export function activeLines(counts: Readonly<Partial<Record<Level, number>>>, le
 
 export interface CoveragePoint {
   readonly warningId: string
+  readonly ruleId: string
+  readonly stationId: string
   readonly hazard: string
   readonly region: string
   readonly level: Level | null
-  readonly targets: number
-  readonly sent: number
+  /** The loudspeakers of its latest released version: targeted, answered at all, played, … */
+  readonly targeted: number
+  readonly reached: number
   readonly played: number
   readonly failed: number
   readonly offline: number
-  readonly smsDelivered: number
+  readonly unanswered: number
   readonly at: number
 }
 
-/** One active warning's reach so far (loudspeakers played of targeted; SMS delivered). */
+/** One active warning's loudspeaker reach so far (its latest released version). */
 export function coverageLine(c: CoveragePoint): string {
   return line(
     'coverage',
-    { hazard: c.hazard, region: c.region, level: c.level ?? 'none' },
+    { hazard: c.hazard, region: c.region, level: c.level ?? 'none', rule: c.ruleId, station: c.stationId },
     {
-      targets: { int: c.targets },
-      sent: { int: c.sent },
+      targeted: { int: c.targeted },
+      reached: { int: c.reached },
       played: { int: c.played },
       failed: { int: c.failed },
       offline: { int: c.offline },
-      sms_delivered: { int: c.smsDelivered },
-      ratio: c.targets > 0 ? c.played / c.targets : 0,
+      unanswered: { int: c.unanswered },
+      ratio: c.targeted > 0 ? c.played / c.targeted : 0,
       warning_id: c.warningId,
     },
     c.at,
   )!
-}
-
-/** `3600000` → `1h`, `1800000` → `30m`: a window's span as the catalogues write it. */
-export function spanLabel(ms: number): string {
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1000, 's'],
-  ]
-  for (const [u, s] of units) if (ms % u === 0) return `${ms / u}${s}`
-  return `${ms}ms`
 }
