@@ -21,6 +21,8 @@ import { chooseLogFormat, createLogger } from './logging.js'
 import { startCheckpointer } from './store/checkpointer.js'
 import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
+import { InfluxSink } from './sinks/influx/sink.js'
+import type { HistorySink } from './sinks/sink.js'
 import { AlertManager } from './alerting/manager.js'
 import { approvalPolicy, approvalsNeeded } from './alerting/approve.js'
 import { CalloutChannel } from './channels/callout/channel.js'
@@ -137,6 +139,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     now,
     onCommit: (stored, duplicates) => {
       metrics.readingsStored.inc(stored)
+      if (stored > 0) sink?.committed(stored)
       if (duplicates > 0) metrics.readingsDuplicate.inc(duplicates)
       metrics.storeBatches.observe(stored + duplicates)
     },
@@ -151,6 +154,24 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   let runtime = buildRuntime(loaded, store, stores.alerts)
   const current = () => runtime
+
+  // History beside the embedded store: what the server has not accepted waits in SQLite.
+  const queries = queriesOf(stores)
+  const influx = config.sinks.influx
+  const sink: HistorySink | undefined = influx
+    ? new InfluxSink({
+        db,
+        config: influx,
+        token: loaded.influxToken,
+        runtime: current,
+        warnings: stores.warnings,
+        coverage: queries.coverage,
+        metrics,
+        log,
+        now,
+      })
+    : undefined
+  if (sink) bus.subscribe(sink.onEvent)
 
   // The broker starts after the channels exist, and they publish through the broker: these
   // closures are only called once both exist.
@@ -306,7 +327,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       store,
       metrics,
       log,
-      onTransitions: (transitions) => {
+      keepAggregates: sink !== undefined,
+      onTransitions: (transitions, reading) => {
+        sink?.transitions(transitions, reading.kind)
         warnings
           .apply(transitions)
           .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
@@ -339,7 +362,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   if (active > 0 || resending > 0) log.info({ component: 'warnings', active, resending }, 'warnings restored')
   // Approval timeouts, silences, flap holds, escalations and expiry run on the wall clock.
   sms?.start()
+  if (sms) metrics.sources.smsBacklog = () => sms.backlog()
   webhooks?.start()
+  sink?.start()
+  opened.push(() => sink?.stop())
   const retainEventsMs = durationMs(config.events.retain)
   ticker = setInterval(() => {
     callouts.tick()
@@ -489,6 +515,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         clearInterval(ticker)
         await sms?.stop()
         webhooks?.stop()
+        await sink?.stop()
         await api.close()
         await broker.close()
         store.close()

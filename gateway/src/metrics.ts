@@ -1,11 +1,18 @@
 /** Prometheus metrics (prom-client), one registry per gateway instance so tests can run several. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+/** Gauges read when scraped; the app points them at what owns the figure. */
+export interface MetricSources {
+  smsBacklog: () => number
+}
+
 export function createMetrics() {
   const registry = new Registry()
+  const sources: MetricSources = { smsBacklog: () => 0 }
   collectDefaultMetrics({ register: registry, prefix: 'shaobing_' })
   const m = {
     registry,
+    sources,
     readingsReceived: new Counter({
       name: 'shaobing_readings_received_total',
       help: 'Messages received on sensors/+/+/data, before validation',
@@ -199,6 +206,62 @@ export function createMetrics() {
     operatorLockouts: new Counter({
       name: 'shaobing_operator_lockouts_total',
       help: 'Operator accounts locked after repeated wrong passwords',
+      registers: [registry],
+    }),
+    crossingToCommand: new Histogram({
+      name: 'shaobing_crossing_to_command_seconds',
+      help: 'From the pass that decided a version released at once (for an automatic warning, the reading that crossed) to its loudspeaker commands handed to the broker',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    smsBacklog: new Gauge({
+      name: 'shaobing_sms_backlog',
+      help: 'SMS queued for the SMSC and not yet submitted',
+      registers: [registry],
+      collect() {
+        this.set(sources.smsBacklog())
+      },
+    }),
+    sinkBacklog: new Gauge({
+      name: 'shaobing_sink_backlog_points',
+      help: 'Points a history sink has not yet had accepted: readings behind its cursor, events and snapshots in its outbox',
+      labelNames: ['sink', 'class'],
+      registers: [registry],
+    }),
+    sinkLag: new Gauge({
+      name: 'shaobing_sink_lag_seconds',
+      help: 'How long the oldest point a history sink has not yet had accepted has waited (0 when caught up)',
+      labelNames: ['sink'],
+      registers: [registry],
+    }),
+    sinkWritten: new Counter({
+      name: 'shaobing_sink_points_written_total',
+      help: 'Points a history sink had accepted by its server, by class (reading, event, snapshot)',
+      labelNames: ['sink', 'class'],
+      registers: [registry],
+    }),
+    sinkDropped: new Counter({
+      name: 'shaobing_sink_dropped_total',
+      help: 'Points a history sink gave up: readings thinned beyond the backlog bound, snapshots beyond the outbox bound, lines the server refused as malformed',
+      labelNames: ['sink', 'class', 'reason'],
+      registers: [registry],
+    }),
+    sinkWriteErrors: new Counter({
+      name: 'shaobing_sink_write_errors_total',
+      help: 'Write requests a history sink has to send again, by reason (unreachable, timeout, http_<status>)',
+      labelNames: ['sink', 'reason'],
+      registers: [registry],
+    }),
+    sinkReplayRate: new Gauge({
+      name: 'shaobing_sink_replay_rate',
+      help: 'Points per second a history sink had accepted over the last 10 seconds',
+      labelNames: ['sink'],
+      registers: [registry],
+    }),
+    sinkConnected: new Gauge({
+      name: 'shaobing_sink_connected',
+      help: '1 when a history sink last wrote successfully, 0 after a failed write',
+      labelNames: ['sink'],
       registers: [registry],
     }),
   }

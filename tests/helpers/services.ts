@@ -61,7 +61,8 @@ async function startProcess(
     for (;;) {
       if (p.exitCode !== null) throw new Error(`${bin} exited with ${p.exitCode}:\n${out.slice(-3000)}`)
       if (await ready(url).catch(() => false)) return
-      if (Date.now() > end) throw new Error(`${bin} did not answer on ${url} within 20 s:\n${out.slice(-3000)}`)
+      if (Date.now() > end)
+        throw new Error(`${bin} did not answer on ${url} within 20 s:\n${out.slice(-3000)}`)
       await sleep(50)
     }
   }
@@ -122,13 +123,7 @@ export async function startVictoriaMetrics(opts: VictoriaMetricsOptions = {}): P
     '-loggerLevel=ERROR',
     ...(opts.scrape ? [`-promscrape.config=${scrapeFile}`] : []),
   ]
-  return startProcess(
-    VICTORIA_METRICS,
-    args,
-    port,
-    async (url) => (await fetch(`${url}/health`)).ok,
-    dir,
-  )
+  return startProcess(VICTORIA_METRICS, args, port, async (url) => (await fetch(`${url}/health`)).ok, dir)
 }
 
 /** Every raw sample VictoriaMetrics holds for series matching `match` (its JSON-lines export). */
@@ -170,7 +165,13 @@ export async function startInfluxdb1(): Promise<ServiceProcess> {
       '',
     ].join('\n'),
   )
-  return startProcess(INFLUXD, () => ['-config', conf], port, async (url) => (await fetch(`${url}/ping`)).status === 204, dir)
+  return startProcess(
+    INFLUXD,
+    () => ['-config', conf],
+    port,
+    async (url) => (await fetch(`${url}/ping`)).status === 204,
+    dir,
+  )
 }
 
 /** Runs InfluxQL on a 1.x server (`/query`); returns its JSON results or throws with the error. */
@@ -178,11 +179,16 @@ export async function influxQuery(
   url: string,
   q: string,
   db?: string,
-): Promise<{ series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[]> {
+): Promise<
+  { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[]
+> {
   const params = new URLSearchParams({ q, epoch: 'ms', ...(db ? { db } : {}) })
   const res = await fetch(`${url}/query`, { method: 'POST', body: params })
   const body = (await res.json()) as {
-    results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[]
+    results?: {
+      error?: string
+      series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]
+    }[]
     error?: string
   }
   if (!res.ok || body.error) throw new Error(`InfluxQL ${q}: ${res.status} ${body.error ?? ''}`)

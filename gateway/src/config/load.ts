@@ -53,6 +53,8 @@ export interface LoadedConfig {
   readonly policy?: PolicyFile
   /** The site's ACL file (empty without one). */
   readonly acl: AclFile
+  /** The InfluxDB sink's token, read from its file or environment variable (never logged). */
+  readonly influxToken?: string
 }
 
 export function readText(file: string): Result<string, FileIssue[]> {
@@ -172,6 +174,8 @@ export function loadConfig(
   const aclText = aclFile !== undefined ? readText(aclFile) : undefined
   const acl = aclText?.ok ? parseAcl(aclText.value, aclFile!) : aclText
   if (acl && !acl.ok) issues.push(...acl.error)
+  const influxToken = sinkToken(config, base, file)
+  if (!influxToken.ok) issues.push(...influxToken.error)
   if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.
@@ -230,6 +234,7 @@ export function loadConfig(
     catalogues: catalogues.value,
     ...(policy?.ok ? { policy: policy.value } : {}),
     acl: acl?.ok ? acl.value : EMPTY_ACL,
+    ...(influxToken.ok && influxToken.value !== undefined ? { influxToken: influxToken.value } : {}),
     warnings,
     notices,
   })
@@ -242,4 +247,27 @@ function tlsPaths(base: string, t: { cert: string; key: string; ca?: string | un
     key: resolve(base, t.key),
     ...(t.ca !== undefined ? { ca: resolve(base, t.ca) } : {}),
   }
+}
+
+/** The sink's token from its environment variable or file (relative to the configuration). */
+function sinkToken(
+  config: GatewayConfigFile,
+  base: string,
+  file: string,
+): Result<string | undefined, FileIssue[]> {
+  const t = config.sinks.influx?.token
+  if (t === undefined) return ok(undefined)
+  if ('env' in t) {
+    const v = process.env[t.env]
+    if (v === undefined || v.trim() === '')
+      return err([
+        { file, path: 'sinks.influx.token.env', message: `environment variable ${t.env} is not set` },
+      ])
+    return ok(v.trim())
+  }
+  const text = readText(resolve(base, t.file))
+  if (!text.ok) return text
+  const v = text.value.trim()
+  if (v === '') return err([{ file: resolve(base, t.file), path: '', message: 'the token file is empty' }])
+  return ok(v)
 }

@@ -205,6 +205,50 @@ export const TlsFiles = z.strictObject({
 })
 export type TlsFiles = z.infer<typeof TlsFiles>
 
+/**
+ * History in InfluxDB (2.x, 3.x, 1.8+) or VictoriaMetrics, written through the InfluxDB v2 write
+ * API (`@influxdata/influxdb-client`). What the server has not accepted waits in SQLite, not in
+ * memory: readings are read from the store itself behind a cursor, events and snapshots from the
+ * sink's outbox table (gateway/src/sinks/).
+ */
+export const InfluxSinkConfig = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  org: z.string().min(1),
+  bucket: z.string().min(1),
+  /**
+   * The API token (InfluxDB 1.8: `user:password`), from an environment variable or a file, never
+   * written in the configuration and never logged. Omitted: no Authorization header (a
+   * VictoriaMetrics without authentication).
+   */
+  token: z
+    .union([
+      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+      z.strictObject({ file: z.string().min(1) }),
+    ])
+    .optional(),
+  /** Points per write request; a backlog is sent in batches this size, back to back. */
+  batchSize: z.int().min(1).max(100_000).default(5000),
+  /** Live points wait at most this long for a batch to fill. */
+  flushEvery: Duration.default('1s'),
+  /** A write request unanswered this long has failed (and is sent again). */
+  timeout: Duration.default('10s'),
+  /** Request bodies larger than this many bytes are gzipped. */
+  gzipAbove: z.int().min(0).default(1000),
+  /** After a failed write: wait `min`, doubling to `max`, unless the server's Retry-After says otherwise. */
+  retry: z.strictObject({ min: Duration.default('1s'), max: Duration.default('1m') }).prefault({}),
+  /**
+   * The bound. Readings not yet accepted beyond the newest `maxBacklog` are thinned as they are
+   * sent, to one per sensor per `thinTo`, and the skipped ones counted; events beyond `maxEvents`
+   * outbox rows make the oldest snapshots go first. Warning, alert and fault points are never dropped.
+   */
+  maxBacklog: z.int().min(1000).default(5_000_000),
+  thinTo: Duration.default('5m'),
+  maxEvents: z.int().min(1000).default(1_000_000),
+  /** How often the active warnings per level and each one's coverage are written. */
+  snapshotEvery: Duration.default('1m'),
+})
+export type InfluxSinkConfig = z.infer<typeof InfluxSinkConfig>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
@@ -400,6 +444,8 @@ export const GatewayConfigFile = z.strictObject({
     })
     .prefault({}),
   security: SecurityConfig.prefault({}),
+  /** Where history goes besides the embedded store. */
+  sinks: z.strictObject({ influx: InfluxSinkConfig.optional() }).prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

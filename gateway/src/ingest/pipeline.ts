@@ -37,6 +37,8 @@ export interface IngestDeps {
   readonly onTerminalStatus: (terminalId: string, state: 'online' | 'offline') => void
   /** The largest payload accepted per topic family (bytes): `mqtt.maxPayload`. */
   readonly maxPayload: { readonly sensors: number; readonly terminals: number; readonly other: number }
+  /** Keep the rules' window aggregates with each reading (a history sink writes them). */
+  readonly keepAggregates?: boolean
   /** Refused messages, one per source and reason a minute (as logged), for the event stream. */
   readonly onRefused?: (r: {
     reason: RejectReason
@@ -189,7 +191,11 @@ export function createIngest(deps: IngestDeps): PublishGate {
       if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
       // A batch's samples are not stored; the quantities derived from them that its kind declares
       // (intensity, PGA, PGV, STA/LTA) are, so history and warm-up replays see them.
-      const stored = decoded.waveform ? { ...reading, values: declared(result.values, kind) } : reading
+      let stored = decoded.waveform ? { ...reading, values: declared(result.values, kind) } : reading
+      if (deps.keepAggregates && !result.late) {
+        const derived = engine.aggregates(reading.stationId, reading.kind, reading.ts)
+        if (derived) stored = { ...stored, derived }
+      }
       // The PUBACK waits for the group commit: acknowledged means durable.
       store.add(stored, (e) => callback(e ?? null))
       return

@@ -18,6 +18,7 @@
  *   sms_messages, sms_message_ids              channels/sms/channel.ts
  *   callouts                                   channels/callout/channel.ts
  *   webhook_deliveries                         channels/webhook/channel.ts
+ *   sink_cursors, sink_outbox                  sinks/outbox.ts
  */
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped. */
 export const MIGRATIONS: readonly string[] = [
@@ -391,5 +392,23 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at   INTEGER
   );
   CREATE INDEX operator_tokens_operator ON operator_tokens (operator_id);
+  `,
+  `
+  -- History sinks (sinks/outbox.ts). Readings wait for a sink in the readings table itself, behind
+  -- the sink's cursor; what is not stored elsewhere (events as points, snapshots) waits in the outbox.
+  ALTER TABLE readings ADD COLUMN derived TEXT;  -- JSON: the rules' window aggregates at this reading
+  CREATE TABLE sink_cursors (
+    sink        TEXT    PRIMARY KEY,
+    reading_id  INTEGER NOT NULL,              -- readings.id up to which the server has them
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE TABLE sink_outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: acknowledging deletes up to an id
+    sink        TEXT    NOT NULL,
+    class       TEXT    NOT NULL CHECK (class IN ('event', 'snapshot')),
+    line        TEXT    NOT NULL,              -- line protocol, ms precision
+    at          INTEGER NOT NULL               -- gateway wall clock when queued
+  );
+  CREATE INDEX sink_outbox_sink ON sink_outbox (sink, id);
   `,
 ]

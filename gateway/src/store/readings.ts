@@ -20,6 +20,8 @@ export interface Reading {
   readonly ts: number
   readonly seq?: number
   readonly values: Readonly<Record<string, number>>
+  /** The rules' window aggregates at this reading (`rain_mm_sum_1h`…), kept for history sinks. */
+  readonly derived?: Readonly<Record<string, number>> | undefined
 }
 
 export interface ReadingStoreOptions {
@@ -34,11 +36,20 @@ export interface ReadingStoreOptions {
 
 type Done = (err?: Error) => void
 
-/** Readings per multi-row INSERT (7 parameters each; SQLite allows 32,766 per statement). */
+/** Readings per multi-row INSERT (8 parameters each; SQLite allows 32,766 per statement). */
 const CHUNK = 64
 
 function pushRow(args: unknown[], r: Reading, receivedAt: number): void {
-  args.push(r.stationId, r.sensorId, r.kind, r.ts, r.seq ?? null, receivedAt, JSON.stringify(r.values))
+  args.push(
+    r.stationId,
+    r.sensorId,
+    r.kind,
+    r.ts,
+    r.seq ?? null,
+    receivedAt,
+    JSON.stringify(r.values),
+    r.derived ? JSON.stringify(r.derived) : null,
+  )
 }
 
 interface ReadingRow {
@@ -74,8 +85,8 @@ export class ReadingStore {
     private readonly opts: ReadingStoreOptions,
   ) {
     const sql = (rows: number) =>
-      'INSERT OR IGNORE INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES ' +
-      Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+      'INSERT OR IGNORE INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals, derived) VALUES ' +
+      Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')
     this.queries = {
       since: db.prepare(
         'SELECT sensor_id, kind, ts, seq, vals FROM readings WHERE station_id = ? AND ts > ? ORDER BY ts, id',

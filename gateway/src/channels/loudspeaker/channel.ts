@@ -74,14 +74,16 @@ export class LoudspeakerChannel implements Channel {
     )
     const online = targets.terminals.filter((id) => !offline.has(id))
     // The broker may write to a socket at once: nothing leaves before the release has committed.
-    return afterCommit(() =>
-      this.send(
-        online.flatMap((id) => {
-          const out = this.commandFor(w, v, id)
-          return out ? [out] : []
-        }),
-      ),
-    )
+    return afterCommit(async () => {
+      const commands = online.flatMap((id) => {
+        const out = this.commandFor(w, v, id)
+        return out ? [out] : []
+      })
+      await this.send(commands)
+      // Released in the pass that decided it (not held for an approver): decision → commands out.
+      if (commands.length > 0 && (v.releasedAt === null || v.releasedAt === v.createdAt))
+        this.deps.metrics.crossingToCommand.observe(Math.max(0, this.deps.now() - v.createdAt) / 1000)
+    })
   }
 
   /**

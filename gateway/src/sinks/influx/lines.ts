@@ -17,7 +17,8 @@
 import { rank, type Level } from '../../../../rules/src/index.js'
 
 /** A tag value or key: commas, equals signs and spaces are escaped (line protocol). */
-const tagEsc = (s: string): string => (/[,= \\\n]/.test(s) ? s.replace(/[\\,= ]/g, '\\$&').replace(/\n/g, '\\n') : s)
+const tagEsc = (s: string): string =>
+  /[,= \\\n]/.test(s) ? s.replace(/[\\,= ]/g, '\\$&').replace(/\n/g, '\\n') : s
 /** A measurement name: commas and spaces escaped. */
 const measEsc = (s: string): string => s.replace(/[,\\ ]/g, '\\$&')
 /** A string field value: in double quotes, with quotes and backslashes escaped. */
@@ -173,7 +174,11 @@ export function faultLine(f: FaultPoint): string {
 }
 
 /** How many warnings are on the air, per level (every level, zeros included, so a chart drops to 0). */
-export function activeLines(counts: Readonly<Partial<Record<Level, number>>>, levels: readonly Level[], at: number): string[] {
+export function activeLines(
+  counts: Readonly<Partial<Record<Level, number>>>,
+  levels: readonly Level[],
+  at: number,
+): string[] {
   return levels.map((l) => line('warnings_active', { level: l }, { count: { int: counts[l] ?? 0 } }, at)!)
 }
 

@@ -1,0 +1,212 @@
+/**
+ * What a history sink has not yet had accepted, durably, in the gateway's SQLite file.
+ *
+ * Readings are already durable in the `readings` table (committed before their PUBACK), so the
+ * sink keeps no second copy: it keeps a cursor, the last `readings.id` its server accepted, and
+ * reads on from there. A restart, an outage of a week or a killed process resume from the cursor;
+ * no reading waits in memory. What exists nowhere else as a row (warnings, alerts and faults as
+ * points, the snapshots of active warnings and coverage) is queued in `sink_outbox` in the same
+ * transaction as the change it reports, and deleted once accepted.
+ *
+ * The bound: readings more than `maxBacklog` behind the newest are thinned as they are read, to one
+ * per sensor per `thinToMs` of event time (the history keeps its shape, the catch-up its pace), and
+ * each skipped one is counted. Outbox rows beyond `maxEvents` make the oldest snapshots go (counted);
+ * event rows (warnings, alerts, faults) are never dropped.
+ */
+import type { Statement } from 'better-sqlite3'
+import type { Db } from '../store/db.js'
+
+export type OutboxClass = 'event' | 'snapshot'
+
+/** A stored reading as the sink reads it. */
+export interface ReadingRow {
+  readonly id: number
+  readonly station_id: string
+  readonly sensor_id: string
+  readonly kind: string
+  readonly ts: number
+  readonly received_at: number
+  readonly vals: string
+  readonly derived: string | null
+}
+
+/** One batch taken from the outbox and the readings: what to send, and what to acknowledge. */
+export interface Batch {
+  readonly lines: string[]
+  /** Points per class in `lines`. */
+  readonly counts: { reading: number; event: number; snapshot: number }
+  /** The cursor once this batch is accepted (the last reading read, sent or thinned). */
+  readonly readingTo: number
+  /** The last outbox row in the batch (rows up to it are deleted once accepted). */
+  readonly outboxTo: number
+  /** Readings read but thinned (beyond the bound). */
+  readonly thinned: number
+  /** Whether anything was read at all (a batch of only thinned readings still moves the cursor). */
+  readonly empty: boolean
+  /** The thinning buckets this batch kept, remembered once it is accepted (a failed batch is read again). */
+  readonly kept: ReadonlyMap<string, number>
+}
+
+export interface OutboxOptions {
+  readonly maxBacklog: number
+  readonly thinToMs: number
+  readonly maxEvents: number
+  /** A stored reading as a line (undefined: nothing to write, e.g. no values). */
+  readonly readingLine: (r: ReadingRow) => string | undefined
+  /** Snapshot rows removed at the bound. */
+  readonly onDropped?: (cls: OutboxClass, n: number) => void
+}
+
+/** Reading rows scanned per batch while thinning, in batches: the cursor moves on even when most are skipped. */
+const THIN_SCAN = 50
+
+export class SinkOutbox {
+  private readonly q: {
+    cursor: Statement
+    setCursor: Statement
+    readings: Statement
+    maxId: Statement
+    oldestReading: Statement
+    outbox: Statement
+    insert: Statement
+    ack: Statement
+    outboxCount: Statement
+    oldestOutbox: Statement
+    dropSnapshots: Statement
+  }
+  private cursor: number
+  private outboxRows: number
+  /** The last thinned bucket kept per sensor (beyond the bound). */
+  private readonly kept = new Map<string, number>()
+  private readonly ackTx: (b: Batch, now: number) => void
+  private readonly insertTx: (cls: OutboxClass, lines: readonly string[], at: number) => void
+
+  constructor(
+    private readonly db: Db,
+    readonly sink: string,
+    private readonly opts: OutboxOptions,
+  ) {
+    this.q = {
+      cursor: db.prepare('SELECT reading_id FROM sink_cursors WHERE sink = ?'),
+      setCursor: db.prepare(
+        'INSERT INTO sink_cursors (sink, reading_id, updated_at) VALUES (?, ?, ?) ' +
+          'ON CONFLICT (sink) DO UPDATE SET reading_id = excluded.reading_id, updated_at = excluded.updated_at',
+      ),
+      readings: db.prepare(
+        'SELECT id, station_id, sensor_id, kind, ts, received_at, vals, derived FROM readings WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      maxId: db.prepare('SELECT max(id) AS id FROM readings'),
+      oldestReading: db.prepare('SELECT received_at FROM readings WHERE id > ? ORDER BY id LIMIT 1'),
+      outbox: db.prepare('SELECT id, class, line FROM sink_outbox WHERE sink = ? ORDER BY id LIMIT ?'),
+      insert: db.prepare('INSERT INTO sink_outbox (sink, class, line, at) VALUES (?, ?, ?, ?)'),
+      ack: db.prepare('DELETE FROM sink_outbox WHERE sink = ? AND id <= ?'),
+      outboxCount: db.prepare('SELECT count(*) AS n FROM sink_outbox WHERE sink = ?'),
+      oldestOutbox: db.prepare('SELECT at FROM sink_outbox WHERE sink = ? ORDER BY id LIMIT 1'),
+      dropSnapshots: db.prepare(
+        "DELETE FROM sink_outbox WHERE id IN (SELECT id FROM sink_outbox WHERE sink = ? AND class = 'snapshot' ORDER BY id LIMIT ?)",
+      ),
+    }
+    const row = this.q.cursor.get(sink) as { reading_id: number } | undefined
+    this.cursor = row?.reading_id ?? 0
+    this.outboxRows = (this.q.outboxCount.get(sink) as { n: number }).n
+    // A savepoint inside the caller's transaction (an event's), a transaction of its own otherwise.
+    this.insertTx = db.transaction((cls: OutboxClass, lines: readonly string[], at: number) => {
+      for (const l of lines) this.q.insert.run(this.sink, cls, l, at)
+    })
+    this.ackTx = db.transaction((b: Batch, now: number) => {
+      if (b.outboxTo > 0) this.outboxRows -= this.q.ack.run(this.sink, b.outboxTo).changes
+      if (b.readingTo > this.cursor) this.q.setCursor.run(this.sink, b.readingTo, now)
+    })
+  }
+
+  /** Queues points (inside the caller's transaction, when it has one). */
+  enqueue(cls: OutboxClass, lines: readonly string[], at: number): void {
+    if (lines.length === 0) return
+    this.insertTx(cls, lines, at)
+    this.outboxRows += lines.length
+    if (this.outboxRows > this.opts.maxEvents) {
+      // The oldest snapshots make room, a tenth of the bound at a time; events are never dropped.
+      const n = this.q.dropSnapshots.run(this.sink, Math.ceil(this.opts.maxEvents / 10)).changes
+      this.outboxRows -= n
+      if (n > 0) this.opts.onDropped?.('snapshot', n)
+    }
+  }
+
+  /** Up to `limit` points: outbox rows first (oldest first), then readings after the cursor, in order. */
+  next(limit: number): Batch {
+    const lines: string[] = []
+    const counts = { reading: 0, event: 0, snapshot: 0 }
+    let outboxTo = 0
+    if (this.outboxRows > 0)
+      for (const r of this.q.outbox.iterate(this.sink, limit) as Iterable<{
+        id: number
+        class: OutboxClass
+        line: string
+      }>) {
+        lines.push(r.line)
+        counts[r.class]++
+        outboxTo = r.id
+      }
+    let readingTo = this.cursor
+    let thinned = 0
+    let read = 0
+    const kept = new Map<string, number>()
+    const room = limit - lines.length
+    if (room > 0) {
+      const newest = this.newestReadingId()
+      // Readings at or below this id are beyond the bound: thinned as they are read.
+      const bound = newest - this.opts.maxBacklog
+      const thinning = this.cursor < bound
+      const scan = thinning ? room * THIN_SCAN : room
+      for (const r of this.q.readings.iterate(this.cursor, scan) as Iterable<ReadingRow>) {
+        read++
+        if (counts.reading >= room) break
+        readingTo = r.id
+        if (r.id <= bound) {
+          const bucket = Math.floor(r.ts / this.opts.thinToMs)
+          if ((kept.get(r.sensor_id) ?? this.kept.get(r.sensor_id)) === bucket) {
+            thinned++
+            continue
+          }
+          kept.set(r.sensor_id, bucket)
+        }
+        const l = this.opts.readingLine(r)
+        if (l === undefined) continue
+        lines.push(l)
+        counts.reading++
+      }
+    }
+    return { lines, counts, readingTo, outboxTo, thinned, empty: lines.length === 0 && read === 0, kept }
+  }
+
+  /** The server accepted the batch: its outbox rows go, the cursor moves past its readings. */
+  ack(b: Batch, now: number): void {
+    this.ackTx(b, now)
+    if (b.readingTo > this.cursor) this.cursor = b.readingTo
+    for (const [sensor, bucket] of b.kept) this.kept.set(sensor, bucket)
+    if (b.kept.size === 0 && b.thinned === 0 && this.kept.size > 0) this.kept.clear() // past the bound again
+  }
+
+  /** Readings behind the cursor (by id: exact while rows are only ever appended) and outbox rows. */
+  depth(): { readings: number; outbox: number } {
+    return { readings: Math.max(0, this.newestReadingId() - this.cursor), outbox: this.outboxRows }
+  }
+
+  /** When the oldest point still waiting reached the gateway (wall clock), if any waits. */
+  oldestWaiting(): number | undefined {
+    const r = this.q.oldestReading.get(this.cursor) as { received_at: number } | undefined
+    const o =
+      this.outboxRows > 0 ? (this.q.oldestOutbox.get(this.sink) as { at: number } | undefined) : undefined
+    if (r === undefined) return o?.at
+    if (o === undefined) return r.received_at
+    return Math.min(r.received_at, o.at)
+  }
+
+  get readingCursor(): number {
+    return this.cursor
+  }
+
+  private newestReadingId(): number {
+    return (this.q.maxId.get() as { id: number | null }).id ?? 0
+  }
+}
