@@ -29,6 +29,7 @@ const SDK_HOMES: [sdk: RegExp, home: string][] = [
   [/^smpp$/, 'gateway/src/channels/sms/'],
   [/^fast-xml-parser$/, 'gateway/src/cap/'],
   [/^prom-client$/, 'gateway/src/metrics.ts'],
+  [/^@influxdata\/influxdb-client$/, 'gateway/src/sinks/influx/'],
   [/^mqtt$/, 'gateway/src/broker/'],
 ]
 

@@ -13,8 +13,7 @@
  * each skipped one is counted. Outbox rows beyond `maxEvents` make the oldest snapshots go (counted);
  * event rows (warnings, alerts, faults) are never dropped.
  */
-import type { Statement } from 'better-sqlite3'
-import type { Db } from '../store/db.js'
+import type { Db, Statement } from '../store/db.js'
 
 export type OutboxClass = 'event' | 'snapshot'
 

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { MIGRATIONS } from './migrations.js'
 
 export type Db = Database.Database
+/** A prepared statement, for the modules outside store/ that own the SQL of their tables. */
+export type Statement = Database.Statement<unknown[]>
 
 export interface OpenOptions {
   readonly dataDir: string
