@@ -471,10 +471,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       metrics.reloads.labels('refused').inc()
       return next
     }
-    const fixed = (c: typeof config) => JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings])
+    const fixed = (c: typeof config) =>
+      JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings, c.sinks])
     if (fixed(next.value.config) !== fixed(config))
       reloadLog.warn(
-        'listener, data directory, store and warnings settings changed: they take effect at the next restart',
+        'listener, data directory, store, warnings and sink settings changed: they take effect at the next restart',
       )
     operators = next.value.config.operators
     reloadTls()

@@ -78,8 +78,9 @@ describe.runIf(hasVictoriaMetrics())('InfluxDB sink into VictoriaMetrics', () =>
     const vm = await startVictoriaMetrics()
     servers.push(vm)
     const { config } = makeConfigDir(undefined, sinkYaml(vm.url))
-    let { gw } = await startTestGateway(config)
+    let { gw, lines } = await startTestGateway(config)
     gateways.push(gw)
+    const logs = [lines]
 
     await publishRain(gw.urls.mqtt, 'rg-lw-01', 0, 400)
     await until(
@@ -109,8 +110,9 @@ describe.runIf(hasVictoriaMetrics())('InfluxDB sink into VictoriaMetrics', () =>
       await metric(gw.urls.http, 'shaobing_sink_backlog_points{sink="influx",class="reading"}'),
     ).toBeGreaterThan(0)
     await gw.stop()
-    ;({ gw } = await startTestGateway(config))
+    ;({ gw, lines } = await startTestGateway(config))
     gateways.push(gw)
+    logs.push(lines)
     await publishRain(gw.urls.mqtt, 'rg-lw-01', 1600, 1700)
     await vm.start()
 
@@ -127,6 +129,10 @@ describe.runIf(hasVictoriaMetrics())('InfluxDB sink into VictoriaMetrics', () =>
       'an empty backlog',
     )
     expect(await metric(gw.urls.http, 'shaobing_sink_dropped_total')).toBe(0)
+    // The outage was logged (once, not per retry), and the token never was.
+    const text = JSON.stringify(logs)
+    expect(text).toContain('history sink write failed; the points wait in the outbox')
+    expect(text).not.toContain(process.env[TOKEN_ENV]!)
 
     // The rules' 1 h rain sum rides along with each reading, as the engine computed it.
     const sums = await vmExport(vm.url, 'reading_rain_mm_sum_1h{sensor="rg-lw-01"}')
@@ -182,19 +188,29 @@ describe.runIf(hasVictoriaMetrics())('InfluxDB sink into VictoriaMetrics', () =>
     const vm = await startVictoriaMetrics()
     servers.push(vm)
     // In front of the server: the first write is refused with Retry-After: 2, then writes pass.
-    const seen: { at: number; status: number }[] = []
+    const seen: { at: number; status: number; encoding: string | undefined; bytes: number }[] = []
     const front: Server = createServer((req: IncomingMessage, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
         if (!req.url?.startsWith('/api/v2/write')) return void res.writeHead(404).end()
         if (seen.length === 0) {
-          seen.push({ at: Date.now(), status: 429 })
+          seen.push({
+            at: Date.now(),
+            status: 429,
+            encoding: req.headers['content-encoding'],
+            bytes: Buffer.concat(chunks).length,
+          })
           return void res
             .writeHead(429, { 'retry-after': '2', 'content-type': 'application/json' })
             .end('{"code":"too many requests"}')
         }
-        seen.push({ at: Date.now(), status: 204 })
+        seen.push({
+          at: Date.now(),
+          status: 204,
+          encoding: req.headers['content-encoding'],
+          bytes: Buffer.concat(chunks).length,
+        })
         const headers: Record<string, string> = {}
         for (const h of ['content-type', 'content-encoding'])
           if (req.headers[h]) headers[h] = String(req.headers[h])
@@ -219,6 +235,9 @@ describe.runIf(hasVictoriaMetrics())('InfluxDB sink into VictoriaMetrics', () =>
       )
       expect(got).toEqual(expected(0, 50))
       expect(seen[0]!.status).toBe(429)
+      // Bodies over gzipAbove (1000 bytes) are gzipped; only small ones (a snapshot) go plain.
+      expect(seen.some((s) => s.encoding === 'gzip')).toBe(true)
+      expect(seen.filter((s) => s.encoding !== 'gzip').every((s) => s.bytes <= 1000)).toBe(true)
       expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(1950)
       expect(
         await metric(gw.urls.http, 'shaobing_sink_write_errors_total{sink="influx",reason="http_429"}'),

@@ -13,26 +13,36 @@
  * each skipped one is counted. Outbox rows beyond `maxEvents` make the oldest snapshots go (counted);
  * event rows (warnings, alerts, faults) are never dropped.
  */
-import type { Db, Statement } from '../store/db.js'
+import { prepareRaw, type Db, type Statement } from '../store/db.js'
 
 export type OutboxClass = 'event' | 'snapshot'
 
-/** A stored reading as the sink reads it. */
+/**
+ * A stored reading as the sink reads it: few columns, the series' ids joined in SQL (`sensor_id`,
+ * `station_id`, `kind`, separated by U+001F), since each string column read costs about a
+ * microsecond, the backlog's main cost.
+ */
 export interface ReadingRow {
   readonly id: number
-  readonly station_id: string
-  readonly sensor_id: string
-  readonly kind: string
   readonly ts: number
-  readonly received_at: number
+  readonly series: string
   readonly vals: string
   readonly derived: string | null
 }
 
+/** The ids a ReadingRow's `series` joins. */
+export function seriesIds(series: string): { sensorId: string; stationId: string; kind: string } {
+  const [sensorId = '', stationId = '', kind = ''] = series.split('\u001f')
+  return { sensorId, stationId, kind }
+}
+
 /** One batch taken from the outbox and the readings: what to send, and what to acknowledge. */
 export interface Batch {
-  readonly lines: string[]
-  /** Points per class in `lines`. */
+  /** Line protocol, one or more lines per part (a backlog's readings come as one part). */
+  readonly parts: string[]
+  /** Points (lines) in `parts`. */
+  readonly points: number
+  /** Points per class. */
   readonly counts: { reading: number; event: number; snapshot: number }
   /** The cursor once this batch is accepted (the last reading read, sent or thinned). */
   readonly readingTo: number
@@ -46,18 +56,46 @@ export interface Batch {
   readonly kept: ReadonlyMap<string, number>
 }
 
+/** Two batches taken one after the other (`b` read after `a`) as one. */
+export function concatBatches(a: Batch, b: Batch): Batch {
+  return {
+    parts: a.parts.concat(b.parts),
+    points: a.points + b.points,
+    counts: {
+      reading: a.counts.reading + b.counts.reading,
+      event: a.counts.event + b.counts.event,
+      snapshot: a.counts.snapshot + b.counts.snapshot,
+    },
+    readingTo: Math.max(a.readingTo, b.readingTo),
+    outboxTo: Math.max(a.outboxTo, b.outboxTo),
+    thinned: a.thinned + b.thinned,
+    empty: a.empty && b.empty,
+    kept: b.kept, // b's overlay already holds a's (it was read after it)
+  }
+}
+
 export interface OutboxOptions {
   readonly maxBacklog: number
   readonly thinToMs: number
   readonly maxEvents: number
-  /** A stored reading as a line (undefined: nothing to write, e.g. no values). */
+  /** A stored reading as a line (undefined: nothing to write, e.g. no values), where it is thinned. */
   readonly readingLine: (r: ReadingRow) => string | undefined
+  /**
+   * The measurement and tags of a sensor's readings (line protocol), for the backlog's fast path,
+   * where SQLite writes the rest of each line: `vals` and `derived` are flat JSON of plain
+   * quantity names and finite numbers (as ingest stores them), so their text becomes the fields.
+   */
+  readonly series: (sensorId: string, stationId: string, kind: string) => string
   /** Snapshot rows removed at the bound. */
   readonly onDropped?: (cls: OutboxClass, n: number) => void
 }
 
+/** The series mark the backlog's SQL puts at the start of each line: sensor, station, kind. */
+// eslint-disable-next-line no-control-regex -- U+001F is the separator the SQL writes, on purpose
+const SERIES_MARK = /\u001f([^\u001f]*)\u001f([^\u001f]*)\u001f([^\u001f]*)\u001f/g
+
 /** Reading rows scanned per batch while thinning, in batches: the cursor moves on even when most are skipped. */
-const THIN_SCAN = 50
+const THIN_SCAN = 20
 
 export class SinkOutbox {
   private readonly q: {
@@ -72,6 +110,7 @@ export class SinkOutbox {
     outboxCount: Statement
     oldestOutbox: Statement
     dropSnapshots: Statement
+    body: Statement
   }
   private cursor: number
   private outboxRows: number
@@ -91,12 +130,29 @@ export class SinkOutbox {
         'INSERT INTO sink_cursors (sink, reading_id, updated_at) VALUES (?, ?, ?) ' +
           'ON CONFLICT (sink) DO UPDATE SET reading_id = excluded.reading_id, updated_at = excluded.updated_at',
       ),
-      readings: db.prepare(
-        'SELECT id, station_id, sensor_id, kind, ts, received_at, vals, derived FROM readings WHERE id > ? ORDER BY id LIMIT ?',
+      // Rows as arrays [id, ts, series, vals, derived]: the backlog's hot read.
+      readings: prepareRaw(
+        db,
+        'SELECT id, ts, sensor_id || char(31) || station_id || char(31) || kind, vals, derived ' +
+          'FROM readings WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      // The backlog's fast path: up to ? readings as line protocol in one string, written by SQLite,
+      // each line starting with its series' ids between U+001F marks for the caller to replace.
+      body: prepareRaw(
+        db,
+        `SELECT count(*), max(id), count(line), group_concat(line, char(10) ORDER BY id) FROM (
+           SELECT id, CASE WHEN f = '' THEN NULL
+                  ELSE char(31) || sensor_id || char(31) || station_id || char(31) || kind || char(31) || ' ' || f || ' ' || ts END AS line
+           FROM (SELECT id, sensor_id, station_id, kind, ts,
+                        trim(replace(replace(substr(vals, 2, length(vals) - 2), '":', '='), '"', '') || ',' ||
+                             coalesce(replace(replace(substr(derived, 2, length(derived) - 2), '":', '='), '"', ''), ''), ',') AS f
+                 FROM readings WHERE id > ? ORDER BY id LIMIT ?))`,
       ),
       maxId: db.prepare('SELECT max(id) AS id FROM readings'),
       oldestReading: db.prepare('SELECT received_at FROM readings WHERE id > ? ORDER BY id LIMIT 1'),
-      outbox: db.prepare('SELECT id, class, line FROM sink_outbox WHERE sink = ? ORDER BY id LIMIT ?'),
+      outbox: db.prepare(
+        'SELECT id, class, line FROM sink_outbox WHERE sink = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
       insert: db.prepare('INSERT INTO sink_outbox (sink, class, line, at) VALUES (?, ?, ?, ?)'),
       ack: db.prepare('DELETE FROM sink_outbox WHERE sink = ? AND id <= ?'),
       outboxCount: db.prepare('SELECT count(*) AS n FROM sink_outbox WHERE sink = ?'),
@@ -131,51 +187,90 @@ export class SinkOutbox {
     }
   }
 
-  /** Up to `limit` points: outbox rows first (oldest first), then readings after the cursor, in order. */
-  next(limit: number): Batch {
-    const lines: string[] = []
+  /**
+   * Up to `limit` points: outbox rows first (oldest first), then readings after the cursor, in
+   * order. `after`, a batch taken but not yet acknowledged (in flight): the points after it.
+   */
+  next(limit: number, after?: Batch): Batch {
+    const parts: string[] = []
     const counts = { reading: 0, event: 0, snapshot: 0 }
-    let outboxTo = 0
+    let outboxTo = after?.outboxTo ?? 0
     if (this.outboxRows > 0)
-      for (const r of this.q.outbox.iterate(this.sink, limit) as Iterable<{
+      for (const r of this.q.outbox.all(this.sink, outboxTo, limit) as {
         id: number
         class: OutboxClass
         line: string
-      }>) {
-        lines.push(r.line)
+      }[]) {
+        parts.push(r.line)
         counts[r.class]++
         outboxTo = r.id
       }
-    let readingTo = this.cursor
-    let thinned = 0
-    let read = 0
-    const kept = new Map<string, number>()
-    const room = limit - lines.length
-    if (room > 0) {
-      const newest = this.newestReadingId()
-      // Readings at or below this id are beyond the bound: thinned as they are read.
-      const bound = newest - this.opts.maxBacklog
-      const thinning = this.cursor < bound
-      const scan = thinning ? room * THIN_SCAN : room
-      for (const r of this.q.readings.iterate(this.cursor, scan) as Iterable<ReadingRow>) {
-        read++
-        if (counts.reading >= room) break
-        readingTo = r.id
-        if (r.id <= bound) {
-          const bucket = Math.floor(r.ts / this.opts.thinToMs)
-          if ((kept.get(r.sensor_id) ?? this.kept.get(r.sensor_id)) === bucket) {
-            thinned++
-            continue
-          }
-          kept.set(r.sensor_id, bucket)
-        }
-        const l = this.opts.readingLine(r)
-        if (l === undefined) continue
-        lines.push(l)
-        counts.reading++
+    const from = after ? after.readingTo : this.cursor
+    const room = limit - parts.length
+    const kept = new Map<string, number>(after?.kept)
+    const base = { counts, outboxTo, kept }
+    if (room <= 0) return { ...base, parts, points: parts.length, readingTo: from, thinned: 0, empty: false }
+    // Readings at or below this id are beyond the bound: thinned as they are read.
+    const bound = this.newestReadingId() - this.opts.maxBacklog
+    if (from >= bound) {
+      const [read, last, lines, body] = this.q.body.get(from, room) as [
+        number,
+        number | null,
+        number,
+        string | null,
+      ]
+      if (body !== null)
+        parts.push(
+          body.replace(SERIES_MARK, (_m, sensor: string, station: string, kind: string) =>
+            this.opts.series(sensor, station, kind),
+          ),
+        )
+      counts.reading += lines
+      const points = parts.length - (body !== null ? 1 : 0) + lines
+      return {
+        ...base,
+        parts,
+        points,
+        readingTo: last ?? from,
+        thinned: 0,
+        empty: points === 0 && read === 0,
       }
     }
-    return { lines, counts, readingTo, outboxTo, thinned, empty: lines.length === 0 && read === 0, kept }
+    let readingTo = from
+    let thinned = 0
+    let read = 0
+    const rows = this.q.readings.all(from, room * THIN_SCAN) as [
+      number,
+      number,
+      string,
+      string,
+      string | null,
+    ][]
+    for (const [id, ts, series, vals, derived] of rows) {
+      read++
+      if (counts.reading >= room) break
+      readingTo = id
+      if (id <= bound) {
+        const bucket = Math.floor(ts / this.opts.thinToMs)
+        if ((kept.get(series) ?? this.kept.get(series)) === bucket) {
+          thinned++
+          continue
+        }
+        kept.set(series, bucket)
+      }
+      const l = this.opts.readingLine({ id, ts, series, vals, derived })
+      if (l === undefined) continue
+      parts.push(l)
+      counts.reading++
+    }
+    return {
+      ...base,
+      parts,
+      points: parts.length,
+      readingTo,
+      thinned,
+      empty: parts.length === 0 && read === 0,
+    }
   }
 
   /** The server accepted the batch: its outbox rows go, the cursor moves past its readings. */

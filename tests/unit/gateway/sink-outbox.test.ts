@@ -7,8 +7,14 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { line, readingLine, warningLine } from '../../../gateway/src/sinks/influx/lines.js'
-import { SinkOutbox, type OutboxOptions } from '../../../gateway/src/sinks/outbox.js'
+import {
+  line,
+  readingLine,
+  readingSeries,
+  storedReadingLine,
+  warningLine,
+} from '../../../gateway/src/sinks/influx/lines.js'
+import { seriesIds, SinkOutbox, type Batch, type OutboxOptions } from '../../../gateway/src/sinks/outbox.js'
 import { openDb, type Db } from '../../../gateway/src/store/db.js'
 import { ReadingStore } from '../../../gateway/src/store/readings.js'
 
@@ -43,6 +49,33 @@ describe('line protocol', () => {
     ).toBe(
       'reading,kind=gas,region=511823100301,sensor=gas-pk-01,site=plant-a,station=GAS-PK-01 lel_pct=12,lel_pct_max_10m=20 5',
     )
+  })
+
+  test('the stored-reading fast path writes byte for byte what readingLine writes, and falls back where it cannot', () => {
+    const place = { region: '511823100201' }
+    const cases: [Record<string, number>, Record<string, number> | undefined][] = [
+      [{ stage_m: 30.5 }, undefined],
+      [
+        { rain_mm: 0, t: -1.25e-7 },
+        { rain_mm_sum_1h: 12.5, rain_mm_sum_3h: 1e21 },
+      ],
+      [{ rain_mm: 2 }, { rain_mm: 3 }], // an aggregate named like a value: the slow way
+      [{}, { x_sum_1h: 1 }],
+      [{}, undefined],
+    ]
+    for (const [values, derived] of cases) {
+      const r = { stationId: 'RG 1', sensorId: 'rg-1', kind: 'rain', ts: 1_784_073_600_000, values, derived }
+      const slow = () => readingLine(r, place)
+      expect(
+        storedReadingLine(
+          readingSeries(r, place),
+          JSON.stringify(values),
+          derived ? JSON.stringify(derived) : null,
+          r.ts,
+          slow,
+        ),
+      ).toBe(slow())
+    }
   })
 
   test('a warning keeps its id and text as fields, never as tags (unbounded)', () => {
@@ -86,13 +119,25 @@ function fixture() {
   return { dataDir, db, add }
 }
 
+/** The sink's own formatting: the series from readingSeries, the slow way through readingLine. */
+const place = { region: '511823100201' }
 const opts = (over: Partial<OutboxOptions> = {}): OutboxOptions => ({
   maxBacklog: 1_000_000,
   thinToMs: 600_000,
   maxEvents: 1000,
-  readingLine: (r) => `${r.sensor_id}:${r.ts / 60_000}`,
+  readingLine: (r) =>
+    readingLine(
+      { ...seriesIds(r.series), ts: r.ts, values: JSON.parse(r.vals) as Record<string, number> },
+      place,
+    ),
+  series: (sensorId, stationId, kind) => readingSeries({ sensorId, stationId, kind }, place),
   ...over,
 })
+/** A batch's lines. */
+const lines = (b: Batch): string[] => b.parts.flatMap((p) => p.split('\n'))
+/** The line of test reading `i` of sensor `sensor`. */
+const rg = (i: number, sensor = 'rg') =>
+  `reading,kind=rain,region=511823100201,sensor=${sensor},station=${sensor.toUpperCase()} rain_mm=${i} ${i * 60_000}`
 
 describe('the outbox', () => {
   test('outbox rows come first, then readings in order; nothing moves until acknowledged; a restart resumes from the cursor', () => {
@@ -101,17 +146,18 @@ describe('the outbox', () => {
     let box = new SinkOutbox(db, 'influx', opts())
     box.enqueue('event', ['warning a', 'warning b'], 1)
     const first = box.next(5)
-    expect(first.lines).toEqual(['warning a', 'warning b', 'rg:0', 'rg:1', 'rg:2'])
+    expect(lines(first)).toEqual(['warning a', 'warning b', rg(0), rg(1), rg(2)])
+    expect(first.points).toBe(5)
     expect(first.counts).toEqual({ reading: 3, event: 2, snapshot: 0 })
     // Not acknowledged (the write failed): read again, the same.
-    expect(box.next(5).lines).toEqual(first.lines)
+    expect(lines(box.next(5))).toEqual(lines(first))
     box.ack(first, 100)
     expect(box.depth()).toEqual({ readings: 7, outbox: 0 })
     // A new outbox: the cursor is in the database, not in memory.
     db.close()
     const db2 = openDb({ dataDir, synchronous: 'normal' })
     box = new SinkOutbox(db2, 'influx', opts())
-    expect(box.next(100).lines).toEqual(['rg:3', 'rg:4', 'rg:5', 'rg:6', 'rg:7', 'rg:8', 'rg:9'])
+    expect(lines(box.next(100))).toEqual([3, 4, 5, 6, 7, 8, 9].map((i) => rg(i)))
     db2.close()
   })
 
@@ -124,15 +170,46 @@ describe('the outbox', () => {
     for (;;) {
       const b = box.next(200)
       if (b.empty) break
-      expect(box.next(200).lines).toEqual(b.lines) // unacknowledged: the same again
-      sent.push(...b.lines)
+      expect(lines(box.next(200))).toEqual(lines(b)) // unacknowledged: the same again
+      sent.push(...lines(b))
       thinned += b.thinned
       box.ack(b, 0)
     }
     const beyond = Array.from({ length: 2000 }, (_, i) => i).filter((i) => i % 10 === 0)
     const within = Array.from({ length: 1000 }, (_, i) => 2000 + i)
-    expect(sent).toEqual([...beyond, ...within].map((i) => `rg:${i}`))
+    expect(sent).toEqual([...beyond, ...within].map((i) => rg(i)))
     expect(thinned).toBe(2000 - beyond.length)
+  })
+
+  test('the backlog written by SQLite is byte for byte what readingLine writes, values, aggregates and all', () => {
+    const { db } = fixture()
+    const store = new ReadingStore(db, { batchMaxMessages: 100, batchMaxDelayMs: 1000, now: () => 0 })
+    const shapes: [Record<string, number>, Record<string, number> | undefined][] = [
+      [{ stage_m: 30.5 }, undefined],
+      [
+        { rain_mm: 0, t: -1.25e-7 },
+        { rain_mm_sum_1h: 12.5, rain_mm_sum_3h: 1e21 },
+      ],
+      [{}, { x_sum_1h: 1 }],
+      [{}, undefined], // nothing to write
+      [{ a: 1, b: 2, c: 3 }, { a_max_10m: 4 }],
+    ]
+    shapes.forEach(([values, derived], i) =>
+      store.add({ stationId: 'ST-1', sensorId: 'sen-1', kind: 'k', ts: 1000 + i, values, derived }, () => {}),
+    )
+    store.flush()
+    const b = new SinkOutbox(db, 'influx', opts()).next(100)
+    const want = shapes
+      .map(([values, derived], i) =>
+        readingLine(
+          { stationId: 'ST-1', sensorId: 'sen-1', kind: 'k', ts: 1000 + i, values, derived },
+          place,
+        ),
+      )
+      .filter((l) => l !== undefined)
+    expect(lines(b)).toEqual(want)
+    expect(b.points).toBe(4)
+    expect(b.counts.reading).toBe(4)
   })
 
   test('at maxEvents the oldest snapshots make room; events are never dropped', () => {
@@ -154,10 +231,8 @@ describe('the outbox', () => {
       0,
     )
     expect(dropped).toEqual([100])
-    const lines = box.next(5000).lines
-    expect(lines.filter((l) => l.startsWith('e'))).toHaveLength(600)
-    expect(lines.filter((l) => l.startsWith('s'))).toEqual(
-      Array.from({ length: 500 }, (_, i) => `s${100 + i}`),
-    )
+    const got = lines(box.next(5000))
+    expect(got.filter((l) => l.startsWith('e'))).toHaveLength(600)
+    expect(got.filter((l) => l.startsWith('s'))).toEqual(Array.from({ length: 500 }, (_, i) => `s${100 + i}`))
   })
 })

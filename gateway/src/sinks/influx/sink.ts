@@ -21,7 +21,7 @@ import type { Metrics } from '../../metrics.js'
 import type { CurrentRuntime } from '../../runtime.js'
 import type { Db } from '../../store/db.js'
 import type { VersionCoverage, WarningRow } from '../../warnings/model.js'
-import { SinkOutbox, type Batch, type ReadingRow } from '../outbox.js'
+import { concatBatches, seriesIds, SinkOutbox, type Batch, type ReadingRow } from '../outbox.js'
 import type { HistorySink } from '../sink.js'
 import {
   activeLines,
@@ -29,6 +29,8 @@ import {
   coverageLine,
   faultLine,
   readingLine,
+  readingSeries,
+  storedReadingLine,
   warningLine,
   type StationPlace,
 } from './lines.js'
@@ -92,6 +94,7 @@ export class InfluxSink implements HistorySink {
       thinToMs: durationMs(c.thinTo),
       maxEvents: c.maxEvents,
       readingLine: (r) => this.readingLine(r),
+      series: (sensorId, stationId, kind) => this.seriesOf(`${sensorId}\u001f${stationId}\u001f${kind}`),
       onDropped: (cls, n) => {
         deps.metrics.sinkDropped.labels(NAME, cls, 'bound').inc(n)
         this.log.warn({ class: cls, dropped: n }, 'sink outbox at its bound: oldest snapshots dropped')
@@ -199,6 +202,8 @@ export class InfluxSink implements HistorySink {
   // ---- the loop ---------------------------------------------------------------------------------
 
   private async run(): Promise<void> {
+    /** The batch after the one last sent, read while that one was in flight. */
+    let ahead: Batch | undefined
     while (this.running) {
       if (this.snapshotDue)
         try {
@@ -206,7 +211,8 @@ export class InfluxSink implements HistorySink {
         } catch (err) {
           this.log.error({ err }, 'snapshot not queued for the history sink')
         }
-      const batch = this.outbox.next(this.cfg.batchSize)
+      const batch = ahead ?? this.outbox.next(this.cfg.batchSize)
+      ahead = undefined
       if (batch.empty) {
         this.partialSince = undefined
         this.pendingEstimate = 0
@@ -214,26 +220,47 @@ export class InfluxSink implements HistorySink {
         await this.sleep(this.cfg.flushMs)
         continue
       }
-      if (batch.lines.length < this.cfg.batchSize && batch.thinned === 0) {
+      if (batch.points < this.cfg.batchSize && batch.thinned === 0) {
         // A partial batch waits up to flushEvery for more, unless a full one is reported first.
         const t = performance.now()
         this.partialSince ??= t
         const waited = t - this.partialSince
         if (waited < this.cfg.flushMs) {
-          this.pendingEstimate = batch.lines.length
+          this.pendingEstimate = batch.points
           await this.sleep(this.cfg.flushMs - waited)
           continue
         }
       }
       this.partialSince = undefined
-      const ok = await this.send(batch)
+      const sending = this.send(batch)
+      // A backlog goes out back to back: the next batch is read and formatted while this one is
+      // in flight (one write at a time, so the server receives them in order).
+      const next = batch.points >= this.cfg.batchSize ? await this.readAhead(batch) : undefined
+      const ok = await sending
       if (!ok) {
         await this.sleep(this.backoff)
-        continue
+        continue // the batch is read again, from the cursor
       }
       this.outbox.ack(batch, this.deps.now())
-      this.pendingEstimate = Math.max(0, this.pendingEstimate - batch.lines.length)
+      this.pendingEstimate = Math.max(0, this.pendingEstimate - batch.points)
       this.counted(batch)
+      if (next && !next.empty && next.points >= this.cfg.batchSize) ahead = next
+    }
+  }
+
+  /**
+   * The batch after `after`, read in slices with the event loop let through between them, so the
+   * write in flight (its gzip finishing, its request going out) is not held up by the reading.
+   */
+  private async readAhead(after: Batch): Promise<Batch> {
+    const slice = Math.max(1, Math.ceil(this.cfg.batchSize / 4))
+    let acc: Batch | undefined
+    for (;;) {
+      await new Promise<void>((r) => setImmediate(r))
+      const want = Math.min(slice, this.cfg.batchSize - (acc?.points ?? 0))
+      const b = this.outbox.next(want, acc ?? after)
+      acc = acc ? concatBatches(acc, b) : b
+      if (b.empty || b.points < want || acc.points >= this.cfg.batchSize || !this.running) return acc
     }
   }
 
@@ -242,8 +269,8 @@ export class InfluxSink implements HistorySink {
 
   /** Sends a batch; true once every line in it was accepted or refused as malformed. */
   private async send(batch: Batch): Promise<boolean> {
-    if (batch.lines.length === 0) return true // only thinned readings: nothing to send
-    const outcome = await this.post(batch.lines)
+    if (batch.points === 0) return true // only thinned readings: nothing to send
+    const outcome = await this.post(batch.parts, batch.points)
     const m = this.deps.metrics
     if (outcome === 'ok') {
       if (this.failures > 0) this.log.info({ after: this.failures }, 'history sink writes accepted again')
@@ -277,24 +304,27 @@ export class InfluxSink implements HistorySink {
    * lines and writes each half, so one bad line costs only itself.
    */
   private async post(
-    lines: readonly string[],
+    parts: readonly string[],
+    points: number,
   ): Promise<'ok' | { reason: string; detail: string; retryAfterMs?: number }> {
     try {
-      this.write.writeRecords(lines as string[])
+      // One record of many lines: the client's per-record bookkeeping once per batch, not per point.
+      this.write.writeRecord(parts.join('\n'))
       await this.write.flush()
       return 'ok'
     } catch (e) {
       if (e instanceof HttpError && (e.statusCode === 400 || e.statusCode === 413)) {
-        if (lines.length > 1) {
+        if (points > 1) {
+          const lines = parts.flatMap((p) => p.split('\n'))
           const half = Math.ceil(lines.length / 2)
-          const a = await this.post(lines.slice(0, half))
+          const a = await this.post(lines.slice(0, half), half)
           if (a !== 'ok') return a
-          return this.post(lines.slice(half))
+          return this.post(lines.slice(half), lines.length - half)
         }
         if (e.statusCode === 400) {
-          this.deps.metrics.sinkDropped.labels(NAME, classOf(lines[0]!), 'refused').inc()
+          this.deps.metrics.sinkDropped.labels(NAME, classOf(parts[0]!), 'refused').inc()
           this.log.error(
-            { line: lines[0]!.slice(0, 300), err: e.body?.slice(0, 300) },
+            { line: parts[0]!.slice(0, 300), err: e.body?.slice(0, 300) },
             'line refused by the server as malformed; dropped',
           )
           return 'ok'
@@ -318,7 +348,7 @@ export class InfluxSink implements HistorySink {
     if (b.counts.snapshot > 0) m.sinkWritten.labels(NAME, 'snapshot').inc(b.counts.snapshot)
     if (b.thinned > 0) m.sinkDropped.labels(NAME, 'reading', 'thinned').inc(b.thinned)
     const t = performance.now()
-    this.accepted.push([t, b.lines.length])
+    this.accepted.push([t, b.points])
     while (this.accepted.length > 0 && this.accepted[0]![0] < t - 10_000) this.accepted.shift()
     this.gauge()
   }
@@ -399,18 +429,38 @@ export class InfluxSink implements HistorySink {
     return s ? { region: s.region, site: s.site } : undefined
   }
 
+  /** Each sensor's series (measurement and tags) by its ids, made once per registry (a reload may move a station). */
+  private series = new Map<string, string>()
+  private seriesRegistry: unknown
+
+  private seriesOf(key: string): string {
+    const registry = this.deps.runtime().registry
+    if (registry !== this.seriesRegistry) {
+      this.series = new Map()
+      this.seriesRegistry = registry
+    }
+    let series = this.series.get(key)
+    if (series === undefined) {
+      const ids = seriesIds(key)
+      series = readingSeries(ids, this.place(ids.stationId))
+      this.series.set(key, series)
+    }
+    return series
+  }
+
   private readingLine(r: ReadingRow): string | undefined {
-    return readingLine(
-      {
-        stationId: r.station_id,
-        sensorId: r.sensor_id,
-        kind: r.kind,
-        ts: r.ts,
-        values: JSON.parse(r.vals) as Record<string, number>,
-        derived: r.derived === null ? undefined : (JSON.parse(r.derived) as Record<string, number>),
-      },
-      this.place(r.station_id),
-    )
+    return storedReadingLine(this.seriesOf(r.series), r.vals, r.derived, r.ts, () => {
+      const ids = seriesIds(r.series)
+      return readingLine(
+        {
+          ...ids,
+          ts: r.ts,
+          values: JSON.parse(r.vals) as Record<string, number>,
+          derived: r.derived === null ? undefined : (JSON.parse(r.derived) as Record<string, number>),
+        },
+        this.place(ids.stationId),
+      )
+    })
   }
 
   private eventLine(e: GatewayEvent): string | undefined {
