@@ -118,7 +118,7 @@ export async function startVictoriaMetrics(opts: VictoriaMetricsOptions = {}): P
     `-httpListenAddr=127.0.0.1:${port}`,
     `-storageDataPath=${join(dir, 'data')}`,
     '-retentionPeriod=100y',
-    '-search.latencyOffset=0s',
+    '-search.latencyOffset=1ms', // 0 means the default (30 s) before VictoriaMetrics 1.88
     '-search.disableCache',
     '-loggerLevel=ERROR',
     ...(opts.scrape ? [`-promscrape.config=${scrapeFile}`] : []),
@@ -126,11 +126,21 @@ export async function startVictoriaMetrics(opts: VictoriaMetricsOptions = {}): P
   return startProcess(VICTORIA_METRICS, args, port, async (url) => (await fetch(`${url}/health`)).ok, dir)
 }
 
-/** Every raw sample VictoriaMetrics holds for series matching `match` (its JSON-lines export). */
+/**
+ * Makes what VictoriaMetrics has accepted searchable now (`/internal/force_flush`): by itself it
+ * buffers for up to seconds, and a new series shows in searches after about 10 s.
+ */
+export async function vmFlush(url: string): Promise<void> {
+  const res = await fetch(`${url}/internal/force_flush`)
+  if (!res.ok) throw new Error(`force_flush failed: ${res.status}`)
+}
+
+/** Every raw sample VictoriaMetrics holds for series matching `match` (its JSON-lines export), flushed first. */
 export async function vmExport(
   url: string,
   match = '{__name__=~".+"}',
 ): Promise<{ metric: Record<string, string>; values: number[]; timestamps: number[] }[]> {
+  await vmFlush(url)
   const res = await fetch(`${url}/api/v1/export?match[]=${encodeURIComponent(match)}`)
   if (!res.ok) throw new Error(`export failed: ${res.status} ${await res.text()}`)
   const text = await res.text()
