@@ -65,12 +65,11 @@ export function operationsDashboard(): Dashboard {
     },
     {
       type: 'timeseries',
-      title: 'SMS backlog and throughput',
-      description: 'SMS queued and not yet submitted to the SMSC; queued and outcomes per second.',
+      title: 'SMS backlog and queued per second',
+      description: 'SMS queued and not yet submitted to the SMSC; SMS queued per second.',
       targets: [
         prom('sum(shaobing_sms_backlog)', 'backlog'),
         prom(rate('shaobing_sms_queued_total'), 'queued/s'),
-        prom(rate('shaobing_sms_outcomes_total', 'outcome'), '{{outcome}}/s'),
       ],
     },
     {
