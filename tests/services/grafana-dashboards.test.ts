@@ -107,13 +107,13 @@ function queries(): Query[] {
     for (const a of d.annotations?.list ?? []) {
       if (a.builtIn === 1) continue
       const flavour = flavourOf(a.datasource?.uid ?? undefined)!
-      const target = a.target as unknown as { query?: string; expr?: string; step?: string }
+      const target = a.target as unknown as { query?: string; expr?: string; interval?: string }
       out.push({
         dashboard: file,
         where: `annotation “${a.name}”`,
         flavour,
         text: String(flavour === 'influxdb' ? target.query : target.expr),
-        ...(target.step !== undefined ? { step: target.step } : {}),
+        ...(target.interval !== undefined ? { step: target.interval } : {}),
       })
     }
     for (const v of d.templating?.list ?? []) {

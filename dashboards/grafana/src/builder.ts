@@ -65,14 +65,21 @@ export interface InfluxAnnotationTarget extends DataQuery {
   readonly titleColumn?: string
 }
 
-/** Grafana's Prometheus annotation: an event wherever the series has a sample. */
+/** The query of Grafana's Prometheus annotation: `interval` is its step. */
 export interface PromAnnotationTarget extends DataQuery {
   readonly expr: string
-  readonly step: string
+  readonly interval: string
+}
+
+/**
+ * Grafana's Prometheus annotation: an event wherever the series has a sample, its title and tags
+ * from the series' labels (these options sit beside the query, where Grafana's editor keeps them).
+ */
+export interface PromAnnotation extends AnnotationQuery<PromAnnotationTarget> {
   readonly titleFormat: string
   readonly tagKeys: string
   readonly textFormat?: string
-  readonly useValueForTime: false
+  readonly useValueForTime: boolean
 }
 
 export const isInflux = (t: Target): t is InfluxTarget => 'query' in t
@@ -254,14 +261,18 @@ export function influxAnnotation(
 export function promAnnotation(
   name: string,
   iconColor: string,
-  target: Omit<PromAnnotationTarget, 'refId' | 'useValueForTime'>,
-): AnnotationQuery<PromAnnotationTarget> {
+  a: { expr: string; step: string; titleFormat: string; tagKeys: string; textFormat?: string },
+): PromAnnotation {
   return {
     name,
     enable: true,
     iconColor,
     datasource: DATASOURCES.prometheus,
-    target: { refId: 'Anno', useValueForTime: false, ...target },
+    target: { refId: 'Anno', expr: a.expr, interval: a.step },
+    titleFormat: a.titleFormat,
+    tagKeys: a.tagKeys,
+    ...(a.textFormat !== undefined ? { textFormat: a.textFormat } : {}),
+    useValueForTime: false,
   }
 }
 
