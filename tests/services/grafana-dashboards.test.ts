@@ -226,6 +226,17 @@ async function runProm(
   }
 }
 
+/** An instant query's single value (undefined: no series). */
+async function promValue(url: string, expr: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/api/v1/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ query: expr }),
+  })
+  const body = (await res.json()) as { data?: { result: { value: [number, string] }[] } }
+  const v = body.data?.result[0]?.value[1]
+  return v === undefined ? undefined : Number(v)
+}
+
 // ---- The generated files ----
 
 describe('the generated dashboards', () => {
@@ -375,6 +386,19 @@ describe.skipIf(!hasVictoriaMetrics())(
     let gw: RunningGateway
     const clients: MqttClient[] = []
     let commands = 0
+    let gauge: MqttClient
+    let seq = 0
+    let lastReading = 0
+    /** A reading of the gauge now, at most one a second, at the level it reached (nothing new is raised). */
+    const reading = async () => {
+      if (Date.now() - lastReading < 1000) return
+      lastReading = Date.now()
+      await gauge.publishAsync(
+        sensorDataTopic('water_level', GAUGE),
+        JSON.stringify({ ts: Date.now(), seq: seq++, values: { stage_m: 34.6 } }),
+        { qos: 1 },
+      )
+    }
 
     beforeAll(async () => {
       sinkVm = await startVictoriaMetrics()
@@ -394,14 +418,14 @@ describe.skipIf(!hasVictoriaMetrics())(
         clients.push(t)
       }
       // The river gauge, logged in as itself: a rise through the warning levels, then a malformed message.
-      const gauge = await connect(gw.urls.mqtt, device(GAUGE))
+      gauge = await connect(gw.urls.mqtt, device(GAUGE))
       clients.push(gauge)
       const stages = [30.0, 31.2, 32.6, 33.1, 34.1, 34.6]
       const t0 = Date.now() - stages.length * 60_000
       for (const [i, stage] of stages.entries())
         await gauge.publishAsync(
           sensorDataTopic('water_level', GAUGE),
-          JSON.stringify({ ts: t0 + i * 60_000, seq: i, values: { stage_m: stage } }),
+          JSON.stringify({ ts: t0 + i * 60_000, seq: seq++, values: { stage_m: stage } }),
           { qos: 1 },
         )
       await gauge.publishAsync(sensorDataTopic('water_level', GAUGE), '{"ts": "not a reading"', { qos: 0 })
@@ -417,6 +441,29 @@ describe.skipIf(!hasVictoriaMetrics())(
       await gw?.stop()
       await Promise.all([scraper?.close(), sinkVm?.close()])
     })
+
+    test('an outage of the sink’s server shows as write errors and a backlog, then a replay', async () => {
+      // So the sink's error and replay series exist for the panels below (counters with labels
+      // have no series until they first count).
+      await sinkVm.stop()
+      await until(
+        async () => (await reading(), promValue(scraper.url, 'sum(shaobing_sink_write_errors_total)')),
+        (v) => v !== undefined && v > 0,
+        'write errors while the sink’s server is down',
+        20_000,
+      )
+      expect(await promValue(scraper.url, 'max(shaobing_sink_connected)')).toBe(0)
+      await sinkVm.start()
+      await until(
+        async () => (
+          await reading(),
+          promValue(scraper.url, 'max_over_time(max(shaobing_sink_replay_rate)[1m:1s])')
+        ),
+        (v) => v !== undefined && v > 0,
+        'the outbox replayed once the server is back',
+        30_000,
+      )
+    }, 60_000)
 
     test('thresholds.json is what the gateway serves for the demo county', async () => {
       expect((await fetchThresholds(gw.urls.http)).stations).toEqual(thresholdsFile.stations)
