@@ -405,6 +405,14 @@ describe.skipIf(!hasVictoriaMetrics())(
       process.env[SINK_TOKEN_ENV] = 'test-sink-token'
       ;({ gw } = await startTestGateway(makeConfigDir(undefined, SINK_CONFIG(sinkVm.url)).config))
       scraper = await startVictoriaMetrics({ scrape: [`127.0.0.1:${gw.ports.http}`] })
+      // Scraped before anything happens, so each counter's first sample is before its increase (a
+      // rate needs both).
+      await until(
+        () => promValue(scraper.url, 'shaobing_readings_received_total'),
+        (v) => v !== undefined,
+        'the first scrape of the gateway',
+        15_000,
+      )
       // The village's loudspeakers, answering each command as real ones do.
       for (const id of TERMINALS) {
         const t = await connect(gw.urls.mqtt, device(id))

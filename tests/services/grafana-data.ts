@@ -150,6 +150,8 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
       const byRule = new Map<string, ThresholdView[]>()
       for (const th of list) byRule.set(th.ruleId, [...(byRule.get(th.ruleId) ?? []), th])
       const hazardLevel = new Map<string, Level | null>()
+      /** The rule the hazard's level comes from (its first rule while none holds). */
+      const hazardRule = new Map<string, string>()
       for (const [ruleId, ths] of byRule) {
         let level: Level | null = null
         for (const th of ths) {
@@ -168,8 +170,13 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
           levels.set(ruleId, level)
         }
         const h = ths[0]!.hazard
-        if (rank(level) > rank(hazardLevel.get(h) ?? null)) hazardLevel.set(h, level)
-        else if (!hazardLevel.has(h)) hazardLevel.set(h, null)
+        if (rank(level) > rank(hazardLevel.get(h) ?? null)) {
+          hazardLevel.set(h, level)
+          hazardRule.set(h, ruleId)
+        } else if (!hazardLevel.has(h)) {
+          hazardLevel.set(h, null)
+          hazardRule.set(h, ruleId)
+        }
       }
       // One warning per station and hazard, released half a minute after the reading.
       for (const [hazard, level] of hazardLevel) {
@@ -180,10 +187,12 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
         const at = t + 30_000
         const version = w.version + 1
         const warningId = `W-${st.id}-${hazard}`
+        const ruleId = hazardRule.get(hazard)!
         push(
           'warning',
           warningLine({
             warningId,
+            ruleId,
             hazard,
             region: st.region,
             stationId: st.id,
@@ -202,6 +211,7 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
             'warning',
             warningLine({
               warningId,
+              ruleId,
               hazard,
               region: st.region,
               stationId: st.id,
@@ -215,15 +225,17 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
             'coverage',
             coverageLine({
               warningId,
+              ruleId,
+              stationId: st.id,
               hazard,
               region: st.region,
               level,
-              targets: 4,
-              sent: 4,
+              targeted: 4,
+              reached: 4,
               played: i % 2 === 0 ? 4 : 3,
               failed: i % 2 === 0 ? 0 : 1,
               offline: 0,
-              smsDelivered: 2,
+              unanswered: 0,
               at: at + 2 * M,
             }),
           )

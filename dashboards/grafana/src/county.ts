@@ -25,7 +25,8 @@ const levelColours = () =>
     properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
   }))
 
-const COVERAGE_FIELDS = ['targets', 'sent', 'played', 'failed', 'offline', 'sms_delivered', 'ratio'] as const
+/** The coverage fields (lines.ts): loudspeakers targeted, reached (answered at all), played, failed, offline, unanswered. */
+const COVERAGE_FIELDS = ['targeted', 'reached', 'played', 'failed', 'offline', 'unanswered', 'ratio'] as const
 
 export function countyDashboard(flavour: Flavour): Dashboard {
   const isInflux = flavour === 'influxdb'
@@ -74,7 +75,7 @@ export function countyDashboard(flavour: Flavour): Dashboard {
     {
       type: 'bargauge',
       title: 'Coverage: loudspeakers played of targeted',
-      description: 'Each active warning’s latest reach, by hazard and region (played ÷ targets).',
+      description: 'Each active warning’s latest reach, by hazard and region (played ÷ targeted).',
       targets: [
         isInflux
           ? influx(
