@@ -55,7 +55,8 @@ const built = dashboards(thresholdsFile)
  */
 const SINK_TOKEN_ENV = 'SHAOBING_TEST_SINK_TOKEN'
 const SINK_CONFIG = (url: string): string =>
-  `sinks: { influx: { url: ${JSON.stringify(url)}, org: shaobing, bucket: shaobing, token: { env: ${SINK_TOKEN_ENV} } } }`
+  `sinks: { influx: { url: ${JSON.stringify(url)}, org: shaobing, bucket: shaobing, token: { env: ${SINK_TOKEN_ENV} }, snapshotEvery: 1s } }`
+/** The sink's snapshots (warnings on the air, coverage) come every second above, not every minute, for the test. */
 
 // ---- What the dashboards hold ----
 
@@ -472,6 +473,38 @@ describe.skipIf(!hasVictoriaMetrics())(
         30_000,
       )
     }, 60_000)
+
+    test('the VictoriaMetrics station and county views answer from what the gateway’s own sink wrote', async () => {
+      // The gauge's station; it raised a flood warning (no fault, and only a water level).
+      const station = 'WL-LW-01'
+      const relevant = queries().filter(
+        (q) =>
+          q.flavour === 'prometheus' &&
+          !q.dashboard.endsWith('operations.json') &&
+          !q.text.includes('fault_active') &&
+          !(
+            q.text.startsWith('{__name__=~"reading_') &&
+            !/^\{__name__=~"reading_(stage_m\(|\.\+")/.test(q.text)
+          ),
+      )
+      expect(relevant.length).toBeGreaterThan(8)
+      for (const q of relevant) {
+        const a = await until(
+          () => runProm(sinkVm.url, q, station, '1m'),
+          (a) => a.data,
+          `${q.dashboard} ${q.where}: data from the sink for ${q.text}`,
+          15_000,
+        )
+        // The station's threshold lines land on the series the sink wrote.
+        const mine = (q.overrides ?? []).filter((o) => o.startsWith(`^${station} `))
+        for (const o of mine)
+          expect(
+            a.names.some((n) => new RegExp(o).test(n)),
+            `${o} in ${a.names.join(', ')}`,
+          ).toBe(true)
+        if (q.text.includes('reading_stage_m')) expect(mine.length).toBeGreaterThan(0)
+      }
+    }, 120_000)
 
     test('thresholds.json is what the gateway serves for the demo county', async () => {
       expect((await fetchThresholds(gw.urls.http)).stations).toEqual(thresholdsFile.stations)
