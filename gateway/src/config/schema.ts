@@ -228,6 +228,11 @@ export const InfluxSinkConfig = z.strictObject({
     .optional(),
   /** Points per write request; a backlog is sent in batches this size, back to back. */
   batchSize: z.int().min(1).max(100_000).default(5000),
+  /**
+   * Writes in flight at once while a backlog drains (batches are still taken and acknowledged in
+   * order); 1 makes the server receive every batch strictly in order.
+   */
+  concurrency: z.int().min(1).max(16).default(4),
   /** Live points wait at most this long for a batch to fill. */
   flushEvery: Duration.default('1s'),
   /** A write request unanswered this long has failed (and is sent again). */

@@ -86,6 +86,8 @@ export interface OutboxOptions {
    * quantity names and finite numbers (as ingest stores them), so their text becomes the fields.
    */
   readonly series: (sensorId: string, stationId: string, kind: string) => string
+  /** What the series are made from (the registry in force): when it changes they are made again. */
+  readonly seriesVersion?: () => unknown
   /** Snapshot rows removed at the bound. */
   readonly onDropped?: (cls: OutboxClass, n: number) => void
 }
@@ -112,6 +114,9 @@ export class SinkOutbox {
     dropSnapshots: Statement
     body: Statement
   }
+  /** Each series (measurement and tags) by its mark, and what they were made from (the registry). */
+  private series = new Map<string, string>()
+  private seriesVersion: unknown
   private cursor: number
   private outboxRows: number
   /** The last thinned bucket kept per sensor (beyond the bound). */
@@ -141,12 +146,11 @@ export class SinkOutbox {
       body: prepareRaw(
         db,
         `SELECT count(*), max(id), count(line), group_concat(line, char(10) ORDER BY id) FROM (
-           SELECT id, CASE WHEN f = '' THEN NULL
-                  ELSE char(31) || sensor_id || char(31) || station_id || char(31) || kind || char(31) || ' ' || f || ' ' || ts END AS line
-           FROM (SELECT id, sensor_id, station_id, kind, ts,
-                        trim(replace(replace(substr(vals, 2, length(vals) - 2), '":', '='), '"', '') || ',' ||
-                             coalesce(replace(replace(substr(derived, 2, length(derived) - 2), '":', '='), '"', ''), ''), ',') AS f
-                 FROM readings WHERE id > ? ORDER BY id LIMIT ?))`,
+           SELECT id, CASE WHEN vals = '{}' AND derived IS NULL THEN NULL
+                  ELSE char(31) || sensor_id || char(31) || station_id || char(31) || kind || char(31) || ' ' ||
+                       CASE WHEN vals = '{}' THEN derived ELSE vals || coalesce(char(30) || derived, '') END ||
+                       ' ' || ts END AS line
+           FROM readings WHERE id > ? ORDER BY id LIMIT ?)`,
       ),
       maxId: db.prepare('SELECT max(id) AS id FROM readings'),
       oldestReading: db.prepare('SELECT received_at FROM readings WHERE id > ? ORDER BY id LIMIT 1'),
@@ -213,18 +217,18 @@ export class SinkOutbox {
     // Readings at or below this id are beyond the bound: thinned as they are read.
     const bound = this.newestReadingId() - this.opts.maxBacklog
     if (from >= bound) {
+      const version = this.opts.seriesVersion?.()
+      if (version !== this.seriesVersion) {
+        this.series = new Map()
+        this.seriesVersion = version
+      }
       const [read, last, lines, body] = this.q.body.get(from, room) as [
         number,
         number | null,
         number,
         string | null,
       ]
-      if (body !== null)
-        parts.push(
-          body.replace(SERIES_MARK, (_m, sensor: string, station: string, kind: string) =>
-            this.opts.series(sensor, station, kind),
-          ),
-        )
+      if (body !== null) parts.push(this.toLineProtocol(body))
       counts.reading += lines
       const points = parts.length - (body !== null ? 1 : 0) + lines
       return {
@@ -271,6 +275,30 @@ export class SinkOutbox {
       thinned,
       empty: parts.length === 0 && read === 0,
     }
+  }
+
+  /**
+   * The backlog's body as SQLite wrote it (per line: its series' ids between U+001F marks, the
+   * values' JSON and the aggregates' after U+001E, the time) as line protocol. Stored values and
+   * aggregates are flat JSON of plain quantity names and finite numbers (ingest validates both),
+   * so the JSON's punctuation alone changes: `{"a":1}␞{"b":2}` becomes `a=1,b=2`, by plain string
+   * replacement over the whole batch (measured: a fifth of SQLite's replace() per row).
+   */
+  private toLineProtocol(body: string): string {
+    return body
+      .replaceAll('}\u001e{"', ',')
+      .replaceAll('{"', '')
+      .replaceAll('":', '=')
+      .replaceAll(',"', ',')
+      .replaceAll('}', '')
+      .replace(SERIES_MARK, (mark: string, sensor: string, station: string, kind: string) => {
+        let prefix = this.series.get(mark)
+        if (prefix === undefined) {
+          prefix = this.opts.series(sensor, station, kind)
+          this.series.set(mark, prefix)
+        }
+        return prefix
+      })
   }
 
   /** The server accepted the batch: its outbox rows go, the cursor moves past its readings. */

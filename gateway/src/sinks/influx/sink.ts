@@ -55,7 +55,9 @@ const NAME = 'influx'
 export class InfluxSink implements HistorySink {
   readonly name = NAME
   private readonly outbox: SinkOutbox
-  private readonly write: WriteApi
+  /** One write API per write in flight (`concurrency`), each used by one request at a time. */
+  private readonly free: WriteApi[] = []
+  private readonly writers: WriteApi[] = []
   private readonly log: Logger
   private readonly cfg: {
     batchSize: number
@@ -63,6 +65,7 @@ export class InfluxSink implements HistorySink {
     retryMinMs: number
     retryMaxMs: number
     snapshotMs: number
+    concurrency: number
   }
   private running = false
   private loop: Promise<void> | undefined
@@ -88,6 +91,7 @@ export class InfluxSink implements HistorySink {
       retryMinMs: durationMs(c.retry.min),
       retryMaxMs: durationMs(c.retry.max),
       snapshotMs: durationMs(c.snapshotEvery),
+      concurrency: c.concurrency,
     }
     this.outbox = new SinkOutbox(deps.db, NAME, {
       maxBacklog: c.maxBacklog,
@@ -95,6 +99,7 @@ export class InfluxSink implements HistorySink {
       maxEvents: c.maxEvents,
       readingLine: (r) => this.readingLine(r),
       series: (sensorId, stationId, kind) => this.seriesOf(`${sensorId}\u001f${stationId}\u001f${kind}`),
+      seriesVersion: () => deps.runtime().registry,
       onDropped: (cls, n) => {
         deps.metrics.sinkDropped.labels(NAME, cls, 'bound').inc(n)
         this.log.warn({ class: cls, dropped: n }, 'sink outbox at its bound: oldest snapshots dropped')
@@ -105,19 +110,24 @@ export class InfluxSink implements HistorySink {
       error: (message, err) => this.log.debug({ err: errText(err) }, `influxdb-client: ${message}`),
       warn: (message, err) => this.log.debug({ err: errText(err) }, `influxdb-client: ${message}`),
     })
-    this.write = new InfluxDB({
+    const client = new InfluxDB({
       url: c.url,
       ...(deps.token !== undefined ? { token: deps.token } : {}),
       timeout: durationMs(c.timeout),
-    }).getWriteApi(c.org, c.bucket, 'ms', {
-      // Batches are formed from the outbox and sent by flush(); the client buffers and retries nothing.
-      batchSize: c.batchSize + 1,
-      maxBatchBytes: 1 << 30,
-      flushInterval: 0,
-      maxRetries: 0,
-      maxBufferLines: 1,
-      gzipThreshold: c.gzipAbove,
     })
+    for (let i = 0; i < c.concurrency; i++)
+      this.writers.push(
+        client.getWriteApi(c.org, c.bucket, 'ms', {
+          // Batches are formed from the outbox and sent by flush(); the client buffers and retries nothing.
+          batchSize: c.batchSize + 1,
+          maxBatchBytes: 1 << 30,
+          flushInterval: 0,
+          maxRetries: 0,
+          maxBufferLines: 1,
+          gzipThreshold: c.gzipAbove,
+        }),
+      )
+    this.free.push(...this.writers)
     for (const cls of ['reading', 'event', 'snapshot']) {
       deps.metrics.sinkWritten.labels(NAME, cls).inc(0)
       deps.metrics.sinkDropped.labels(NAME, cls, cls === 'reading' ? 'thinned' : 'bound').inc(0)
@@ -152,7 +162,7 @@ export class InfluxSink implements HistorySink {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer)
     this.wake?.()
     await this.loop
-    await this.write.close().catch(() => undefined)
+    await Promise.all(this.writers.map((w) => w.close().catch(() => undefined)))
   }
 
   committed(stored: number): void {
@@ -201,9 +211,13 @@ export class InfluxSink implements HistorySink {
 
   // ---- the loop ---------------------------------------------------------------------------------
 
+  /**
+   * Batches are taken in order and acknowledged in order. While a backlog lasts, up to
+   * `concurrency` writes are in flight, the next batch read while the others travel; a write that
+   * failed is sent again when its turn comes, and the ones after it that succeeded are not.
+   */
   private async run(): Promise<void> {
-    /** The batch after the one last sent, read while that one was in flight. */
-    let ahead: Batch | undefined
+    const inflight: { batch: Batch; result: Promise<boolean> }[] = []
     while (this.running) {
       if (this.snapshotDue)
         try {
@@ -211,41 +225,55 @@ export class InfluxSink implements HistorySink {
         } catch (err) {
           this.log.error({ err }, 'snapshot not queued for the history sink')
         }
-      const batch = ahead ?? this.outbox.next(this.cfg.batchSize)
-      ahead = undefined
-      if (batch.empty) {
+      // Fill: more writes while the server keeps accepting and full batches are waiting.
+      while (this.running && inflight.length < this.cfg.concurrency && this.failures === 0) {
+        const last = inflight.at(-1)?.batch
+        if (last && last.points < this.cfg.batchSize) break // a partial one is read again later
+        const batch = last ? await this.readAhead(last) : this.outbox.next(this.cfg.batchSize)
+        if (batch.empty) {
+          if (!last) this.partialSince = undefined
+          break
+        }
+        if (batch.points < this.cfg.batchSize && batch.thinned === 0) {
+          if (last) break // what follows a full batch goes once the backlog has been seen whole
+          // A partial batch waits up to flushEvery for more, unless a full one is reported first.
+          const t = performance.now()
+          this.partialSince ??= t
+          if (t - this.partialSince < this.cfg.flushMs) {
+            this.pendingEstimate = batch.points
+            break
+          }
+        }
         this.partialSince = undefined
+        inflight.push({ batch, result: this.send(batch) })
+      }
+      const head = inflight[0]
+      if (!head) {
         this.pendingEstimate = 0
         this.gauge()
-        await this.sleep(this.cfg.flushMs)
+        const waited = this.partialSince === undefined ? 0 : performance.now() - this.partialSince
+        await this.sleep(Math.max(1, this.cfg.flushMs - waited))
         continue
       }
-      if (batch.points < this.cfg.batchSize && batch.thinned === 0) {
-        // A partial batch waits up to flushEvery for more, unless a full one is reported first.
-        const t = performance.now()
-        this.partialSince ??= t
-        const waited = t - this.partialSince
-        if (waited < this.cfg.flushMs) {
-          this.pendingEstimate = batch.points
-          await this.sleep(this.cfg.flushMs - waited)
-          continue
-        }
-      }
-      this.partialSince = undefined
-      const sending = this.send(batch)
-      // A backlog goes out back to back: the next batch is read and formatted while this one is
-      // in flight (one write at a time, so the server receives them in order).
-      const next = batch.points >= this.cfg.batchSize ? await this.readAhead(batch) : undefined
-      const ok = await sending
-      if (!ok) {
+      if (!(await head.result)) {
         await this.sleep(this.backoff)
-        continue // the batch is read again, from the cursor
+        if (this.running) head.result = this.send(head.batch) // its turn again; those after it wait
+        continue
       }
-      this.outbox.ack(batch, this.deps.now())
-      this.pendingEstimate = Math.max(0, this.pendingEstimate - batch.points)
-      this.counted(batch)
-      if (next && !next.empty && next.points >= this.cfg.batchSize) ahead = next
+      inflight.shift()
+      this.accept(head.batch)
     }
+    // Stopping: what is in flight is answered (or fails within its timeout) and acknowledged in order.
+    for (const { batch, result } of inflight) {
+      if (!(await result)) break
+      this.accept(batch)
+    }
+  }
+
+  private accept(batch: Batch): void {
+    this.outbox.ack(batch, this.deps.now())
+    this.pendingEstimate = Math.max(0, this.pendingEstimate - batch.points)
+    this.counted(batch)
   }
 
   /**
@@ -309,8 +337,13 @@ export class InfluxSink implements HistorySink {
   ): Promise<'ok' | { reason: string; detail: string; retryAfterMs?: number }> {
     try {
       // One record of many lines: the client's per-record bookkeeping once per batch, not per point.
-      this.write.writeRecord(parts.join('\n'))
-      await this.write.flush()
+      const write = this.free.pop()!
+      try {
+        write.writeRecord(parts.join('\n'))
+        await write.flush()
+      } finally {
+        this.free.push(write)
+      }
       return 'ok'
     } catch (e) {
       if (e instanceof HttpError && (e.statusCode === 400 || e.statusCode === 413)) {
