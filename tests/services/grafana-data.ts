@@ -197,7 +197,7 @@ export function demoLines(now: number, file: ThresholdsFile): DemoData {
             region: st.region,
             stationId: st.id,
             action,
-            status: action === 'lift' ? 'lifted' : 'active',
+            status: 'Actual',
             level: level ?? w.level,
             version,
             targets: 4,

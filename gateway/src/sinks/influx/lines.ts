@@ -15,6 +15,7 @@
  * Pure: nothing here knows the database or the client; the sink and the tests share it.
  */
 import { rank, type Level } from '../../../../rules/src/index.js'
+import type { VersionCoverage } from '../../warnings/model.js'
 
 /** A tag value or key: commas, equals signs and spaces are escaped (line protocol). */
 const tagEsc = (s: string): string =>
@@ -224,20 +225,17 @@ export function activeLines(
   return levels.map((l) => line('warnings_active', { level: l }, { count: { int: counts[l] ?? 0 } }, at)!)
 }
 
-export interface CoveragePoint {
+/** One active warning's reach: the loudspeakers of its latest released version, as coverage counts them. */
+export interface CoveragePoint extends Pick<
+  VersionCoverage,
+  'targeted' | 'reached' | 'played' | 'failed' | 'offline' | 'unanswered'
+> {
   readonly warningId: string
   readonly ruleId: string
   readonly stationId: string
   readonly hazard: string
   readonly region: string
   readonly level: Level | null
-  /** The loudspeakers of its latest released version: targeted, answered at all, played, … */
-  readonly targeted: number
-  readonly reached: number
-  readonly played: number
-  readonly failed: number
-  readonly offline: number
-  readonly unanswered: number
   readonly at: number
 }
 
