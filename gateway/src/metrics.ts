@@ -4,11 +4,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Gauges read when scraped; the app points them at what owns the figure. */
 export interface MetricSources {
   smsBacklog: () => number
+  /** Brings the history sinks' backlog, lag and replay rate up to date (they also move during an outage). */
+  sinks: () => void
 }
 
 export function createMetrics() {
   const registry = new Registry()
-  const sources: MetricSources = { smsBacklog: () => 0 }
+  const sources: MetricSources = { smsBacklog: () => 0, sinks: () => {} }
   collectDefaultMetrics({ register: registry, prefix: 'shaobing_' })
   const m = {
     registry,
@@ -227,6 +229,10 @@ export function createMetrics() {
       help: 'Points a history sink has not yet had accepted: readings behind its cursor, events and snapshots in its outbox',
       labelNames: ['sink', 'class'],
       registers: [registry],
+      // Registered before the lag and the replay rate, which this sets too.
+      collect() {
+        sources.sinks()
+      },
     }),
     sinkLag: new Gauge({
       name: 'shaobing_sink_lag_seconds',

@@ -137,6 +137,7 @@ export class InfluxSink implements HistorySink {
     deps.metrics.sinkReplayRate.labels(NAME).set(0)
     deps.metrics.sinkConnected.labels(NAME).set(0)
     this.gauge()
+    deps.metrics.sources.sinks = () => this.gauge()
   }
 
   start(): void {
