@@ -223,7 +223,9 @@ for (let run = 0; run < Number(args.runs); run++) {
 const bestBare = Math.max(...bare)
 const bestOurs = Math.max(...ours)
 if (args['no-outage']) {
-  console.log(`best: bare ${Math.round(bestBare)}, sink ${Math.round(bestOurs)} points/s, ratio ${(bestOurs / bestBare).toFixed(2)}`)
+  console.log(
+    `best: bare ${Math.round(bestBare)}, sink ${Math.round(bestOurs)} points/s, ratio ${(bestOurs / bestBare).toFixed(2)}`,
+  )
   process.exit(0)
 }
 const out = await outage(bestBare)
