@@ -219,6 +219,7 @@ export class InfluxSink implements HistorySink {
    */
   private async run(): Promise<void> {
     const inflight: { batch: Batch; result: Promise<boolean> }[] = []
+    // (an entry's batch is replaced when it is read again after a failure)
     while (this.running) {
       if (this.snapshotDue)
         try {
@@ -258,7 +259,11 @@ export class InfluxSink implements HistorySink {
       }
       if (!(await head.result)) {
         await this.sleep(this.backoff)
-        if (this.running) head.result = this.send(head.batch) // its turn again; those after it wait
+        if (!this.running) continue
+        // Alone in flight, it is read again (now beyond the bound it is thinned, and points that
+        // came meanwhile join it); with others after it, it goes again as it was, in its turn.
+        if (inflight.length === 1) head.batch = this.outbox.next(this.cfg.batchSize)
+        head.result = head.batch.empty ? Promise.resolve(true) : this.send(head.batch)
         continue
       }
       inflight.shift()
