@@ -212,6 +212,54 @@ describe('the outbox', () => {
     expect(b.counts.reading).toBe(4)
   })
 
+  test('interleaved sensors in batches: lines in id order, the series SQL remembers right, made again when the registry changes', () => {
+    const { db } = fixture()
+    const store = new ReadingStore(db, { batchMaxMessages: 10_000, batchMaxDelayMs: 1000, now: () => 0 })
+    const shapes: Record<string, number>[] = [{ rain_mm: 1 }, { rain_mm: 0.5, t: -3 }, { a: 1, b: 2, c: 3 }]
+    const rows: {
+      stationId: string
+      sensorId: string
+      kind: string
+      ts: number
+      values: Record<string, number>
+    }[] = []
+    for (let i = 0; i < 5000; i++) {
+      // 37 sensors in a scrambled order; sensor s-3 reports from two stations (moved in the field).
+      const s = (i * 17) % 37
+      const stationId = s === 3 && i % 2 === 0 ? 'ST-3B' : `ST-${s}`
+      rows.push({ stationId, sensorId: `s-${s}`, kind: 'rain', ts: i * 1000, values: shapes[i % 3]! })
+    }
+    for (const r of rows) store.add(r, () => {})
+    store.flush()
+    let region = '511823100201'
+    let version = 1
+    const box = new SinkOutbox(
+      db,
+      'influx',
+      opts({
+        series: (sensorId, stationId, kind) => readingSeries({ sensorId, stationId, kind }, { region }),
+        seriesVersion: () => version,
+      }),
+    )
+    const want = (from: number, to: number) =>
+      rows.slice(from, to).map((r) => readingLine({ ...r, derived: undefined }, { region }))
+    const read = (n: number): string[] => {
+      const got: string[] = []
+      while (got.length < n) {
+        const b = box.next(700)
+        if (b.empty) break
+        got.push(...lines(b))
+        box.ack(b, 0)
+      }
+      return got
+    }
+    expect(read(2800)).toEqual(want(0, 2800))
+    // The registry moves every station to another village: the series are made again.
+    region = '511823100202'
+    version++
+    expect(read(2200)).toEqual(want(2800, 5000))
+  })
+
   test('at maxEvents the oldest snapshots make room; events are never dropped', () => {
     const { db } = fixture()
     const dropped: number[] = []
