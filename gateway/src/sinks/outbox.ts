@@ -14,6 +14,7 @@
  * event rows (warnings, alerts, faults) are never dropped.
  */
 import { prepareRaw, type Db, type Statement } from '../store/db.js'
+import { BacklogReader, type BodyRow, type ReaderSql } from './reader.js'
 
 export type OutboxClass = 'event' | 'snapshot'
 
@@ -90,6 +91,23 @@ export interface OutboxOptions {
   readonly seriesVersion?: () => unknown
   /** Snapshot rows removed at the bound. */
   readonly onDropped?: (cls: OutboxClass, n: number) => void
+  /** Whether the backlog's SQL runs in a worker thread (`nextAsync`; a database in a file only). */
+  readonly readInWorker?: boolean
+  /** The worker failed: the outbox reads by itself from then on. */
+  readonly onReaderFailed?: (err: Error) => void
+}
+
+/** A batch begun: its outbox rows, where its readings start, how many fit, how they are read. */
+interface Head {
+  readonly parts: string[]
+  readonly counts: { reading: number; event: number; snapshot: number }
+  readonly outboxTo: number
+  readonly kept: Map<string, number>
+  readonly from: number
+  readonly room: number
+  bound: number
+  fast: boolean
+  readonly done?: Batch
 }
 
 /** The series mark the backlog's SQL puts at the start of each line: sensor, station, kind. */
@@ -98,6 +116,44 @@ const SERIES_MARK = /\u001f([^\u001f]*)\u001f([^\u001f]*)\u001f([^\u001f]*)\u001
 
 /** Reading rows scanned per batch while thinning, in batches: the cursor moves on even when most are skipped. */
 const THIN_SCAN = 20
+
+/**
+ * The backlog's fast path: up to ? readings (after id ?, for sink ?) as line protocol in one
+ * string, written by SQLite. Each line's series (measurement and tags) comes from
+ * `temp.sink_series`, or, for a series not there yet, as its ids between U+001F marks for the
+ * caller to replace (and remember). The values' and aggregates' JSON loses its braces here
+ * (`{"a":1}` → `a":1`). The lines come in id order: the subquery's ORDER BY ... LIMIT makes SQLite
+ * run it as a co-routine that the aggregate consumes row by row (a test pins it).
+ * `group_concat(... ORDER BY id)` would say so too, but sorts again, and doubled the read's cost
+ * (0.9 → 1.8 µs a line).
+ */
+const SQL: ReaderSql = {
+  schema:
+    'CREATE TEMP TABLE IF NOT EXISTS sink_series (sink TEXT, sensor_id TEXT, station_id TEXT, kind TEXT, ' +
+    'prefix TEXT, PRIMARY KEY (sink, sensor_id)) WITHOUT ROWID',
+  body: `SELECT count(*), max(id), count(line), group_concat(line, char(10)) FROM (
+      SELECT r.id AS id, CASE WHEN r.vals = '{}' AND r.derived IS NULL THEN NULL
+             ELSE format('%s %s%s %d',
+               CASE WHEN s.station_id = r.station_id AND s.kind = r.kind THEN s.prefix
+               ELSE char(31) || r.sensor_id || char(31) || r.station_id || char(31) || r.kind || char(31) END,
+               CASE WHEN r.vals = '{}' THEN substr(r.derived, 3, length(r.derived) - 3)
+               ELSE substr(r.vals, 3, length(r.vals) - 3) END,
+               CASE WHEN r.derived IS NULL OR r.vals = '{}' THEN ''
+               ELSE ',' || substr(r.derived, 3, length(r.derived) - 3) END,
+               r.ts) END AS line
+      FROM readings r LEFT JOIN temp.sink_series s ON s.sink = ? AND s.sensor_id = r.sensor_id
+      WHERE r.id > ? ORDER BY r.id LIMIT ?)`,
+  remember:
+    'INSERT OR IGNORE INTO temp.sink_series (sink, sensor_id, station_id, kind, prefix) VALUES (?, ?, ?, ?, ?)',
+  forget: 'DELETE FROM temp.sink_series WHERE sink = ?',
+  // Stored values and aggregates are flat JSON of plain quantity names and finite numbers (ingest
+  // validates both), so the JSON's punctuation alone changes: `a":1,"b":2` becomes `a=1,b=2`, by
+  // plain string replacement over the whole batch (measured: a fifth of SQLite's replace() per row).
+  fields: [
+    ['":', '='],
+    [',"', ','],
+  ],
+}
 
 export class SinkOutbox {
   private readonly q: {
@@ -125,18 +181,16 @@ export class SinkOutbox {
   private readonly kept = new Map<string, number>()
   private readonly ackTx: (b: Batch, now: number) => void
   private readonly insertTx: (cls: OutboxClass, lines: readonly string[], at: number) => void
+  private reader: BacklogReader | undefined
 
   constructor(
     private readonly db: Db,
     readonly sink: string,
     private readonly opts: OutboxOptions,
   ) {
-    // The series of the sensors seen, for the backlog's SQL (this connection's, in memory; made
-    // again when the registry changes).
-    db.exec(
-      'CREATE TEMP TABLE IF NOT EXISTS sink_series (sink TEXT, sensor_id TEXT, station_id TEXT, kind TEXT, ' +
-        'prefix TEXT, PRIMARY KEY (sink, sensor_id)) WITHOUT ROWID',
-    )
+    // The series of the sensors seen, for the backlog's SQL (this connection's; made again when
+    // the registry changes).
+    db.exec(SQL.schema)
     this.q = {
       cursor: db.prepare('SELECT reading_id FROM sink_cursors WHERE sink = ?'),
       setCursor: db.prepare(
@@ -149,32 +203,9 @@ export class SinkOutbox {
         'SELECT id, ts, sensor_id || char(31) || station_id || char(31) || kind, vals, derived ' +
           'FROM readings WHERE id > ? ORDER BY id LIMIT ?',
       ),
-      // The backlog's fast path: up to ? readings as line protocol in one string, written by SQLite.
-      // Each line's series (measurement and tags) comes from `temp.sink_series`, or, for a series
-      // not there yet, as its ids between U+001F marks for the caller to replace (and remember).
-      // The values' and aggregates' JSON loses its braces here (`{"a":1}` → `a":1`).
-      // The lines come in id order: the subquery's ORDER BY ... LIMIT makes SQLite run it as a
-      // co-routine that the aggregate consumes row by row (a test pins it). `group_concat(... ORDER
-      // BY id)` would say so too, but sorts again, and doubled the read's cost (0.9 → 1.8 µs a line).
-      body: prepareRaw(
-        db,
-        `SELECT count(*), max(id), count(line), group_concat(line, char(10)) FROM (
-           SELECT r.id AS id, CASE WHEN r.vals = '{}' AND r.derived IS NULL THEN NULL
-                  ELSE format('%s %s%s %d',
-                    CASE WHEN s.station_id = r.station_id AND s.kind = r.kind THEN s.prefix
-                    ELSE char(31) || r.sensor_id || char(31) || r.station_id || char(31) || r.kind || char(31) END,
-                    CASE WHEN r.vals = '{}' THEN substr(r.derived, 3, length(r.derived) - 3)
-                    ELSE substr(r.vals, 3, length(r.vals) - 3) END,
-                    CASE WHEN r.derived IS NULL OR r.vals = '{}' THEN ''
-                    ELSE ',' || substr(r.derived, 3, length(r.derived) - 3) END,
-                    r.ts) END AS line
-           FROM readings r LEFT JOIN temp.sink_series s ON s.sink = ? AND s.sensor_id = r.sensor_id
-           WHERE r.id > ? ORDER BY r.id LIMIT ?)`,
-      ),
-      remember: db.prepare(
-        'INSERT OR IGNORE INTO temp.sink_series (sink, sensor_id, station_id, kind, prefix) VALUES (?, ?, ?, ?, ?)',
-      ),
-      forget: db.prepare('DELETE FROM temp.sink_series WHERE sink = ?'),
+      body: prepareRaw(db, SQL.body),
+      remember: db.prepare(SQL.remember),
+      forget: db.prepare(SQL.forget),
       maxId: db.prepare('SELECT max(id) AS id FROM readings'),
       oldestReading: db.prepare('SELECT received_at FROM readings WHERE id > ? ORDER BY id LIMIT 1'),
       outbox: db.prepare(
@@ -188,6 +219,7 @@ export class SinkOutbox {
         "DELETE FROM sink_outbox WHERE id IN (SELECT id FROM sink_outbox WHERE sink = ? AND class = 'snapshot' ORDER BY id LIMIT ?)",
       ),
     }
+    if (opts.readInWorker && !db.memory) this.reader = new BacklogReader(db.name, sink, SQL)
     const row = this.q.cursor.get(sink) as { reading_id: number } | undefined
     this.cursor = row?.reading_id ?? 0
     this.outboxRows = (this.q.outboxCount.get(sink) as { n: number }).n
@@ -219,6 +251,44 @@ export class SinkOutbox {
    * order. `after`, a batch taken but not yet acknowledged (in flight): the points after it.
    */
   next(limit: number, after?: Batch): Batch {
+    const h = this.head(limit, after)
+    if (h.done) return h.done
+    if (h.fast) return this.fastBatch(h, this.q.body.get(this.sink, h.from, h.room) as BodyRow, false)
+    return this.thinBatch(h)
+  }
+
+  /**
+   * The same as `next`, with the backlog's SQL run in the reader's worker thread when there is one
+   * (`readInWorker`), so the event loop is free meanwhile. Should the worker fail, the outbox reads
+   * by itself from then on.
+   */
+  async nextAsync(limit: number, after?: Batch): Promise<Batch> {
+    const h = this.head(limit, after)
+    if (h.done) return h.done
+    if (!h.fast) return this.thinBatch(h)
+    if (this.reader?.usable)
+      try {
+        return this.fastBatch(h, await this.reader.read(h.from, h.room), true)
+      } catch (err) {
+        this.opts.onReaderFailed?.(err instanceof Error ? err : new Error(String(err)))
+      }
+    return this.fastBatch(h, this.q.body.get(this.sink, h.from, h.room) as BodyRow, false)
+  }
+
+  /** Whether `nextAsync` reads in the worker thread. */
+  get readsInWorker(): boolean {
+    return this.reader?.usable ?? false
+  }
+
+  /** The reader's worker ends (the outbox reads by itself after). */
+  async close(): Promise<void> {
+    const r = this.reader
+    this.reader = undefined
+    await r?.close()
+  }
+
+  /** A batch's outbox rows, and how its readings are to be read. */
+  private head(limit: number, after?: Batch): Head {
     const parts: string[] = []
     const counts = { reading: 0, event: 0, snapshot: 0 }
     let outboxTo = after?.outboxTo ?? 0
@@ -235,35 +305,58 @@ export class SinkOutbox {
     const from = after ? after.readingTo : this.cursor
     const room = limit - parts.length
     const kept = new Map<string, number>(after?.kept)
-    const base = { counts, outboxTo, kept }
-    if (room <= 0) return { ...base, parts, points: parts.length, readingTo: from, thinned: 0, empty: false }
+    const h = { parts, counts, outboxTo, kept, from, room, bound: 0, fast: false }
+    if (room <= 0)
+      return {
+        ...h,
+        done: {
+          parts,
+          counts,
+          outboxTo,
+          kept,
+          points: parts.length,
+          readingTo: from,
+          thinned: 0,
+          empty: false,
+        },
+      }
     // Readings at or below this id are beyond the bound: thinned as they are read.
-    const bound = this.newestReadingId() - this.opts.maxBacklog
-    if (from >= bound) {
+    h.bound = this.newestReadingId() - this.opts.maxBacklog
+    h.fast = from >= h.bound
+    if (h.fast) {
       const version = this.opts.seriesVersion?.()
       if (version !== this.seriesVersion) {
         this.series = new Map()
         this.q.forget.run(this.sink)
+        this.reader?.forget()
         this.seriesVersion = version
       }
-      const [read, last, lines, body] = this.q.body.get(this.sink, from, room) as [
-        number,
-        number | null,
-        number,
-        string | null,
-      ]
-      if (body !== null) parts.push(this.toLineProtocol(body))
-      counts.reading += lines
-      const points = parts.length - (body !== null ? 1 : 0) + lines
-      return {
-        ...base,
-        parts,
-        points,
-        readingTo: last ?? from,
-        thinned: 0,
-        empty: points === 0 && read === 0,
-      }
     }
+    return h
+  }
+
+  /** The backlog's fast path: the readings as SQLite wrote them (`fields` replaced already, or not). */
+  private fastBatch(h: Head, [read, last, lines, body]: BodyRow, replaced: boolean): Batch {
+    const { parts, counts, outboxTo, kept, from } = h
+    if (body !== null) parts.push(this.toLineProtocol(body, replaced))
+    counts.reading += lines
+    const points = parts.length - (body !== null ? 1 : 0) + lines
+    return {
+      parts,
+      counts,
+      outboxTo,
+      kept,
+      points,
+      readingTo: last ?? from,
+      thinned: 0,
+      empty: points === 0 && read === 0,
+    }
+  }
+
+  /** Beyond the bound: row by row, one per sensor per `thinToMs` kept. */
+  private thinBatch(h: Head): Batch {
+    const { parts, counts, outboxTo, kept, from, room, bound } = h
+    const base = { counts, outboxTo, kept }
     let readingTo = from
     let thinned = 0
     let read = 0
@@ -302,14 +395,13 @@ export class SinkOutbox {
   }
 
   /**
-   * The backlog's body as SQLite wrote it (per line: its series, or its series' ids between U+001F
-   * marks; the values' and aggregates' JSON without braces; the time) as line protocol. Stored
-   * values and aggregates are flat JSON of plain quantity names and finite numbers (ingest
-   * validates both), so the JSON's punctuation alone changes: `a":1,"b":2` becomes `a=1,b=2`, by
-   * plain string replacement over the whole batch (measured: a fifth of SQLite's replace() per row).
+   * The backlog's body as SQLite wrote it as line protocol: the JSON's punctuation replaced (unless
+   * `replaced` already), and the series of sensors not yet in `temp.sink_series` (their ids between
+   * U+001F marks) made, and remembered for the next read.
    */
-  private toLineProtocol(body: string): string {
-    const out = body.replaceAll('":', '=').replaceAll(',"', ',')
+  private toLineProtocol(body: string, replaced: boolean): string {
+    let out = body
+    if (!replaced) for (const [a, b] of SQL.fields) out = out.replaceAll(a, b)
     if (!out.includes('\u001f')) return out
     return out.replace(SERIES_MARK, (mark: string, sensor: string, station: string, kind: string) => {
       let prefix = this.series.get(mark)
@@ -317,6 +409,7 @@ export class SinkOutbox {
         prefix = this.opts.series(sensor, station, kind)
         this.series.set(mark, prefix)
         this.q.remember.run(this.sink, sensor, station, kind, prefix)
+        this.reader?.remember(sensor, station, kind, prefix)
       }
       return prefix
     })

@@ -3,7 +3,7 @@
  * the cursor over the readings table, outbox rows acknowledged only when accepted, a failed batch
  * read again unchanged, thinning beyond the bound, and a restart resuming from the cursor.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -15,7 +15,7 @@ import {
   warningLine,
 } from '../../../gateway/src/sinks/influx/lines.js'
 import { seriesIds, SinkOutbox, type Batch, type OutboxOptions } from '../../../gateway/src/sinks/outbox.js'
-import { openDb, type Db } from '../../../gateway/src/store/db.js'
+import { dbFile, openDb, type Db } from '../../../gateway/src/store/db.js'
 import { ReadingStore } from '../../../gateway/src/store/readings.js'
 
 describe('line protocol', () => {
@@ -212,52 +212,85 @@ describe('the outbox', () => {
     expect(b.counts.reading).toBe(4)
   })
 
-  test('interleaved sensors in batches: lines in id order, the series SQL remembers right, made again when the registry changes', () => {
-    const { db } = fixture()
-    const store = new ReadingStore(db, { batchMaxMessages: 10_000, batchMaxDelayMs: 1000, now: () => 0 })
-    const shapes: Record<string, number>[] = [{ rain_mm: 1 }, { rain_mm: 0.5, t: -3 }, { a: 1, b: 2, c: 3 }]
-    const rows: {
-      stationId: string
-      sensorId: string
-      kind: string
-      ts: number
-      values: Record<string, number>
-    }[] = []
-    for (let i = 0; i < 5000; i++) {
-      // 37 sensors in a scrambled order; sensor s-3 reports from two stations (moved in the field).
-      const s = (i * 17) % 37
-      const stationId = s === 3 && i % 2 === 0 ? 'ST-3B' : `ST-${s}`
-      rows.push({ stationId, sensorId: `s-${s}`, kind: 'rain', ts: i * 1000, values: shapes[i % 3]! })
-    }
-    for (const r of rows) store.add(r, () => {})
-    store.flush()
-    let region = '511823100201'
-    let version = 1
+  test.each([
+    ['on the event loop', false],
+    ['in the reader thread', true],
+  ])(
+    'interleaved sensors in batches, read %s: lines in id order, the series SQL remembers right, made again when the registry changes',
+    async (_how, readInWorker) => {
+      const { db } = fixture()
+      const store = new ReadingStore(db, { batchMaxMessages: 10_000, batchMaxDelayMs: 1000, now: () => 0 })
+      const shapes: Record<string, number>[] = [{ rain_mm: 1 }, { rain_mm: 0.5, t: -3 }, { a: 1, b: 2, c: 3 }]
+      const rows: {
+        stationId: string
+        sensorId: string
+        kind: string
+        ts: number
+        values: Record<string, number>
+      }[] = []
+      for (let i = 0; i < 5000; i++) {
+        // 37 sensors in a scrambled order; sensor s-3 reports from two stations (moved in the field).
+        const s = (i * 17) % 37
+        const stationId = s === 3 && i % 2 === 0 ? 'ST-3B' : `ST-${s}`
+        rows.push({ stationId, sensorId: `s-${s}`, kind: 'rain', ts: i * 1000, values: shapes[i % 3]! })
+      }
+      for (const r of rows) store.add(r, () => {})
+      store.flush()
+      let region = '511823100201'
+      let version = 1
+      const box = new SinkOutbox(
+        db,
+        'influx',
+        opts({
+          series: (sensorId, stationId, kind) => readingSeries({ sensorId, stationId, kind }, { region }),
+          seriesVersion: () => version,
+          readInWorker,
+          onReaderFailed: (err) => {
+            throw err
+          },
+        }),
+      )
+      expect(box.readsInWorker).toBe(readInWorker)
+      const want = (from: number, to: number) =>
+        rows.slice(from, to).map((r) => readingLine({ ...r, derived: undefined }, { region }))
+      const read = async (n: number): Promise<string[]> => {
+        const got: string[] = []
+        while (got.length < n) {
+          const b = await box.nextAsync(700)
+          if (b.empty) break
+          got.push(...lines(b))
+          box.ack(b, 0)
+        }
+        return got
+      }
+      expect(await read(2800)).toEqual(want(0, 2800))
+      // The registry moves every station to another village: the series are made again.
+      region = '511823100202'
+      version++
+      expect(await read(2200)).toEqual(want(2800, 5000))
+      expect(box.readsInWorker).toBe(readInWorker) // it never fell back
+      await box.close()
+    },
+  )
+
+  test('a reader thread that cannot read is reported once, and the outbox reads on the event loop instead', async () => {
+    const { dataDir, db, add } = fixture()
+    add('rg', 0, 10)
+    const failures: Error[] = []
     const box = new SinkOutbox(
       db,
       'influx',
-      opts({
-        series: (sensorId, stationId, kind) => readingSeries({ sensorId, stationId, kind }, { region }),
-        seriesVersion: () => version,
-      }),
+      opts({ readInWorker: true, onReaderFailed: (e) => failures.push(e) }),
     )
-    const want = (from: number, to: number) =>
-      rows.slice(from, to).map((r) => readingLine({ ...r, derived: undefined }, { region }))
-    const read = (n: number): string[] => {
-      const got: string[] = []
-      while (got.length < n) {
-        const b = box.next(700)
-        if (b.empty) break
-        got.push(...lines(b))
-        box.ack(b, 0)
-      }
-      return got
-    }
-    expect(read(2800)).toEqual(want(0, 2800))
-    // The registry moves every station to another village: the series are made again.
-    region = '511823100202'
-    version++
-    expect(read(2200)).toEqual(want(2800, 5000))
+    // The file goes before the worker (still starting) opens it; this connection keeps its own.
+    unlinkSync(dbFile(dataDir))
+    const first = await box.nextAsync(4)
+    expect(lines(first)).toEqual([0, 1, 2, 3].map((i) => rg(i)))
+    box.ack(first, 0)
+    expect(lines(await box.nextAsync(100))).toEqual([4, 5, 6, 7, 8, 9].map((i) => rg(i)))
+    expect(failures).toHaveLength(1)
+    expect(box.readsInWorker).toBe(false)
+    await box.close()
   })
 
   test('at maxEvents the oldest snapshots make room; events are never dropped', () => {

@@ -105,6 +105,9 @@ export class InfluxSink implements HistorySink {
       readingLine: (r) => this.readingLine(r),
       series: (sensorId, stationId, kind) => this.seriesOf(`${sensorId}\u001f${stationId}\u001f${kind}`),
       seriesVersion: () => deps.runtime().registry,
+      readInWorker: true,
+      onReaderFailed: (err) =>
+        this.log.error({ err }, 'the backlog reader thread failed; the sink reads on the event loop'),
       onDropped: (cls, n) => {
         deps.metrics.sinkDropped.labels(NAME, cls, 'bound').inc(n)
         this.log.warn({ class: cls, dropped: n }, 'sink outbox at its bound: oldest snapshots dropped')
@@ -164,6 +167,7 @@ export class InfluxSink implements HistorySink {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer)
     this.wake?.()
     await this.loop
+    await this.outbox.close()
   }
 
   committed(stored: number): void {
@@ -231,7 +235,7 @@ export class InfluxSink implements HistorySink {
       while (this.running && inflight.length < this.cfg.concurrency && this.failures === 0) {
         const last = inflight.at(-1)?.batch
         if (last && last.points < this.cfg.batchSize) break // a partial one is read again later
-        const batch = last ? await this.readAhead(last) : this.outbox.next(this.cfg.batchSize)
+        const batch = last ? await this.readAhead(last) : await this.outbox.nextAsync(this.cfg.batchSize)
         if (batch.empty) {
           if (!last) this.partialSince = undefined
           break
@@ -262,7 +266,7 @@ export class InfluxSink implements HistorySink {
         if (!this.running) continue
         // Alone in flight, it is read again (now beyond the bound it is thinned, and points that
         // came meanwhile join it); with others after it, it goes again as it was, in its turn.
-        if (inflight.length === 1) head.batch = this.outbox.next(this.cfg.batchSize)
+        if (inflight.length === 1) head.batch = await this.outbox.nextAsync(this.cfg.batchSize)
         head.result = head.batch.empty ? Promise.resolve(true) : this.send(head.batch)
         continue
       }
@@ -283,10 +287,12 @@ export class InfluxSink implements HistorySink {
   }
 
   /**
-   * The batch after `after`, read in slices with the event loop let through between them, so the
+   * The batch after `after`. Read in the reader's worker, the event loop is free meanwhile; read on
+   * the loop (no worker), it is read in slices with the loop let through between them, so the
    * write in flight (its gzip finishing, its request going out) is not held up by the reading.
    */
   private async readAhead(after: Batch): Promise<Batch> {
+    if (this.outbox.readsInWorker) return this.outbox.nextAsync(this.cfg.batchSize, after)
     const slice = Math.max(1, Math.ceil(this.cfg.batchSize / 4))
     let acc: Batch | undefined
     for (;;) {
