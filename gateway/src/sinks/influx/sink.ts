@@ -1,14 +1,17 @@
 /**
  * The InfluxDB sink: readings, the rules' aggregates, alerts, warnings, faults and snapshots as
- * line protocol through `@influxdata/influxdb-client`'s v2 write API (InfluxDB 2.x, 3.x, 1.8+,
- * VictoriaMetrics), in batches, gzipped, millisecond precision.
+ * line protocol to the v2 write endpoint (InfluxDB 2.x, 3.x, 1.8+, VictoriaMetrics) through
+ * `@influxdata/influxdb-client`'s transport (its HTTP, gzip, token, timeout and HttpError), in
+ * batches, gzipped, millisecond precision.
  *
- * Nothing waits in the client: it is told to retry nothing (`maxRetries: 0`), and every point stays
- * in SQLite (`../outbox.ts`) until a write that carried it was answered 204. One write is in flight
- * at a time, so points arrive in the order they were stored; after an outage the backlog goes out in
- * full batches back to back, faster than live traffic arrives. A failed write is sent again after
- * the server's Retry-After (429, 503) or a doubling backoff; a batch the server refuses as malformed
- * (400) is halved until the bad lines are found, and only those are dropped (counted, logged).
+ * Nothing waits in the client: its WriteApi, with its in-memory buffer and retries, is not used,
+ * and every point stays in SQLite (`../outbox.ts`) until a write that carried it was answered 2xx.
+ * Batches are taken and acknowledged in the order they were stored; after an outage the backlog
+ * goes out in full batches, up to `concurrency` writes in flight, read in a worker thread
+ * (`../reader.ts`) while the event loop sends, faster than live traffic arrives. A failed write is
+ * sent again after the server's Retry-After (429, 503) or a doubling backoff; a batch the server
+ * refuses as malformed (400) is halved until the bad lines are found, and only those are dropped
+ * (counted, logged).
  */
 import { performance } from 'node:perf_hooks'
 import { HttpError, InfluxDB, setLogger, type SendOptions, type Transport } from '@influxdata/influxdb-client'
