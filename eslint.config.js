@@ -1,6 +1,7 @@
 // Lint config: typescript-eslint's recommended type-aware rules plus a few that catch
 // lost promises, which in a warning gateway mean lost warnings.
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -11,6 +12,16 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   ...tseslint.configs.recommended,
+  {
+    // Node-RED loads node files with require(): CommonJS, and `const node = this` is its idiom.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      '@typescript-eslint/no-this-alias': 'off',
+      eqeqeq: ['error', 'always'],
+    },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: {

@@ -48,7 +48,12 @@ async function call(gateway, method, path, body, timeoutMs = 10_000) {
       (json && json.message) ||
       (json && Array.isArray(json.issues) && json.issues.map((i) => `${i.field}: ${i.message}`).join('; ')) ||
       text.slice(0, 200)
-    throw new GatewayError(`${method} ${path}: ${res.status} ${reason}${detail ? ` (${detail})` : ''}`, res.status, reason, json)
+    throw new GatewayError(
+      `${method} ${path}: ${res.status} ${reason}${detail ? ` (${detail})` : ''}`,
+      res.status,
+      reason,
+      json,
+    )
   }
   return json
 }
@@ -70,4 +75,18 @@ const list = (s) =>
     .split(/[\s,]+/)
     .filter(Boolean)
 
-module.exports = { call, GatewayError, regionContains, list }
+/**
+ * A released version's loudspeaker coverage so far (`GET /api/warnings/{id}/coverage`), or null
+ * when it cannot be read (told to `node` as a warning: the message still goes out without it).
+ */
+async function coverageOf(gateway, node, warningId, version) {
+  try {
+    const c = await call(gateway, 'GET', `/api/warnings/${encodeURIComponent(warningId)}/coverage`)
+    return (c && Array.isArray(c.versions) ? c.versions : []).find((v) => v.version === version) ?? null
+  } catch (err) {
+    node.warn(`coverage of ${warningId} v${version} not read: ${err.message}`)
+    return null
+  }
+}
+
+module.exports = { call, coverageOf, GatewayError, regionContains, list }

@@ -1,8 +1,8 @@
 'use strict'
 /**
  * The gateway's event stream (`GET /api/events`, Server-Sent Events) for the Node-RED nodes: one
- * connection per gateway config node, shared by every node that listens, resumed from the last
- * event id it delivered after a lost link, a redeploy or a restart of Node-RED.
+ * connection per node that listens, resumed from the last event id it delivered after a lost
+ * link, a redeploy or a restart of Node-RED.
  *
  * Why not Node-RED's MQTT-in on `warnings/#`: a retained topic holds only a warning's current
  * state, so a version released and superseded while the link was down is never seen (the standing
@@ -29,7 +29,7 @@ const TYPES = [
 
 class EventStream {
   /**
-   * @param {{ url: string, token?: string, stateFile?: string, saveEveryMs?: number,
+   * @param {{ url: string, token?: string, types?: string[], stateFile?: string, saveEveryMs?: number,
    *   retryMinMs?: number, retryMaxMs?: number, log?: { warn(m: string): void } }} opts
    */
   constructor(opts) {
@@ -72,7 +72,7 @@ class EventStream {
       this.abort = abort
       try {
         this.setState({ state: 'connecting' })
-        const q = new URLSearchParams({ types: TYPES.join(',') })
+        const q = new URLSearchParams({ types: (this.opts.types ?? TYPES).join(',') })
         if (this.lastId !== undefined) q.set('lastEventId', String(this.lastId))
         const headers = { accept: 'text/event-stream' }
         if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`
@@ -90,7 +90,10 @@ class EventStream {
       } catch (err) {
         if (!this.running) break
         this.failures++
-        const wait = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(10, this.failures - 1))
+        const wait = Math.min(
+          this.opts.retryMaxMs,
+          this.opts.retryMinMs * 2 ** Math.min(10, this.failures - 1),
+        )
         this.setState({ state: 'disconnected', error: err, retryInMs: wait })
         await new Promise((resolve) => {
           const t = setTimeout(resolve, wait)
@@ -132,7 +135,16 @@ class EventStream {
       else if (field === 'event') type = value
       else if (field === 'data') data.push(value)
     }
-    if (data.length === 0) return
+    if (data.length === 0) {
+      // An id alone: where the stream stands (the gateway says so on connecting). Remembered, so a
+      // restart before any event came still resumes from here.
+      const n = id === undefined ? NaN : Number(id)
+      if (Number.isInteger(n) && (this.lastId === undefined || n > this.lastId)) {
+        this.lastId = n
+        this.saveSoon()
+      }
+      return
+    }
     const payload = JSON.parse(data.join('\n'))
     if (type === 'gap') {
       this.opts.log?.warn(

@@ -10,8 +10,8 @@
  *   readings the nodes send: the identity's role decides which sensors it may speak for (`sensor`
  *   its own, `station` its stations', as for any device).
  *
- * It holds one event stream (shared by every node that listens, resumed from the last event it
- * delivered) and one MQTT connection (opened when a reading-out node first needs it).
+ * It gives each node that listens an event stream of its own (resumed from the last event it
+ * delivered) and holds one MQTT connection (opened when a reading-out node first needs it).
  */
 const { join } = require('node:path')
 const { tmpdir } = require('node:os')
@@ -27,12 +27,20 @@ module.exports = function (RED) {
     node.mqttUrl = String(config.mqttUrl || '')
     node.token = node.credentials && node.credentials.token
     const userDir = (RED.settings && RED.settings.userDir) || tmpdir()
-    node.stream = new EventStream({
-      url: node.url,
-      token: node.token,
-      stateFile: join(userDir, '.shaobing', `events-${node.id.replace(/[^\w.-]/g, '_')}.json`),
-      log: node,
-    })
+    /**
+     * An event stream for one listening node, with its own cursor (kept in Node-RED's user
+     * directory under the node's id), so each node gets every event once, across its own
+     * redeploys and restarts of Node-RED.
+     */
+    node.events = function (listener, types) {
+      return new EventStream({
+        url: node.url,
+        types,
+        token: node.token,
+        stateFile: join(userDir, '.shaobing', `events-${listener.id.replace(/[^\w.-]/g, '_')}.json`),
+        log: listener,
+      })
+    }
     node.mqttClient = undefined
     node.mqttUsers = new Set()
 
@@ -66,7 +74,6 @@ module.exports = function (RED) {
 
     node.on('close', async (done) => {
       try {
-        await node.stream.close()
         if (node.mqttClient) await node.mqttClient.endAsync()
       } finally {
         done()

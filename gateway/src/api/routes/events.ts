@@ -85,6 +85,10 @@ export const eventRoutes =
           if (page.length < REPLAY_PAGE) break
         }
         last = Math.max(last, store.bounds().newest)
+        // Where the stream stands, as an id alone (no event is dispatched, but a client's last event
+        // id becomes it, per the SSE standard): a client that connected fresh and saw nothing yet
+        // can resume from here after a restart of its own, instead of missing what came meanwhile.
+        raw.write(`id: ${last}\n\n`)
         const stop = bus.listen((e) => {
           if (e.id <= last) return
           last = e.id
