@@ -135,7 +135,7 @@ function logHandler(log: Logger) {
     }
     const msg = m.msg
     if (msg instanceof Error) log[level]({ ...fields, err: msg }, msg.message)
-    else if (typeof msg === 'string') log[level](fields, msg)
+    else if (typeof msg === 'string') log[level](fields, msg.trim())
     else log[level]({ ...fields, detail: msg }, m.level === 98 ? 'node-red audit' : 'node-red')
   }
 }
@@ -193,9 +193,13 @@ export async function startNodeRed(opts: {
       projects: { enabled: false },
       page: { title: '哨兵 Shaobing · Node-RED' },
       header: { title: '哨兵 Shaobing · Node-RED' },
+      // The editor would fetch https://catalogue.nodered.org/catalogue.json for the palette manager.
+      palette: { catalogues: [] },
     },
-    // The gateway runs on closed networks: no update checks.
+    // The gateway runs on closed networks: no update checks, no npm installs from the editor
+    // (they would run npm in the gateway's data directory).
     telemetry: { enabled: false, updateNotification: false },
+    externalModules: { palette: { allowInstall: false, allowUpdate: false, allowUpload: false } },
     logging: {
       shaobing: { level: redLevel(log), audit: false, metrics: false, handler: () => logHandler(log) },
     },
