@@ -120,7 +120,18 @@ export const NodeRedConfig = z
     /** A flow file installed as the flows when the userDir has none yet (never over existing flows). */
     flows: z.string().optional(),
     /** Environment variables set for the flows (`${NAME}` in a node's settings), e.g. a relay's URL. */
-    env: z.record(EnvName, z.string()).default({}),
+    env: z
+      .record(z.string(), z.string())
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env))
+          if (!EnvName.safeParse(name).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `${name} is not an environment variable name`,
+            })
+      })
+      .default({}),
   })
   .superRefine((n, ctx) => {
     if (n.enabled && n.admin === undefined)
