@@ -3,7 +3,7 @@
  * each with zod, cross-checks references between them, and returns either a complete runtime
  * configuration or every issue found, located by file, line and path. Nothing is half-applied.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkCatalogues, levelsThatCannotFire, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
@@ -187,6 +187,9 @@ export function loadConfig(
   const admin = config.nodeRed.enabled ? config.nodeRed.admin : undefined
   const nodeRedPassword = readSecret(admin?.password, 'nodeRed.admin.password', 'password', base, file)
   if (!nodeRedPassword.ok) issues.push(...nodeRedPassword.error)
+  const flows = config.nodeRed.enabled ? config.nodeRed.flows : undefined
+  if (flows !== undefined && !existsSync(flows))
+    issues.push({ file, path: 'nodeRed.flows', message: `no flow file ${flows}` })
   if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.

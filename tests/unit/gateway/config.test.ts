@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -253,6 +253,11 @@ describe('the embedded Node-RED (nodeRed)', () => {
     const { dir, file } = nodeRedConfig(
       `nodeRed: { enabled: true, port: 0, userDir: nr, flows: flows/sluice.json, env: { SLUICE_URL: 'http://127.0.0.1:9/relay' }, admin: { username: admin, password: { env: ${ENV} } } }`,
     )
+    expect(issues(file, { [ENV]: 'pw' })).toEqual([
+      `nodeRed.flows: no flow file ${join(dir, 'flows/sluice.json')}`,
+    ])
+    mkdirSync(join(dir, 'flows'))
+    writeFileSync(join(dir, 'flows/sluice.json'), '[]')
     const loaded = issues(file, { [ENV]: ' s3cret pw \n' })
     expect(Array.isArray(loaded)).toBe(false)
     if (Array.isArray(loaded) || !loaded.ok) return
