@@ -1,8 +1,9 @@
 /**
- * The processes a benchmark compares: Mosquitto (Debian package), Node-RED (installed on demand
- * into bench/.node-red), and the Shaobing gateway, each a child process on 127.0.0.1 free ports.
+ * The processes a benchmark compares: Mosquitto (Debian package), Node-RED (the project's own
+ * dependency), and the Shaobing gateway, each a child process on 127.0.0.1 free ports.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { freePort } from '../../tests/helpers/ports.js'
 import { join } from 'node:path'
@@ -17,8 +18,6 @@ export const MOSQUITTO = '/usr/sbin/mosquitto'
  * for them; every other limit stays at its default.
  */
 export const BENCH_MQTT_YAML = 'mqtt: { limits: { perAddress: { connectsPerSecond: 0 } } }'
-const NODE_RED_DIR = join(ROOT, 'bench/.node-red')
-const NODE_RED_VERSION = '4.1.8' // node-red 5 needs Node 22
 
 export interface Proc {
   readonly proc: ChildProcess
@@ -86,23 +85,9 @@ export async function startMosquitto(
   return { proc, pid: proc.pid!, port, stop: stopper(proc) }
 }
 
-/** Installs Node-RED into bench/.node-red once (it is a benchmark reference, not a dependency). */
+/** Node-RED's red.js: the project's own node-red (a dependency, for the embedded editor and the nodes). */
 export function ensureNodeRed(): string {
-  const red = join(NODE_RED_DIR, 'node_modules/node-red/red.js')
-  if (existsSync(red)) return red
-  mkdirSync(NODE_RED_DIR, { recursive: true })
-  writeFileSync(join(NODE_RED_DIR, 'package.json'), JSON.stringify({ private: true, name: 'bench-node-red' }))
-  process.stderr.write(`installing node-red@${NODE_RED_VERSION} into bench/.node-red …\n`)
-  const r = spawnSync(
-    'npm',
-    ['install', '--no-audit', '--no-fund', '--omit=optional', `node-red@${NODE_RED_VERSION}`],
-    {
-      cwd: NODE_RED_DIR,
-      stdio: 'inherit',
-    },
-  )
-  if (r.status !== 0 || !existsSync(red)) throw new Error('node-red install failed')
-  return red
+  return createRequire(import.meta.url).resolve('node-red/red.js')
 }
 
 /**

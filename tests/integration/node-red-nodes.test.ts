@@ -6,7 +6,8 @@
  * once.
  */
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -668,3 +669,76 @@ async function startProxy(targetPort: string): Promise<Proxy> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   }
 }
+
+describe('the example flow (dashboards/node-red/examples/flood-sluice.json)', () => {
+  test('a red flood warning for the village closes the sluice relay and writes the LED sign; a lower one does nothing; the lift goes to the sign', async () => {
+    const core = [
+      '@node-red/nodes/core/function/10-switch.js',
+      '@node-red/nodes/core/function/10-function.js',
+      '@node-red/nodes/core/network/21-httprequest.js',
+      '@node-red/nodes/core/common/21-debug.js',
+    ].map((m) => require(m) as unknown)
+    // The simulated sluice relay and LED sign: HTTP endpoints that keep what they are sent.
+    const relay: Record<string, unknown>[] = []
+    const sign: Record<string, unknown>[] = []
+    const devices = createHttpServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        ;(req.url === '/relay' ? relay : sign).push(JSON.parse(body) as Record<string, unknown>)
+        res.end('ok')
+      })
+    })
+    devices.listen(0, '127.0.0.1')
+    await once(devices, 'listening')
+    const at = `http://127.0.0.1:${(devices.address() as AddressInfo).port}`
+    Object.assign(process.env, {
+      SHAOBING_URL: gw.urls.http,
+      SHAOBING_VILLAGE: LIUWAN,
+      SHAOBING_SLUICE_URL: `${at}/relay`,
+      SHAOBING_SIGN_URL: `${at}/sign`,
+    })
+    try {
+      const flow = JSON.parse(
+        readFileSync(
+          join(import.meta.dirname, '../../dashboards/node-red/examples/flood-sluice.json'),
+          'utf8',
+        ),
+      ) as unknown[]
+      await helper.load([...nodes, catchNode, ...core], flow, {})
+      const shown = statuses('f.in')
+      await until(
+        () => shown,
+        (s) => s.includes('connected'),
+        'the example connected',
+      )
+      await issue(LIUWAN, 'flood', 'orange') // below red: nothing
+      const elsewhere = await issue(SHIMEN, 'flash_flood', 'red') // another village: nothing
+      expect(elsewhere.release).toBe('released')
+      const red = await issue(LIUWAN, 'flash_flood', 'red')
+      expect(red.release).toBe('released')
+      await until(
+        () => [relay.length, sign.length],
+        ([r, s]) => r! >= 1 && s! >= 1,
+        'the relay closed and the sign written',
+      )
+      await api(gw.urls.http, 'POST', `/api/warnings/${red.warningId}/lift`, {})
+      await until(
+        () => sign,
+        (s) => s.length >= 2,
+        'the lift on the sign',
+      )
+      // The lift reached the sign after the issue: nothing the orange or the other village's
+      // warning could have sent is still on its way.
+      expect(relay).toEqual([
+        { relay: 'sluice-1', action: 'close', reason: `flash_flood red ${red.warningId} v1` },
+      ])
+      expect(sign).toEqual([
+        { line1: '红色预警', line2: 'flash_flood red', blink: true },
+        { line1: '预警解除', line2: expect.any(String) as string, blink: false },
+      ])
+    } finally {
+      devices.close()
+    }
+  })
+})
