@@ -1,7 +1,8 @@
 /**
  * The Node-RED editor embedded in a real gateway, in a real browser (Debian's Chromium,
  * playwright-core): the admin logs in through the editor's own login form, the palette loads with
- * the Shaobing nodes of dashboards/node-red/ in it, and nothing is fetched from off the machine.
+ * the Shaobing nodes of dashboards/node-red/ in it, the package's example flow (installed into the
+ * empty userDir) is drawn with every node known, and nothing is fetched from off the machine.
  * Screenshots: test-results/node-red/.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -12,6 +13,7 @@ import type { RunningGateway } from '../../gateway/src/app.js'
 import { nodePackageDir } from '../../gateway/src/nodered/embedded.js'
 import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
 import { makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { freePort } from '../helpers/ports.js'
 
 const SHOTS = join(import.meta.dirname, '../../test-results/node-red')
 const PASSWORD_ENV = 'SHAOBING_TEST_NODE_RED_EDITOR_PASSWORD'
@@ -34,6 +36,17 @@ const PALETTE_TYPES = Object.entries(
   return /category:\s*['"]config['"]/.test(readFileSync(html, 'utf8')) ? [] : [type]
 })
 
+/** The package's example flow, installed into the empty userDir; its endpoints come from `nodeRed.env`. */
+const EXAMPLE = join(PACKAGE_DIR, 'examples/flood-sluice.json')
+const EXAMPLE_NODES = (
+  JSON.parse(readFileSync(EXAMPLE, 'utf8')) as { id: string; type: string; z?: string }[]
+)
+  .filter((n) => n.z !== undefined)
+  .map((n) => n.id)
+/** A village of the demo county, and a port nothing listens on for the relay and the sign. */
+const VILLAGE = '511823100201'
+const NOWHERE = 'http://127.0.0.1:9'
+
 const run = hasChromium()
 
 describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
@@ -45,11 +58,20 @@ describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
 
   beforeAll(async () => {
     process.env[PASSWORD_ENV] = PASSWORD
-    const { config } = makeConfigDir()
+    // The flows need the gateway's address before it starts: a fixed free port for its API.
+    const httpPort = await freePort()
+    const { config } = makeConfigDir(undefined, '', { http: `{ host: 127.0.0.1, port: ${httpPort} }` })
+    const env = {
+      SHAOBING_URL: `http://127.0.0.1:${httpPort}`,
+      SHAOBING_VILLAGE: VILLAGE,
+      SHAOBING_SLUICE_URL: `${NOWHERE}/sluice`,
+      SHAOBING_SIGN_URL: `${NOWHERE}/sign`,
+    }
     writeFileSync(
       config,
       readFileSync(config, 'utf8') +
-        `\nnodeRed: { enabled: true, port: 0, admin: { username: admin, password: { env: ${PASSWORD_ENV} } } }\n`,
+        `\nnodeRed: { enabled: true, port: 0, flows: ${JSON.stringify(EXAMPLE)}, env: ${JSON.stringify(env)},` +
+        ` admin: { username: admin, password: { env: ${PASSWORD_ENV} } } }\n`,
     )
     gw = (await startTestGateway(config)).gw
     base = gw.urls.nodeRed!
@@ -95,6 +117,19 @@ describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
       .allInnerTexts()
     expect(labels.every((l) => l.trim() !== '')).toBe(true)
     await screenshot(page, '02-palette', SHOTS)
+  })
+
+  test('the example flow is installed and drawn, every node known to the editor', async () => {
+    for (const id of EXAMPLE_NODES)
+      await page.waitForSelector(`#red-ui-workspace-chart [id="${id}"]`, { state: 'attached' })
+    expect(await page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group').count()).toBe(
+      EXAMPLE_NODES.length,
+    )
+    expect(await page.locator('#red-ui-workspace-chart .red-ui-flow-node-unknown').count()).toBe(0)
+    // The warning node reached the gateway at the address `nodeRed.env` gave the flows.
+    const status = page.locator('#red-ui-workspace-chart [id="f.in"] .red-ui-flow-node-status-label')
+    await expect.poll(() => status.textContent()).toMatch(/connected/)
+    await screenshot(page, '03-example-flow', SHOTS)
   })
 
   test('the editor fetched nothing from off the machine', () => {
