@@ -69,18 +69,14 @@ describe('Node-RED embedded in the gateway', () => {
 
   beforeAll(async () => {
     process.env[PASSWORD_ENV] = PASSWORD
-    ;({ dir } = (() => {
-      const made = makeConfigDir()
-      writeFileSync(join(made.dir, 'echo-flow.json'), JSON.stringify(FLOW))
-      writeFileSync(
-        made.config,
-        readFileSync(made.config, 'utf8') +
-          '\n' +
-          nodeRedYaml(`${ADMIN_YAML}, flows: echo-flow.json, env: { ${ECHO_ENV}: ${JSON.stringify(ECHO)} }`) +
-          '\n',
-      )
-      return made
-    })())
+    const made = makeConfigDir()
+    dir = made.dir
+    writeFileSync(join(dir, 'echo-flow.json'), JSON.stringify(FLOW))
+    const env = `{ ${ECHO_ENV}: ${JSON.stringify(ECHO)} }`
+    writeFileSync(
+      made.config,
+      `${readFileSync(made.config, 'utf8')}\n${nodeRedYaml(`${ADMIN_YAML}, flows: echo-flow.json, env: ${env}`)}\n`,
+    )
     ;({ gw, lines } = await startTestGateway(join(dir, 'gateway.yaml')))
     base = gw.urls.nodeRed!
   })
@@ -130,6 +126,7 @@ describe('Node-RED embedded in the gateway', () => {
       module: string
       types: string[]
       enabled: boolean
+      local: boolean
       err?: string
     }[]
     const ours = sets.filter((s) => s.module === PACKAGE_NAME)
@@ -139,6 +136,8 @@ describe('Node-RED embedded in the gateway', () => {
       expect(set, `node type ${type}`).toBeDefined()
       expect(set!.err, `node type ${type}`).toBeUndefined()
       expect(set!.enabled).toBe(true)
+      // Found in the userDir's node_modules, where the gateway linked the package.
+      expect(set!.local).toBe(true)
     }
     // The flows (installed from the configured file) are readable with the token too.
     const flows = await fetch(`${base}flows`, {
