@@ -98,15 +98,23 @@ export function prepareUserDir(
   } catch {
     linked = undefined
   }
+  if (linked === 'not a link')
+    throw new Error(
+      `${link} is not the gateway's link to its nodes (installed by hand?): remove it, and the gateway links ${packageDir} there`,
+    )
   if (linked !== packageDir) {
-    // A link to another checkout (the gateway was moved) or a stale copy is replaced.
-    if (linked !== undefined) rmSync(link, { recursive: true, force: true })
+    // A link to another checkout (the gateway was moved) is replaced; only the link goes.
+    if (linked !== undefined) rmSync(link)
     symlinkSync(packageDir, link, 'dir')
   }
   const secretFile = join(userDir, CREDENTIAL_SECRET_FILE)
   if (!existsSync(secretFile))
     writeFileSync(secretFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
   const credentialSecret = readFileSync(secretFile, 'utf8').trim()
+  if (credentialSecret === '')
+    throw new Error(
+      `${secretFile} is empty: the flows' credentials cannot be decrypted without the key it held`,
+    )
   const flowFile = join(userDir, FLOW_FILE)
   let flowsInstalled = false
   if (config.flows !== undefined && !existsSync(flowFile)) {
@@ -161,7 +169,6 @@ export async function startNodeRed(opts: {
   const log = opts.log.child({ component: 'node-red' })
   if (!config.admin || password === '') throw new Error('the Node-RED editor needs an admin login')
   if (started) throw new Error('Node-RED is already embedded in this process (one instance per process)')
-  started = true
   const packageDir = opts.packageDir ?? nodePackageDir()
   const { userDir, credentialSecret, flowsInstalled } = prepareUserDir(config, packageDir)
   if (flowsInstalled)
@@ -204,6 +211,7 @@ export async function startNodeRed(opts: {
       shaobing: { level: redLevel(log), audit: false, metrics: false, handler: () => logHandler(log) },
     },
   }
+  started = true
   try {
     RED.init(server, settings)
     app.use(settings.httpAdminRoot, RED.httpAdmin)
