@@ -159,6 +159,16 @@ describe('Node-RED embedded in the gateway', () => {
     expect(readFileSync(join(userDir, CREDENTIAL_SECRET_FILE), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/)
   })
 
+  test("Node-RED's logins and refusals are in the gateway's log, as audit lines", () => {
+    const audit = lines.filter((l) => l.component === 'node-red' && l.audit === true)
+    const at = (event: string) => audit.filter((l) => l.event === event)
+    expect(at('auth.login').map((l) => [l.user, l.level])).toEqual([['admin', 30]])
+    // The wrong password and the unknown user, each named.
+    expect(at('auth.login.fail.credentials').map((l) => l.user)).toEqual(['admin', 'someone'])
+    // Reads are audited at debug, not info: an editor load makes dozens.
+    expect(at('flows.get').map((l) => l.level)).toEqual([20])
+  })
+
   test('the password is in no log line', () => {
     expect(lines.length).toBeGreaterThan(0)
     expect(lines.filter((l) => l.component === 'node-red').length).toBeGreaterThan(0)

@@ -67,6 +67,8 @@ interface RedLogMessage {
   readonly type?: string
   readonly name?: string
   readonly id?: string
+  readonly path?: string
+  readonly ip?: string
 }
 
 let started = false
@@ -133,18 +135,28 @@ const LEVELS: Record<number, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'tr
   60: 'trace',
 }
 
-/** Node-RED's log lines as the gateway's (component `node-red`); audit lines at debug. */
+/**
+ * Node-RED's log lines as the gateway's (component `node-red`). Its audit lines (logins, refusals,
+ * deploys; reads at debug) are logged with `audit: true`, reduced to who, what and where.
+ */
 function logHandler(log: Logger) {
   return (m: RedLogMessage) => {
-    const level = LEVELS[m.level] ?? 'debug'
-    const fields = {
-      ...(m.type !== undefined ? { node: { type: m.type, id: m.id, name: m.name } } : {}),
-      ...(m.level === 98 ? { audit: m } : {}),
+    if (m.level === 98) {
+      const a = m as RedLogMessage & { event?: string; username?: string; user?: { username?: string } }
+      const who = a.username ?? a.user?.username
+      // Reads (`flows.get`, `nodes.list.get`…) come with every editor load: at debug.
+      log[a.event?.endsWith('.get') ? 'debug' : 'info'](
+        { audit: true, event: a.event, ...(who !== undefined ? { user: who } : {}), path: a.path, ip: a.ip },
+        `node-red ${a.event ?? 'audit'}`,
+      )
+      return
     }
+    const level = LEVELS[m.level] ?? 'debug'
+    const fields = m.type !== undefined ? { node: { type: m.type, id: m.id, name: m.name } } : {}
     const msg = m.msg
     if (msg instanceof Error) log[level]({ ...fields, err: msg }, msg.message)
     else if (typeof msg === 'string') log[level](fields, msg.trim())
-    else log[level]({ ...fields, detail: msg }, m.level === 98 ? 'node-red audit' : 'node-red')
+    else log[level]({ ...fields, detail: msg }, 'node-red')
   }
 }
 
@@ -208,7 +220,7 @@ export async function startNodeRed(opts: {
     telemetry: { enabled: false, updateNotification: false },
     externalModules: { palette: { allowInstall: false, allowUpdate: false, allowUpload: false } },
     logging: {
-      shaobing: { level: redLevel(log), audit: false, metrics: false, handler: () => logHandler(log) },
+      shaobing: { level: redLevel(log), audit: true, metrics: false, handler: () => logHandler(log) },
     },
   }
   started = true
