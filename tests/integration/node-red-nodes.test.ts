@@ -88,6 +88,11 @@ afterAll(async () => {
 
 /** The flow's tab: nodes without one would be taken for config nodes. */
 const TAB = { id: 'flow', type: 'tab', label: 'test' }
+/** A Catch node for the whole tab, wired to a helper node `caught`. */
+const CATCH = [
+  { id: 'catch', z: 'flow', x: 0, y: 0, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+  { id: 'caught', z: 'flow', x: 0, y: 0, type: 'helper' },
+]
 /** A gateway config node; its credentials go in the flow's credentials. */
 const gatewayNode = (id = 'gw', url = () => gw.urls.http) => ({
   id,
@@ -196,17 +201,7 @@ describe('warning in', () => {
         TAB,
         gatewayNode('gw', () => `http://127.0.0.1:${closed}`),
         { id: 'in', z: 'flow', x: 0, y: 0, type: 'shaobing-warning-in', gateway: 'gw', wires: [[]] },
-        {
-          id: 'catch',
-          z: 'flow',
-          x: 0,
-          y: 0,
-          type: 'catch',
-          scope: null,
-          uncaught: false,
-          wires: [['caught']],
-        },
-        { id: 'caught', z: 'flow', x: 0, y: 0, type: 'helper' },
+        ...CATCH,
       ],
       { gw: creds(TOKENS.duty) },
     )
@@ -437,17 +432,7 @@ describe('warning action', () => {
           wires: [['out']],
         },
         { id: 'out', z: 'flow', x: 0, y: 0, type: 'helper' },
-        {
-          id: 'catch',
-          z: 'flow',
-          x: 0,
-          y: 0,
-          type: 'catch',
-          scope: null,
-          uncaught: false,
-          wires: [['caught']],
-        },
-        { id: 'caught', z: 'flow', x: 0, y: 0, type: 'helper' },
+        ...CATCH,
       ],
       { clerk: creds(TOKENS.clerk) },
     )
@@ -492,17 +477,7 @@ describe('reading out', () => {
           wires: [['out']],
         },
         { id: 'out', z: 'flow', x: 0, y: 0, type: 'helper' },
-        {
-          id: 'catch',
-          z: 'flow',
-          x: 0,
-          y: 0,
-          type: 'catch',
-          scope: null,
-          uncaught: false,
-          wires: [['caught']],
-        },
-        { id: 'caught', z: 'flow', x: 0, y: 0, type: 'helper' },
+        ...CATCH,
       ],
       { gw: creds(TOKENS.duty, 'wl-lw-01') },
     )
