@@ -43,6 +43,7 @@ import { insecureSettings } from './security/defaults.js'
 import { DeviceStore } from './store/devices.js'
 import { OperatorService, policyOf, readsNeedViewer } from './security/operators.js'
 import { OperatorStore } from './store/operators.js'
+import { startNodeRed, type EmbeddedNodeRed } from './nodered/embedded.js'
 
 export interface StartOptions {
   readonly configPath: string
@@ -64,6 +65,8 @@ export interface RunningGateway {
     readonly mqtts: number | null
     readonly wss: number | null
     readonly http: number
+    /** The embedded Node-RED's, when `nodeRed.enabled`. */
+    readonly nodeRed: number | null
   }
   /** mqtt is the plain listener's URL, or the MQTTS one when plain MQTT is off. */
   readonly urls: {
@@ -72,6 +75,8 @@ export interface RunningGateway {
     readonly mqtts: string | null
     readonly wss: string | null
     readonly http: string
+    /** The embedded Node-RED editor, when `nodeRed.enabled`. */
+    readonly nodeRed: string | null
   }
   readonly loaded: LoadedConfig
   readonly log: Logger
@@ -398,6 +403,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     mqtts: bp.mqtts !== null ? `mqtts://${host}:${bp.mqtts}` : null,
     wss: bp.wss !== null ? `wss://${host}:${bp.wss}` : null,
     http: '',
+    nodeRed: null as string | null,
   }
   const httpTls = config.http.tls
   const api = buildApi({
@@ -423,7 +429,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       version: '0.1.0',
       mqttUrl: urls.mqtt,
       wsUrl: urls.ws,
-      ports: { ...broker.ports, http: httpPort },
+      ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null },
+      nodeRedUrl: urls.nodeRed,
       stations: runtime.registry.stations.length,
       terminals: runtime.registry.terminals.length,
       rules: runtime.engine.rules.map((r) => r.id),
@@ -434,6 +441,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const address = api.server.address()
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port
   urls.http = `${httpTls ? 'https' : 'http'}://${host}:${httpPort}`
+  opened.push(() => api.close())
+
+  // Node-RED, embedded, once the API it talks to is up (one per process: see nodered/embedded.ts).
+  let nodeRed: EmbeddedNodeRed | undefined
+  if (config.nodeRed.enabled) {
+    nodeRed = await startNodeRed({
+      config: config.nodeRed,
+      password: loaded.nodeRedPassword ?? '',
+      log,
+    }).catch(failStart)
+    urls.nodeRed = nodeRed.url
+  }
 
   // The ready line is always written, whatever the level: supervisors and tests wait for it.
   log.child({}, { level: 'info' }).info(
@@ -441,6 +460,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       mqttPort: broker.ports.mqtt,
       wsPort: broker.ports.ws,
       httpPort,
+      ...(nodeRed ? { nodeRedPort: nodeRed.port } : {}),
       dataDir: config.dataDir,
       stations: runtime.registry.stations.length,
       terminals: runtime.registry.terminals.length,
@@ -472,10 +492,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       return next
     }
     const fixed = (c: typeof config) =>
-      JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings, c.sinks])
+      JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings, c.sinks, c.nodeRed])
     if (fixed(next.value.config) !== fixed(config))
       reloadLog.warn(
-        'listener, data directory, store, warnings and sink settings changed: they take effect at the next restart',
+        'listener, data directory, store, warnings, sink and Node-RED settings changed: they take effect at the next restart',
       )
     operators = next.value.config.operators
     reloadTls()
@@ -505,12 +525,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     routes: api.routeAccess,
     warnings: queriesOf(stores),
     listen: (l) => bus.listen(l),
-    ports: { ...broker.ports, http: httpPort },
+    ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null },
     urls,
     loaded,
     log,
     stop: () =>
       (stopping ??= (async () => {
+        await nodeRed?.stop()
         clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)

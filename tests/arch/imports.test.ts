@@ -31,6 +31,7 @@ const SDK_HOMES: [sdk: RegExp, home: string][] = [
   [/^prom-client$/, 'gateway/src/metrics.ts'],
   [/^@influxdata\/influxdb-client$/, 'gateway/src/sinks/influx/'],
   [/^mqtt$/, 'gateway/src/broker/'],
+  [/^node-red$|^@node-red\//, 'gateway/src/nodered/'],
 ]
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')

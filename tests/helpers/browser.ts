@@ -31,9 +31,9 @@ export function launchBrowser(): Promise<Browser> {
   })
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(SHOTS, { recursive: true })
-  const path = join(SHOTS, `${name}.png`)
+export async function screenshot(page: Page, name: string, dir: string = SHOTS): Promise<string> {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, `${name}.png`)
   await page.screenshot({ path })
   return path
 }

@@ -245,6 +245,9 @@ async function run(
     '',
     `  console and API  ${gw.urls.http}   (/api/warnings, /api/stations, /metrics)`,
     `  MQTT broker      ${gw.urls.mqtt}${gw.urls.ws ? `   WebSocket ${gw.urls.ws}` : ''}`,
+    ...(gw.urls.nodeRed
+      ? [`  Node-RED editor  ${gw.urls.nodeRed}   (log in as ${gw.loaded.config.nodeRed.admin?.username})`]
+      : []),
     demo
       ? demo.scenario === DEMO_SCENARIO
         ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'

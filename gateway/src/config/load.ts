@@ -3,7 +3,7 @@
  * each with zod, cross-checks references between them, and returns either a complete runtime
  * configuration or every issue found, located by file, line and path. Nothing is half-applied.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkCatalogues, levelsThatCannotFire, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
@@ -55,6 +55,8 @@ export interface LoadedConfig {
   readonly acl: AclFile
   /** The InfluxDB sink's token, read from its file or environment variable (never logged). */
   readonly influxToken?: string
+  /** The embedded Node-RED admin's password, read from its file or environment variable (never logged). */
+  readonly nodeRedPassword?: string
 }
 
 export function readText(file: string): Result<string, FileIssue[]> {
@@ -129,6 +131,7 @@ export function loadConfig(
   if (!parsed.ok) return parsed
   const base = dirname(file)
   const c = parsed.value
+  const dataDir = overrides.dataDir !== undefined ? resolve(overrides.dataDir) : resolve(base, c.dataDir)
   const config: GatewayConfigFile = {
     ...c,
     mqtt: {
@@ -144,12 +147,17 @@ export function loadConfig(
       port: overrides.httpPort ?? c.http.port,
       ...(c.http.tls ? { tls: { ...c.http.tls, ...tlsPaths(base, c.http.tls) } } : {}),
     },
-    dataDir: overrides.dataDir !== undefined ? resolve(overrides.dataDir) : resolve(base, c.dataDir),
+    dataDir,
     registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
     rules: c.rules !== undefined ? c.rules.map((r) => resolve(base, r)) : [DEFAULT_RULES],
     ...(c.dissemination !== undefined ? { dissemination: resolve(base, c.dissemination) } : {}),
     log: { level: overrides.logLevel ?? c.log.level },
+    nodeRed: {
+      ...c.nodeRed,
+      userDir: c.nodeRed.userDir !== undefined ? resolve(base, c.nodeRed.userDir) : join(dataDir, 'node-red'),
+      ...(c.nodeRed.flows !== undefined ? { flows: resolve(base, c.nodeRed.flows) } : {}),
+    },
     security: {
       ...c.security,
       devices: {
@@ -174,8 +182,14 @@ export function loadConfig(
   const aclText = aclFile !== undefined ? readText(aclFile) : undefined
   const acl = aclText?.ok ? parseAcl(aclText.value, aclFile!) : aclText
   if (acl && !acl.ok) issues.push(...acl.error)
-  const influxToken = sinkToken(config, base, file)
+  const influxToken = readSecret(config.sinks.influx?.token, 'sinks.influx.token', 'token', base, file)
   if (!influxToken.ok) issues.push(...influxToken.error)
+  const admin = config.nodeRed.enabled ? config.nodeRed.admin : undefined
+  const nodeRedPassword = readSecret(admin?.password, 'nodeRed.admin.password', 'password', base, file)
+  if (!nodeRedPassword.ok) issues.push(...nodeRedPassword.error)
+  const flows = config.nodeRed.enabled ? config.nodeRed.flows : undefined
+  if (flows !== undefined && !existsSync(flows))
+    issues.push({ file, path: 'nodeRed.flows', message: `no flow file ${flows}` })
   if (!kinds.ok || !registryFile.ok || !catalogues.ok || issues.length > 0) return err(issues)
 
   // Cross-references between files.
@@ -235,6 +249,9 @@ export function loadConfig(
     ...(policy?.ok ? { policy: policy.value } : {}),
     acl: acl?.ok ? acl.value : EMPTY_ACL,
     ...(influxToken.ok && influxToken.value !== undefined ? { influxToken: influxToken.value } : {}),
+    ...(nodeRedPassword.ok && nodeRedPassword.value !== undefined
+      ? { nodeRedPassword: nodeRedPassword.value }
+      : {}),
     warnings,
     notices,
   })
@@ -249,25 +266,34 @@ function tlsPaths(base: string, t: { cert: string; key: string; ca?: string | un
   }
 }
 
-/** The sink's token from its environment variable or file (relative to the configuration). */
-function sinkToken(
-  config: GatewayConfigFile,
+/**
+ * A secret from its environment variable or file (relative to the configuration): the InfluxDB
+ * sink's token, the Node-RED admin's password. Missing or empty is refused; the value is never in an issue.
+ */
+function readSecret(
+  ref: { env: string } | { file: string } | undefined,
+  path: string,
+  what: string,
   base: string,
   file: string,
 ): Result<string | undefined, FileIssue[]> {
-  const t = config.sinks.influx?.token
-  if (t === undefined) return ok(undefined)
-  if ('env' in t) {
-    const v = process.env[t.env]
+  if (ref === undefined) return ok(undefined)
+  if ('env' in ref) {
+    const v = process.env[ref.env]
     if (v === undefined || v.trim() === '')
       return err([
-        { file, path: 'sinks.influx.token.env', message: `environment variable ${t.env} is not set` },
+        {
+          file,
+          path: `${path}.env`,
+          message: `environment variable ${ref.env} is ${v === undefined ? 'not set' : 'empty'}`,
+        },
       ])
     return ok(v.trim())
   }
-  const text = readText(resolve(base, t.file))
+  const text = readText(resolve(base, ref.file))
   if (!text.ok) return text
   const v = text.value.trim()
-  if (v === '') return err([{ file: resolve(base, t.file), path: '', message: 'the token file is empty' }])
+  if (v === '')
+    return err([{ file: resolve(base, ref.file), path: '', message: `the ${what} file is empty` }])
   return ok(v)
 }

@@ -96,6 +96,54 @@ export const INSECURE_SETTINGS = [
   'http.readsNeedViewer',
 ] as const
 
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+/** A secret, from an environment variable or a file (relative to the configuration), never written inline. */
+const SecretRef = z.union([z.strictObject({ env: EnvName }), z.strictObject({ file: z.string().min(1) })])
+
+/**
+ * Node-RED embedded in the gateway's process (gateway/src/nodered/embedded.ts), with the nodes of
+ * `dashboards/node-red/` in its palette. Off by default. Its editor and admin API need the admin's
+ * login: `admin` is required when enabled. Node-RED is one per process and cannot be restarted in
+ * it; every setting here needs a gateway restart.
+ */
+export const NodeRedConfig = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** Listen address of the editor and the flows' HTTP endpoints (`/api/…`). Loopback by default. */
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port. */
+    port: Port.default(1880),
+    /** Node-RED's own directory (flows, credentials, installed modules); default `node-red` in `dataDir`. */
+    userDir: z.string().optional(),
+    /** The editor's one account; its password from an environment variable or a file, never logged. */
+    admin: z.strictObject({ username: z.string().min(1), password: SecretRef }).optional(),
+    /** A flow file installed as the flows when the userDir has none yet (never over existing flows). */
+    flows: z.string().optional(),
+    /** Environment variables set for the flows (`${NAME}` in a node's settings), e.g. a relay's URL. */
+    env: z
+      .record(z.string(), z.string())
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env))
+          if (!EnvName.safeParse(name).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `${name} is not an environment variable name`,
+            })
+      })
+      .default({}),
+  })
+  .superRefine((n, ctx) => {
+    if (n.enabled && n.admin === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin'],
+        message:
+          'the Node-RED editor needs an admin login: give admin: { username, password: { env: NAME } or { file: PATH } }',
+      })
+  })
+export type NodeRedConfig = z.infer<typeof NodeRedConfig>
+
 /**
  * Who may talk to the broker and on which topics. Devices authenticate against the device
  * identities in the store (`shaobing device`), and each is confined to its own topics by its role;
@@ -220,12 +268,7 @@ export const InfluxSinkConfig = z.strictObject({
    * written in the configuration and never logged. Omitted: no Authorization header (a
    * VictoriaMetrics without authentication).
    */
-  token: z
-    .union([
-      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
-      z.strictObject({ file: z.string().min(1) }),
-    ])
-    .optional(),
+  token: SecretRef.optional(),
   /** Points per write request; a backlog is sent in batches this size, back to back. */
   batchSize: z.int().min(1).max(100_000).default(5000),
   /**
@@ -451,6 +494,8 @@ export const GatewayConfigFile = z.strictObject({
   security: SecurityConfig.prefault({}),
   /** Where history goes besides the embedded store. */
   sinks: z.strictObject({ influx: InfluxSinkConfig.optional() }).prefault({}),
+  /** Node-RED in the gateway's process, with the Shaobing nodes (off by default). */
+  nodeRed: NodeRedConfig.prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

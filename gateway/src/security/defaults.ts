@@ -62,6 +62,9 @@ export function insecureSettings(
     ...(!isLoopback(config.http.host) && !config.http.tls
       ? [`http.host ${config.http.host} (plain HTTP)`]
       : []),
+    ...(config.nodeRed.enabled && !isLoopback(config.nodeRed.host)
+      ? [`nodeRed.host ${config.nodeRed.host} (the Node-RED editor over plain HTTP)`]
+      : []),
   ]
   if (config.http.readsNeedViewer === false && !isLoopback(config.http.host))
     found.push({

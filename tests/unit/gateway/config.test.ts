@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -6,6 +6,8 @@ import { z } from 'zod'
 import { formatFileIssue, parseCatalogue, parseYaml } from '../../../rules/src/index.js'
 import { DEMO_CONFIG, loadConfig } from '../../../gateway/src/config/load.js'
 import { levelOfCode, parentCode, regionContains } from '../../../rules/src/index.js'
+import { GatewayConfigFile } from '../../../gateway/src/config/schema.js'
+import { insecureSettings } from '../../../gateway/src/security/defaults.js'
 
 const DEMO_REGISTRY = join(import.meta.dirname, '../../../gateway/config/demo/county.yaml')
 
@@ -210,5 +212,136 @@ describe('administrative division codes', () => {
     expect(regionContains('511823100201', '511823100201')).toBe(true)
     expect(regionContains('511823100201', '511823100202')).toBe(false)
     expect(regionContains('511823100000', '511824100201')).toBe(false)
+  })
+})
+
+describe('the embedded Node-RED (nodeRed)', () => {
+  /** A gateway.yaml naming the demo registry, with `extra` lines, in a fresh directory. */
+  function nodeRedConfig(extra: string): { dir: string; file: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'shaobing-config-'))
+    const file = join(dir, 'gateway.yaml')
+    writeFileSync(file, `registry: ${JSON.stringify(DEMO_REGISTRY)}\ndataDir: state\n${extra}\n`)
+    return { dir, file }
+  }
+  const issues = (file: string, env: Record<string, string> = {}) => {
+    Object.assign(process.env, env)
+    try {
+      const loaded = loadConfig(file)
+      return loaded.ok ? loaded : loaded.error.map((i) => `${i.path}: ${i.message}`)
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k]
+    }
+  }
+  const ENV = 'SHAOBING_TEST_CONFIG_NODE_RED_PASSWORD'
+
+  test('is off by default, on loopback port 1880, its userDir in the data directory', () => {
+    const { dir, file } = nodeRedConfig('')
+    const loaded = loadConfig(file)
+    expect(loaded.ok).toBe(true)
+    if (!loaded.ok) return
+    expect(loaded.value.config.nodeRed).toEqual({
+      enabled: false,
+      host: '127.0.0.1',
+      port: 1880,
+      userDir: join(dir, 'state', 'node-red'),
+      env: {},
+    })
+    expect(loaded.value.nodeRedPassword).toBeUndefined()
+  })
+
+  test('its paths are relative to the configuration file; the password comes from the environment, not the configuration', () => {
+    const { dir, file } = nodeRedConfig(
+      `nodeRed: { enabled: true, port: 0, userDir: nr, flows: flows/sluice.json, env: { SLUICE_URL: 'http://127.0.0.1:9/relay' }, admin: { username: admin, password: { env: ${ENV} } } }`,
+    )
+    expect(issues(file, { [ENV]: 'pw' })).toEqual([
+      `nodeRed.flows: no flow file ${join(dir, 'flows/sluice.json')}`,
+    ])
+    mkdirSync(join(dir, 'flows'))
+    writeFileSync(join(dir, 'flows/sluice.json'), '[]')
+    const loaded = issues(file, { [ENV]: ' s3cret pw \n' })
+    expect(Array.isArray(loaded)).toBe(false)
+    if (Array.isArray(loaded) || !loaded.ok) return
+    expect(loaded.value.nodeRedPassword).toBe('s3cret pw')
+    expect(loaded.value.config.nodeRed).toMatchObject({
+      userDir: join(dir, 'nr'),
+      flows: join(dir, 'flows/sluice.json'),
+      env: { SLUICE_URL: 'http://127.0.0.1:9/relay' },
+    })
+    expect(JSON.stringify(loaded.value.config)).not.toContain('s3cret')
+  })
+
+  test('the password can come from a file beside the configuration', () => {
+    const { dir, file } = nodeRedConfig(
+      'nodeRed: { enabled: true, admin: { username: admin, password: { file: nr-password } } }',
+    )
+    writeFileSync(join(dir, 'nr-password'), 'from a file\n')
+    const loaded = loadConfig(file)
+    expect(loaded.ok && loaded.value.nodeRedPassword).toBe('from a file')
+    writeFileSync(join(dir, 'nr-password'), '\n')
+    expect(issues(file)).toEqual([': the password file is empty'])
+  })
+
+  test.each([
+    [
+      'nodeRed: { enabled: true }',
+      {},
+      [expect.stringMatching(/^nodeRed\.admin: the Node-RED editor needs an admin login/)],
+    ],
+    [
+      `nodeRed: { enabled: true, admin: { username: admin, password: { env: ${ENV} } } }`,
+      {},
+      [`nodeRed.admin.password.env: environment variable ${ENV} is not set`],
+    ],
+    [
+      `nodeRed: { enabled: true, admin: { username: admin, password: { env: ${ENV} } } }`,
+      { [ENV]: '   ' },
+      [`nodeRed.admin.password.env: environment variable ${ENV} is empty`],
+    ],
+    [
+      `nodeRed: { enabled: true, admin: { username: '', password: { env: ${ENV} } } }`,
+      { [ENV]: 'pw' },
+      [expect.stringMatching(/^nodeRed\.admin\.username: /)],
+    ],
+    [
+      'nodeRed: { enabled: true, admin: { username: admin, password: inline-is-refused } }',
+      {},
+      [expect.stringMatching(/^nodeRed\.admin\.password: /)],
+    ],
+    [
+      'nodeRed: { enabled: true, editor: yes }',
+      {},
+      ['nodeRed: Unrecognized key: "editor"', expect.stringMatching(/^nodeRed\.admin: /)],
+    ],
+    [
+      `nodeRed: { env: { 'not a name': x } }`,
+      {},
+      ['nodeRed.env.not a name: not a name is not an environment variable name'],
+    ],
+  ])('%s is refused', (yaml, env, expected) => {
+    expect(issues(nodeRedConfig(yaml).file, env)).toEqual(expected)
+  })
+
+  test('a disabled Node-RED needs no admin, and its password is not read', () => {
+    const { file } = nodeRedConfig(
+      `nodeRed: { enabled: false, admin: { username: admin, password: { env: ${ENV} } } }`,
+    )
+    const loaded = loadConfig(file)
+    expect(loaded.ok && loaded.value.nodeRedPassword).toBeUndefined()
+  })
+
+  test('an editor on a network address is a plain listener the site must accept', () => {
+    const settings = (nodeRed: Record<string, unknown>) =>
+      insecureSettings(
+        GatewayConfigFile.parse({
+          registry: 'county.yaml',
+          nodeRed: { admin: { username: 'admin', password: { env: ENV } }, ...nodeRed },
+        }),
+        { demo: false, demoDevices: 0 },
+      ).map((i) => `${i.setting}: ${i.why}`)
+    expect(settings({ enabled: true, host: '0.0.0.0' })).toEqual([
+      'plainListenerOnNetwork: nodeRed.host 0.0.0.0 (the Node-RED editor over plain HTTP) sends credentials and warnings unencrypted over the network; use TLS listeners',
+    ])
+    expect(settings({ enabled: true, host: '127.0.0.1' })).toEqual([])
+    expect(settings({ enabled: false, host: '0.0.0.0' })).toEqual([])
   })
 })
