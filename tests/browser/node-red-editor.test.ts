@@ -5,14 +5,17 @@
  * empty userDir) is drawn with every node known, and nothing is fetched from off the machine.
  * Screenshots: test-results/node-red/.
  */
+import { once } from 'node:events'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { nodePackageDir } from '../../gateway/src/nodered/embedded.js'
 import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
-import { makeConfigDir, startTestGateway } from '../helpers/gateway.js'
+import { api, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { freePort } from '../helpers/ports.js'
 
 const SHOTS = join(import.meta.dirname, '../../test-results/node-red')
@@ -43,9 +46,8 @@ const EXAMPLE_NODES = (
 )
   .filter((n) => n.z !== undefined)
   .map((n) => n.id)
-/** A village of the demo county, and a port nothing listens on for the relay and the sign. */
+/** A village of the demo county. */
 const VILLAGE = '511823100201'
-const NOWHERE = 'http://127.0.0.1:9'
 
 const run = hasChromium()
 
@@ -55,17 +57,31 @@ describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
   let page: Page
   let base: string
   const offsite: string[] = []
+  // The simulated sluice relay and LED sign the example flow drives: HTTP endpoints that keep what they get.
+  const relay: unknown[] = []
+  const sign: unknown[] = []
+  const devices = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => (body += c.toString()))
+    req.on('end', () => {
+      ;(req.url === '/sluice' ? relay : sign).push(JSON.parse(body))
+      res.end('ok')
+    })
+  })
 
   beforeAll(async () => {
     process.env[PASSWORD_ENV] = PASSWORD
+    devices.listen(0, '127.0.0.1')
+    await once(devices, 'listening')
+    const at = `http://127.0.0.1:${(devices.address() as AddressInfo).port}`
     // The flows need the gateway's address before it starts: a fixed free port for its API.
     const httpPort = await freePort()
     const { config } = makeConfigDir(undefined, '', { http: `{ host: 127.0.0.1, port: ${httpPort} }` })
     const env = {
       SHAOBING_URL: `http://127.0.0.1:${httpPort}`,
       SHAOBING_VILLAGE: VILLAGE,
-      SHAOBING_SLUICE_URL: `${NOWHERE}/sluice`,
-      SHAOBING_SIGN_URL: `${NOWHERE}/sign`,
+      SHAOBING_SLUICE_URL: `${at}/sluice`,
+      SHAOBING_SIGN_URL: `${at}/sign`,
     }
     writeFileSync(
       config,
@@ -85,6 +101,7 @@ describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await gw?.stop()
+    devices.close()
     delete process.env[PASSWORD_ENV]
   })
 
@@ -130,6 +147,24 @@ describe.skipIf(!run)('the embedded Node-RED editor in Chromium', () => {
     const status = page.locator('#red-ui-workspace-chart [id="f.in"] .red-ui-flow-node-status-label')
     await expect.poll(() => status.textContent()).toMatch(/connected/)
     await screenshot(page, '03-example-flow', SHOTS)
+  })
+
+  test('a red flash-flood warning for the village: the embedded example flow closes the sluice and writes the sign', async () => {
+    const res = await api(gw!.urls.http, 'POST', '/api/warnings', {
+      hazard: 'flash_flood',
+      level: 'red',
+      regions: [VILLAGE],
+      text: '山洪红色预警，立即转移',
+    })
+    const { warningId } = (await res.json()) as { warningId: string }
+    await expect.poll(() => relay.length, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => sign.length, { timeout: 10_000 }).toBe(1)
+    expect(relay[0]).toEqual({
+      relay: 'sluice-1',
+      action: 'close',
+      reason: `flash_flood red ${warningId} v1`,
+    })
+    expect(sign[0]).toEqual({ line1: '红色预警', line2: '山洪红色预警，立即转移', blink: true })
   })
 
   test('the editor fetched nothing from off the machine', () => {
