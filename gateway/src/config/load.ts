@@ -10,7 +10,8 @@ import { checkCatalogues, levelsThatCannotFire, parseCatalogue, parseYaml } from
 import { formatFileIssue, type Catalogue, type FileIssue } from '../../../rules/src/index.js'
 import { ErrorCode, GatewayError } from '../core/errors.js'
 import { err, ok, type Result } from '../core/result.js'
-import { KindsFile, RegistryFile } from '../registry/schema.js'
+import { KindsFile, RegistryFile, type Station } from '../registry/schema.js'
+import { elementById } from '../contracts/sl651/elements.js'
 import { Registry } from '../registry/registry.js'
 import { GatewayConfigFile } from './schema.js'
 import { PolicyFile } from '../dissemination/policy.js'
@@ -204,6 +205,7 @@ export function loadConfig(
         })
     }),
   )
+  issues.push(...sl651Issues(registryFile.value.stations, known, config.registry))
   const registry = new Registry(registryFile.value, known)
   const warnings: string[] = []
   const notices: string[] = []
@@ -296,4 +298,53 @@ function readSecret(
   if (v === '')
     return err([{ file: resolve(base, ref.file), path: '', message: `the ${what} file is empty` }])
   return ok(v)
+}
+
+/** An SL 651 mapping names elements the standard defines, the station's own sensors, their kinds' quantities. */
+function sl651Issues(stations: readonly Station[], kinds: KindsFile['kinds'], file: string): FileIssue[] {
+  const issues: FileIssue[] = []
+  const addresses = new Map<string, string>()
+  stations.forEach((s, i) => {
+    if (!s.sl651) return
+    const at = `stations.${i}.sl651`
+    const other = addresses.get(s.sl651.address)
+    if (other !== undefined)
+      issues.push({
+        file,
+        path: `${at}.address`,
+        message: `address ${s.sl651.address} is also station ${other}'s`,
+      })
+    addresses.set(s.sl651.address, s.id)
+    const seen = new Set<string>()
+    s.sl651.elements.forEach((m, j) => {
+      const e = elementById(m.element)
+      const path = `${at}.elements.${j}`
+      if (!e || e.form === 'raw' || e.form === 'step')
+        issues.push({
+          file,
+          path: `${path}.element`,
+          message: `${m.element} is not an SL 651-2014 element with values (table C.1: Z, ZU, PJ, PT, DRP, DRZ1, Q, VT…)`,
+        })
+      if (seen.has(m.element))
+        issues.push({ file, path: `${path}.element`, message: `element ${m.element} is mapped twice` })
+      seen.add(m.element)
+      const sensor = s.sensors.find((x) => x.id === m.sensor)
+      if (!sensor) {
+        issues.push({
+          file,
+          path: `${path}.sensor`,
+          message: `${m.sensor} is not a sensor of station ${s.id} (its sensors: ${s.sensors.map((x) => x.id).join(', ')})`,
+        })
+        return
+      }
+      const kind = kinds[sensor.kind]
+      if (kind && !(m.quantity in kind.quantities))
+        issues.push({
+          file,
+          path: `${path}.quantity`,
+          message: `kind ${sensor.kind} declares no quantity ${m.quantity} (declared: ${Object.keys(kind.quantities).join(', ')})`,
+        })
+    })
+  })
+  return issues
 }

@@ -297,6 +297,47 @@ export const InfluxSinkConfig = z.strictObject({
 })
 export type InfluxSinkConfig = z.infer<typeof InfluxSinkConfig>
 
+/** The SL 651-2014 listener for hydrology RTUs (遥测站) over TCP, from a GPRS/4G DTU. */
+export const Sl651Config = z.strictObject({
+  /** Listen address. Loopback by default: open it only on the private APN or VPN the DTUs use. */
+  host: z.string().default('127.0.0.1'),
+  /** TCP port; 0 picks a free port, null (the default) turns the listener off. */
+  port: Port.nullable().default(null),
+  /**
+   * Networks allowed to connect (CIDR, e.g. the private APN's 10.64.0.0/12); empty: any. SL 651
+   * has only a 16-bit password, so on a network address this list is what keeps forgers out.
+   */
+  allowFrom: z
+    .array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR like 10.64.0.0/12'))
+    .default([]),
+  /** UTC offset of the stations' clocks: SL 651 times carry no zone (Beijing time by default). */
+  utcOffset: z
+    .string()
+    .regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, 'expected an offset like +08:00')
+    .default('+08:00'),
+  /** 中心站地址 the gateway is (1–255); frames addressed to another centre are refused. Omitted: any. */
+  centerAddress: z.int().min(1).max(255).optional(),
+  /**
+   * End character of the confirmation of a report's last frame (§6.3.2.4): EOT lets the RTU leave
+   * the link, ESC asks it to stay online (10 minutes) for the centre's commands.
+   */
+  confirmWith: z.enum(['EOT', 'ESC']).default('EOT'),
+  /** The largest frame body accepted (the 12-bit length field allows 4095). */
+  maxBody: z.int().min(64).max(4095).default(4095),
+  /** The largest multi-packet (M3) message reassembled; a larger one is refused. */
+  maxMessageBytes: z
+    .int()
+    .min(4096)
+    .default(1024 * 1024),
+  /** A frame (or multi-packet message) still incomplete after this is dropped as truncated. */
+  frameTimeout: Duration.default('60s'),
+  /** A connection silent this long is closed; RTUs keep links alive every 40 s (2FH, §6.6.4.2). */
+  idleTimeout: Duration.default('10m'),
+  /** Most RTU connections at once. */
+  maxConnections: z.int().min(1).default(10_000),
+})
+export type Sl651Config = z.infer<typeof Sl651Config>
+
 export const GatewayConfigFile = z.strictObject({
   mqtt: z
     .strictObject({
@@ -489,9 +530,17 @@ export const GatewayConfigFile = z.strictObject({
        * accelerated simulations whose event time runs ahead of the wall clock by design.
        */
       clockAhead: z.union([Duration, z.literal('off')]).default('5m'),
+      /**
+       * An SL 651 report whose send time (发报时间) is further behind the gateway's clock than
+       * this comes from an RTU whose clock runs behind: a fault (its readings are still evaluated,
+       * but unverified). Only protocols that stamp the send time can show it.
+       */
+      clockBehind: z.union([Duration, z.literal('off')]).default('10m'),
     })
     .prefault({}),
   security: SecurityConfig.prefault({}),
+  /** Hydrology RTUs speaking SL 651-2014 over TCP (off by default). */
+  sl651: Sl651Config.prefault({}),
   /** Where history goes besides the embedded store. */
   sinks: z.strictObject({ influx: InfluxSinkConfig.optional() }).prefault({}),
   /** Node-RED in the gateway's process, with the Shaobing nodes (off by default). */

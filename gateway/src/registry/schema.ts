@@ -101,6 +101,40 @@ const Region = z.strictObject({
 })
 export type Region = z.infer<typeof Region>
 
+/**
+ * How an SL 651-2014 telemetry station (遥测站, RTU) is read: its address and password, and which
+ * of the elements it reports (table C.1, by ASCII identifier) become which quantity of which of
+ * the station's sensors. Elements not listed are refused and counted.
+ */
+const Sl651Mapping = z.strictObject({
+  /** 遥测站地址: 10 hex digits (a hydrological station's is BCD: 00 and its SL 502 code, §6.2.3.2). */
+  address: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{10}$/, 'expected the 10 hex digits of the 5-byte station address')
+    .transform((a) => a.toUpperCase()),
+  /** 密码: 4 hex digits; a frame with another password is refused. */
+  password: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{4}$/, 'expected the 4 hex digits of the 2-byte password')
+    .transform((p) => p.toUpperCase()),
+  elements: z
+    .array(
+      z.strictObject({
+        /** The element's ASCII identifier: Z (stage), PJ (current rainfall), DRP, DRZ1, VT… */
+        element: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,5}$/),
+        sensor: Id,
+        quantity: z.string().regex(/^[a-z][a-z0-9_]*$/),
+        /**
+         * Added to every value (the quantity's unit): the 水位基值 a relative stage (DRZ1–8) is
+         * measured from, or a gauge's datum correction.
+         */
+        offset: z.number().default(0),
+      }),
+    )
+    .min(1),
+})
+export type Sl651Mapping = z.infer<typeof Sl651Mapping>
+
 const Station = z.strictObject({
   id: Id,
   name: z.string().min(1),
@@ -127,6 +161,8 @@ const Station = z.strictObject({
       }),
     )
     .default([]),
+  /** The station reports over SL 651-2014 (a hydrology RTU), not JSON over MQTT. */
+  sl651: Sl651Mapping.optional(),
 })
 export type Station = z.infer<typeof Station>
 
