@@ -195,3 +195,232 @@ describe('CRC-16 (table 11: X16+X15+X2+1, high byte first)', () => {
     expect(crc16(b, 2, 2 + 23)).toBe(0x6bca)
   })
 })
+
+describe('HEX/BCD frames of public implementations', () => {
+  test('[yu] 2FH keep-alive: header fields, serial and send time, no observations (table 27)', () => {
+    const f = onlyFrame(hexBytes(YU.keepAlive))
+    expect(f).toEqual({
+      encoding: 'hex',
+      direction: 'up',
+      center: 1,
+      address: '0012345678',
+      password: '1234',
+      fn: FN.keepAlive,
+      body: hexBytes('0003 591011155111'),
+      end: ETX,
+      size: 25,
+    })
+    expect(decoded(f)).toEqual({
+      serial: 3,
+      sentAt: bj(2059, 10, 11, 15, 51, 11),
+      stations: [],
+      observations: [],
+      problems: [],
+    })
+  })
+
+  test('[yu] CrcUtilTest calcCrc16_2: a 7EH inside the body is no frame start', () => {
+    const f = onlyFrame(hexBytes(YU_CRC2))
+    expect(f).toMatchObject({ center: 0, address: '9876543210', password: '1234', fn: 0x2f })
+    expect(decoded(f)).toMatchObject({ serial: 0x7e08, sentAt: bj(2022, 10, 11, 10, 7, 47) })
+  })
+
+  test('[yu] 30H test report (table 28)', () => {
+    const f = onlyFrame(hexBytes(YU.test))
+    expect(f).toMatchObject({ center: 1, address: '0012345678', password: '1234', fn: FN.test })
+    const at = bj(2059, 10, 11, 15, 49)
+    expect(decoded(f)).toEqual({
+      serial: 3,
+      sentAt: bj(2059, 10, 11, 15, 49, 47),
+      stations: [{ address: '0012345678', category: 'H' }],
+      observations: [
+        obs('0012345678', 'PJ', at, 0.5),
+        obs('0012345678', 'PT', at, 0.5),
+        obs('0012345678', 'Z', at, 0.127),
+        obs('0012345678', 'VT', at, 11.15),
+      ],
+      problems: [],
+    })
+  })
+
+  test.each([
+    // [yu] 32H timed (table 32) and 33H added (加报) reports, same station and elements.
+    ['timed', FN.timed, 0x34, bj(2017, 7, 18, 11, 0, 16), bj(2017, 7, 18, 11, 0), 10.99],
+    ['added', FN.added, 0x26, bj(2017, 7, 18, 10, 22, 2), bj(2017, 7, 18, 10, 22), 11.02],
+  ] as const)('[yu] %s report', (key, fn, serial, sentAt, at, vt) => {
+    const f = onlyFrame(hexBytes(YU[key]))
+    expect(f).toMatchObject({
+      encoding: 'hex',
+      direction: 'up',
+      center: 5,
+      address: '0011223344',
+      password: '03E8',
+      fn,
+      end: ETX,
+    })
+    expect(decoded(f)).toEqual({
+      serial,
+      sentAt,
+      stations: [{ address: '0011223344', category: 'H' }],
+      observations: [
+        obs('0011223344', 'PJ', at, 4),
+        obs('0011223344', 'PT', at, 4),
+        obs('0011223344', 'Z', at, 10.49),
+        obs('0011223344', 'VT', at, vt),
+      ],
+      problems: [],
+    })
+  })
+
+  test('[yu] 34H hourly report: F4H 5-minute rainfall and F5H relative stage, FFH/FFFFH missing', () => {
+    const f = onlyFrame(hexBytes(YU.hourly))
+    expect(f).toMatchObject({ fn: FN.hourly, address: '0011223344', size: 121 })
+    const st = '0011223344'
+    const first = bj(2017, 7, 18, 10, 5)
+    const hour = bj(2017, 7, 18, 11, 0)
+    const gap = [null, null, null, null, null]
+    expect(decoded(f)).toEqual({
+      serial: 0x33,
+      sentAt: bj(2017, 7, 18, 11, 0, 14),
+      stations: [{ address: st, category: 'H' }],
+      observations: [
+        ...every5(st, 'DRP', first, [0.5, 0, 0, 0, 2, ...gap, 0, 0]),
+        obs(st, 'PT', hour, 4),
+        ...every5(st, 'DRZ1', first, [0.12, 0.12, 0.28, 0.49, 0.49, ...gap, 0.49, 0.49]),
+        obs(st, 'Z', hour, 10.49),
+        obs(st, 'PJ', hour, 4),
+        obs(st, 'VT', hour, 10.99),
+      ],
+      problems: [],
+    })
+    // The 12th 5-minute value ends on the hour the report is for.
+    expect(first + 11 * 300_000).toBe(hour)
+  })
+
+  test('[yu] 37H real-time query answer', () => {
+    const f = onlyFrame(hexBytes(YU.realtime))
+    const at = bj(2059, 10, 11, 16, 14)
+    expect(decoded(f)).toMatchObject({
+      serial: 9,
+      sentAt: bj(2059, 10, 11, 16, 14, 3),
+      observations: [
+        obs('0012345678', 'PJ', at, 1.5),
+        obs('0012345678', 'PT', at, 1.5),
+        obs('0012345678', 'Z', at, 0.122),
+        obs('0012345678', 'VT', at, 11.08),
+      ],
+      problems: [],
+    })
+  })
+
+  test('[yu] 38H period query answer: time step 000005 then a DRP hour', () => {
+    const f = onlyFrame(hexBytes(YU.period))
+    expect(f.fn).toBe(FN.period)
+    expect(decoded(f)).toEqual({
+      serial: 0x35,
+      sentAt: bj(2017, 7, 18, 11, 1, 28),
+      stations: [{ address: '0011223344', category: 'H' }],
+      observations: every5('0011223344', 'DRP', bj(2017, 7, 18, 10, 5), [
+        0.5,
+        0,
+        0,
+        0,
+        2,
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        0,
+      ]),
+      problems: [],
+    })
+  })
+
+  test('[yu] 39H manual-entry query answer: F2F2H, the entry to the end of the body', () => {
+    // Its CRC 46AAH is right (checked independently), though the repository marks it hand-made.
+    const f = onlyFrame(hexBytes(YU.manualQuery))
+    expect(decoded(f)).toEqual({
+      serial: 0x14,
+      sentAt: bj(2017, 7, 18, 10, 6, 30),
+      stations: [],
+      observations: [],
+      problems: [],
+      manual: 'Q 1.234',
+    })
+  })
+
+  test('[yu] 35H manual report: its hand-made CRC is refused; re-created with the right CRC it reads', () => {
+    const wire = hexBytes(YU.manual)
+    const [first, ...rest] = readStream(wire)
+    expect(problemOf(first)).toEqual({ reason: 'bad_crc', detail: 'CRC 4602H, computed D76FH', bytes: 1 })
+    // What follows is the refused frame's bytes, reported as problems; every byte is accounted for.
+    expect(rest.every((x) => 'problem' in x)).toBe(true)
+    expect([first, ...rest].reduce((n, x) => n + problemOf(x).bytes, 0)).toBe(wire.length)
+
+    const remade = encodeFrame({
+      encoding: 'hex',
+      direction: 'up',
+      center: 1,
+      address: '0012345678',
+      password: '1234',
+      fn: FN.manual,
+      body: hexBytes('0004 591011155145 F2F2 51312E323334 20'),
+      end: ETX,
+    })
+    expect(remade.subarray(0, -2)).toEqual(wire.subarray(0, -2))
+    expect(remade.subarray(-2)).toEqual(hexBytes('D76F'))
+    expect(decoded(onlyFrame(remade))).toEqual({
+      serial: 4,
+      sentAt: bj(2059, 10, 11, 15, 51, 45),
+      stations: [],
+      observations: [],
+      problems: [],
+      manual: 'Q1.234 ',
+    })
+  })
+
+  test('[hw] dataStr1: a timed report with PN05', () => {
+    const f = onlyFrame(hexBytes(HW))
+    expect(f).toMatchObject({ center: 1, address: '0010100001', password: 'A000', fn: FN.timed })
+    const at = bj(2020, 7, 24, 17, 23)
+    expect(decoded(f)).toEqual({
+      serial: 12,
+      sentAt: bj(2020, 7, 24, 17, 23, 49),
+      stations: [{ address: '0010100001', category: 'H' }],
+      observations: [
+        obs('0010100001', 'PJ', at, 13),
+        obs('0010100001', 'PN05', at, 4),
+        obs('0010100001', 'Z', at, 0.55),
+        obs('0010100001', 'VT', at, 12.68),
+      ],
+      problems: [],
+    })
+  })
+
+  test('every good frame re-encodes to the same bytes', () => {
+    for (const h of [...Object.values(YU).filter((h) => h !== YU.manual), YU_CRC2, HW, ...YU_PICTURE]) {
+      const wire = hexBytes(h)
+      expect(encodeFrame(toSend(onlyFrame(wire)))).toEqual(wire)
+    }
+  })
+
+  test('[yu] 36H picture in 13 M3 packets: SYN, packet total 13 and each number, ETB until the last', () => {
+    const stream = Buffer.concat(YU_PICTURE.map(hexBytes))
+    // In 7-byte chunks, as TCP might cut it.
+    const chunks: Buffer[] = []
+    for (let i = 0; i < stream.length; i += 7) chunks.push(stream.subarray(i, i + 7))
+    const frames = readStream(...chunks).map(frameOf)
+    expect(frames.map((f) => f.packet)).toEqual(
+      Array.from({ length: 13 }, (_, i) => ({ total: 13, seq: i + 1 })),
+    )
+    expect(frames.map((f) => f.end)).toEqual([...Array<number>(12).fill(ETB), ETX])
+    expect(frames.every((f) => f.fn === 0x36 && f.address === '0012345678')).toBe(true)
+    // Only the first packet has the serial and send time (§6.6.2.4), then ST, TT and F3F3H + JPEG SOI.
+    expect(frames[0]!.body.subarray(0, 29)).toEqual(
+      hexBytes('0005 591011161118 F1F1 0012345678 48 F0F0 5910111611 F3F3 FFD8FFE0'),
+    )
+    expect(frames.map((f) => f.body.length)).toEqual([281, ...Array<number>(11).fill(256), 241])
+  })
+})
