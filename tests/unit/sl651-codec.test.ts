@@ -424,3 +424,195 @@ describe('HEX/BCD frames of public implementations', () => {
     expect(frames.map((f) => f.body.length)).toEqual([281, ...Array<number>(11).fill(256), 241])
   })
 })
+
+describe("frames written down from the standard's structure tables", () => {
+  test('[std] table 16: an ASCII timed report', () => {
+    const wire = latin1(STD_ASCII_TIMED)
+    const f = onlyFrame(wire)
+    expect(f).toEqual({
+      encoding: 'ascii',
+      direction: 'up',
+      center: 5,
+      address: '0011223344',
+      password: '03E8',
+      fn: FN.timed,
+      body: latin1('0034170718110016ST 0011223344 H TT 1707181100 Z 10.490 PJ 4.0 VT 10.99 '),
+      end: ETX,
+      size: wire.length,
+    })
+    expect(wire[0]).toBe(SOH)
+    const at = bj(2017, 7, 18, 11, 0)
+    expect(decoded(f)).toEqual({
+      serial: 0x34,
+      sentAt: bj(2017, 7, 18, 11, 0, 16),
+      stations: [{ address: '0011223344', category: 'H' }],
+      observations: [
+        obs('0011223344', 'Z', at, 10.49),
+        obs('0011223344', 'PJ', at, 4),
+        obs('0011223344', 'VT', at, 10.99),
+      ],
+      problems: [],
+    })
+    expect(encodeFrame(toSend(f))).toEqual(wire)
+  })
+
+  test('[std] table 30, §6.6.4.4: an ASCII interval report, DRN05, two elements, M missing', () => {
+    const f = onlyFrame(latin1(STD_ASCII_INTERVAL))
+    expect(f.fn).toBe(FN.interval)
+    const t0 = bj(2017, 7, 18, 10, 0)
+    expect(decoded(f)).toEqual({
+      serial: 0x35,
+      sentAt: bj(2017, 7, 18, 10, 15),
+      stations: [{ address: '0011223344', category: 'H' }],
+      observations: [
+        obs('0011223344', 'Z', t0, 10.49),
+        obs('0011223344', 'Z', t0 + 300_000, 10.5),
+        obs('0011223344', 'Z', t0 + 600_000, null),
+        obs('0011223344', 'PJ', t0, 4),
+        obs('0011223344', 'PJ', t0 + 300_000, null),
+        obs('0011223344', 'PJ', t0 + 600_000, 4.5),
+      ],
+      problems: [],
+    })
+  })
+
+  test('[std] table 30, table C.3: a HEX interval report, 0418H 000005, one element, all-F missing', () => {
+    const wire = hexBytes(STD_HEX_INTERVAL)
+    const f = onlyFrame(wire)
+    const t0 = bj(2017, 7, 18, 10, 0)
+    expect(decoded(f).observations).toEqual([
+      obs('0011223344', 'Z', t0, 10.49),
+      obs('0011223344', 'Z', t0 + 300_000, 10.5),
+      obs('0011223344', 'Z', t0 + 600_000, null),
+      obs('0011223344', 'Z', t0 + 900_000, 10.51),
+    ])
+    expect(encodeFrame(toSend(f))).toEqual(wire)
+  })
+
+  test('[std] §6.6.3.3 a: negative BCD values, FF before even digit counts, FF0 before odd ones', () => {
+    const f = onlyFrame(hexBytes(STD_HEX_NEGATIVE))
+    const at = bj(2017, 7, 18, 11, 5)
+    expect(decoded(f).observations).toEqual([
+      obs('0011223344', 'AI', at, -5.6),
+      obs('0011223344', 'Z', at, -1.234),
+      obs('0011223344', 'H', at, -1.23),
+    ])
+    // The encoder writes the same bytes (the definition byte counting the sign byte, table 26).
+    const body = encodeReport(
+      'hex',
+      {
+        serial: 0x37,
+        sentAt: bj(2017, 7, 18, 11, 5),
+        stations: [
+          {
+            address: '0011223344',
+            category: 'H',
+            groups: [
+              {
+                observedAt: at,
+                elements: [
+                  { id: 'AI', value: -5.6 },
+                  { id: 'Z', value: -1.234 },
+                  { id: 'H', value: -1.23 },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      BJ,
+    )
+    expect(body).toEqual(f.body)
+  })
+
+  test.each([
+    // [std] §6.6.3.3 a by hand: readBcd(bytes, decimals).
+    ['FF0056', 1, -5.6],
+    ['FF00001234', 3, -1.234],
+    ['FF000123', 2, -1.23],
+    ['00010490', 3, 10.49],
+    ['FFFFFFFF', 3, null],
+    ['0001A490', 3, 'bad'],
+    ['FF01F3', 2, 'bad'],
+  ] as const)('readBcd %s, %d decimals → %s', (h, decimals, value) => {
+    const b = hexBytes(h)
+    expect(readBcd(b, 0, b.length, decimals)).toBe(value)
+  })
+
+  test('[std] §6.6.2.7: a HEX body of two stations; a new ST group needs its own time group', () => {
+    const body = hexBytes(
+      '0040 170718110000' +
+        'F1F1 0011223344 48 F0F0 1707181100 3923 00010490' + // station 1, river (H), Z 10.49
+        'F1F1 0011223355 50 2019 000040 F0F0 1707181055 2019 000015', // station 2, rain (P): PJ before TT
+    )
+    const r = decodeBody('hex', FN.timed, body, '0011223344', BJ)
+    expect(r).toEqual({
+      ok: true,
+      report: {
+        serial: 0x40,
+        sentAt: bj(2017, 7, 18, 11, 0),
+        stations: [
+          { address: '0011223344', category: 'H' },
+          { address: '0011223355', category: 'P' },
+        ],
+        observations: [
+          obs('0011223344', 'Z', bj(2017, 7, 18, 11, 0), 10.49),
+          obs('0011223355', 'PJ', bj(2017, 7, 18, 10, 55), 1.5),
+        ],
+        problems: [
+          {
+            reason: 'no_time',
+            station: '0011223355',
+            element: 'PJ',
+            detail: 'an element group before any observation time group (F0F0H / TT)',
+          },
+        ],
+      },
+    })
+  })
+
+  test('[std] §6.6.2.7: an ASCII body of two stations', () => {
+    const body = latin1(
+      '0040170718110000ST 0011223344 H TT 1707181100 Z 10.490 ST 0011223355 P TT 1707181055 PJ 1.5 ',
+    )
+    const r = decodeBody('ascii', FN.timed, body, '0011223344', BJ)
+    expect(r.ok && r.report.stations).toEqual([
+      { address: '0011223344', category: 'H' },
+      { address: '0011223355', category: 'P' },
+    ])
+    expect(r.ok && r.report.observations).toEqual([
+      obs('0011223344', 'Z', bj(2017, 7, 18, 11, 0), 10.49),
+      obs('0011223355', 'PJ', bj(2017, 7, 18, 10, 55), 1.5),
+    ])
+  })
+
+  test.each([
+    // [std] table 21 (HEX) and table 17 (ASCII): the centre's confirmation of serial 0034H.
+    ['hex', hexBytes(STD_HEX_ACK)],
+    ['ascii', latin1(STD_ASCII_ACK)],
+  ] as const)('[std] a %s downlink confirmation: station before centre, direction 8, EOT', (enc, wire) => {
+    const sent = encodeFrame({
+      encoding: enc,
+      direction: 'down',
+      center: 5,
+      address: '0011223344',
+      password: '03E8',
+      fn: FN.timed,
+      body: encodeAck(enc, 0x34, bj(2017, 7, 18, 11, 0, 20), BJ),
+      end: EOT,
+    })
+    expect(sent).toEqual(wire)
+    const f = onlyFrame(sent)
+    expect(f).toMatchObject({
+      encoding: enc,
+      direction: 'down',
+      center: 5,
+      address: '0011223344',
+      password: '03E8',
+      fn: FN.timed,
+      end: EOT,
+    })
+    // The confirmation body is serial and send time, as a keep-alive's is.
+    expect(decoded(f)).toMatchObject({ serial: 0x34, sentAt: bj(2017, 7, 18, 11, 0, 20) })
+  })
+})
