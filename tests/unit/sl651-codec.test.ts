@@ -616,3 +616,180 @@ describe("frames written down from the standard's structure tables", () => {
     expect(decoded(f)).toMatchObject({ serial: 0x34, sentAt: bj(2017, 7, 18, 11, 0, 20) })
   })
 })
+
+describe('a byte stream: corruption, truncation, garbage, resynchronisation', () => {
+  const timed = () => hexBytes(YU.timed) // [yu] 32H
+  const keepAlive = () => hexBytes(YU.keepAlive) // [yu] 2FH
+  const asciiTimed = () => latin1(STD_ASCII_TIMED) // [std] table 16
+
+  /** Every byte of the stream is in a frame or in a problem's count. */
+  const accounted = (results: ReadResult[]) =>
+    results.reduce((n, x) => n + ('frame' in x ? x.frame.size : x.problem.bytes), 0)
+
+  test('a bad HEX CRC is refused, and the good frame after it is read', () => {
+    const bad = timed()
+    bad[bad.length - 1] ^= 0x01
+    const results = readStream(Buffer.concat([bad, keepAlive()]))
+    expect(problemOf(results[0])).toEqual({ reason: 'bad_crc', detail: 'CRC A420H, computed A421H', bytes: 1 })
+    expect(frameOf(results.at(-1)).fn).toBe(FN.keepAlive)
+    expect(results.filter((x) => 'frame' in x)).toHaveLength(1)
+    expect(accounted(results)).toBe(bad.length + 25)
+  })
+
+  test('a corrupted body byte (bad CRC) does not swallow the frame after it', () => {
+    const bad = timed()
+    bad[40] ^= 0x10 // inside Z's value
+    const results = readStream(Buffer.concat([bad, timed()]))
+    expect(problemOf(results[0]).reason).toBe('bad_crc')
+    expect(decoded(frameOf(results.at(-1))).serial).toBe(0x34)
+    expect(accounted(results)).toBe(2 * bad.length)
+  })
+
+  test('a bad ASCII CRC, and ASCII CRC characters that are not hex digits', () => {
+    const wrong = asciiTimed()
+    wrong[wrong.length - 1] = 0x30 // …3C80 instead of …3C8F
+    expect(problemOf(readStream(wrong)[0])).toEqual({
+      reason: 'bad_crc',
+      detail: 'CRC 3C80H, computed 3C8FH',
+      bytes: 1,
+    })
+    const notHex = asciiTimed()
+    notHex[notHex.length - 2] = 0x5a // 'Z'
+    expect(problemOf(readStream(notHex)[0]).reason).toBe('bad_crc')
+    // Then the next frame is read.
+    expect(frameOf(readStream(Buffer.concat([notHex, asciiTimed()])).at(-1)).encoding).toBe('ascii')
+  })
+
+  test.each([
+    ['HEX', timed()],
+    ['ASCII', asciiTimed()],
+  ])('a %s frame cut short: nothing yet, then flush() reports it truncated', (_, wire) => {
+    const r = new FrameReader()
+    r.push(wire.subarray(0, 30))
+    expect(r.read()).toBeUndefined()
+    expect(r.pending).toBe(30)
+    expect(r.flush()).toEqual({ reason: 'truncated', detail: 'the stream ended 30 bytes into a frame', bytes: 30 })
+    expect(r.pending).toBe(0)
+    expect(r.flush()).toBeUndefined()
+    // The reader starts afresh.
+    r.push(wire)
+    expect(frameOf(r.read()).fn).toBe(FN.timed)
+  })
+
+  test.each([
+    ['HEX', hexBytes(YU.hourly)],
+    ['ASCII', latin1(STD_ASCII_TIMED)],
+  ])('a %s frame pushed one byte at a time decodes once its last byte is in', (_, wire) => {
+    const r = new FrameReader()
+    for (let i = 0; i < wire.length - 1; i++) {
+      r.push(wire.subarray(i, i + 1))
+      expect(r.read()).toBeUndefined()
+    }
+    r.push(wire.subarray(-1))
+    const f = frameOf(r.read())
+    expect(f.body).toEqual(onlyFrame(wire).body)
+    expect(r.read()).toBeUndefined()
+    expect(r.pending).toBe(0)
+  })
+
+  test('a declared body above maxBody is refused at once, without waiting for it', () => {
+    const hourly = hexBytes(YU.hourly) // body 068H = 104 bytes
+    const r = new FrameReader({ maxBody: 100 })
+    r.push(hourly.subarray(0, 14)) // the header and STX only
+    expect(problemOf(r.read())).toEqual({
+      reason: 'oversized',
+      detail: 'declared body of 104 bytes exceeds the limit of 100',
+      bytes: 1,
+    })
+    const fits = new FrameReader({ maxBody: 104 })
+    fits.push(hourly)
+    expect(frameOf(fits.read()).body).toHaveLength(104)
+  })
+
+  test('garbage before and between frames, a stray 01H and a single 7EH in it', () => {
+    const results = readStream(
+      Buffer.concat([
+        latin1('AT+OK\r\n'),
+        keepAlive(),
+        hexBytes('00 01 58 FF'), // 01H then 'X': not an ASCII header
+        timed(),
+        hexBytes('7E 42 7E'), // single 7EHs
+        asciiTimed(),
+      ]),
+    )
+    expect(results.map((x) => ('frame' in x ? `frame ${x.frame.fn.toString(16)}` : x.problem.reason))).toEqual([
+      'garbage',
+      'frame 2f',
+      'garbage',
+      'bad_header',
+      'garbage',
+      'frame 32',
+      'garbage',
+      'frame 32',
+    ])
+    expect(problemOf(results[0]).bytes).toBe(7)
+    expect(problemOf(results[3]).detail).toBe('ASCII header character 1 is not a hex digit')
+    expect(problemOf(results[6]).bytes).toBe(3)
+  })
+
+  test('a stray 7EH right before a frame: 7E 7E 7E … still yields the frame', () => {
+    const results = readStream(Buffer.concat([hexBytes('55 7E'), timed()]))
+    expect(results.map((x) => ('frame' in x ? 'frame' : x.problem.reason))).toEqual([
+      'garbage',
+      'bad_header',
+      'frame',
+    ])
+    expect(decoded(frameOf(results[2])).serial).toBe(0x34)
+  })
+
+  test('a 7EH at the end of a chunk is kept: it may be half of the next start marker', () => {
+    const wire = timed()
+    const r = new FrameReader()
+    r.push(Buffer.concat([latin1('xx'), wire.subarray(0, 1)]))
+    expect(problemOf(r.read())).toEqual({ reason: 'garbage', detail: 'bytes outside any frame', bytes: 2 })
+    expect(r.read()).toBeUndefined()
+    expect(r.pending).toBe(1)
+    r.push(wire.subarray(1))
+    expect(frameOf(r.read()).size).toBe(wire.length)
+  })
+
+  test('a bad direction nibble (neither 0 nor 8) is refused, in both encodings', () => {
+    const hex = timed()
+    hex[11] = 0x40 // 402BH
+    expect(problemOf(readStream(hex)[0])).toEqual({
+      reason: 'bad_header',
+      detail: 'direction 4H is neither 0 (up) nor 8 (down)',
+      bytes: 1,
+    })
+    const ascii = asciiTimed()
+    ascii[19] = 0x34 // '4047'
+    expect(problemOf(readStream(ascii)[0]).detail).toBe('direction 4H is neither 0 (up) nor 8 (down)')
+  })
+
+  test('length 0 (table 20: 0001–4095), a wrong start character, a wrong end character', () => {
+    const empty = encodeFrame({ ...toSend(onlyFrame(keepAlive())), body: Buffer.alloc(0) })
+    expect(problemOf(readStream(empty)[0])).toEqual({
+      reason: 'bad_header',
+      detail: 'declared length 0 leaves no body',
+      bytes: 1,
+    })
+    const noStx = timed()
+    noStx[13] = 0x00
+    expect(problemOf(readStream(noStx)[0]).reason).toBe('bad_header')
+    const shortLength = timed()
+    shortLength[12] = 0x2a // one byte short: the last body byte 99H lands where ETX should be
+    expect(problemOf(readStream(shortLength)[0])).toEqual({
+      reason: 'bad_end',
+      detail: 'byte 99H where the declared length puts the end character',
+      bytes: 1,
+    })
+    // Then the frame behind it is still found.
+    expect(frameOf(readStream(Buffer.concat([shortLength, keepAlive()])).at(-1)).fn).toBe(FN.keepAlive)
+  })
+
+  test('encodeFrame refuses what cannot be sent', () => {
+    const f = toSend(onlyFrame(keepAlive()))
+    expect(() => encodeFrame({ ...f, body: Buffer.alloc(4096) })).toThrow(RangeError)
+    expect(() => encodeFrame({ ...f, address: '12345' })).toThrow(RangeError)
+  })
+})
