@@ -793,3 +793,115 @@ describe('a byte stream: corruption, truncation, garbage, resynchronisation', ()
     expect(() => encodeFrame({ ...f, address: '12345' })).toThrow(RangeError)
   })
 })
+
+describe('bodies: what is refused, and what is still read around it', () => {
+  const st = '0011223344'
+  const at = bj(2017, 7, 18, 11, 0)
+  // [yu] 32H body: serial 0034H, sent 170718110016, ST 0011223344 H, TT 1707181100, then elements.
+  const head = '0034 170718110016 F1F1 0011223344 48 F0F0 1707181100'
+  const hex = (elements: string) =>
+    decodeBody('hex', FN.timed, hexBytes(head + elements), st, BJ)
+  // [std] table 16 body, ASCII.
+  const asciiHead = '0034170718110016ST 0011223344 H TT 1707181100 '
+  const ascii = (groups: string) => decodeBody('ascii', FN.timed, latin1(asciiHead + groups), st, BJ)
+
+  test('a bad BCD nibble: problem bad_bcd, the other elements still decoded', () => {
+    // [yu] 32H with Z's value 00010490 changed to 0001A490.
+    const r = hex('2019 000040 3923 0001A490 3812 1099')
+    expect(r.ok && r.report.problems).toEqual([
+      { reason: 'bad_bcd', station: st, element: 'Z', detail: '0001A490 is not BCD' },
+    ])
+    expect(r.ok && r.report.observations.filter((o) => o.value !== null)).toEqual([
+      obs(st, 'PJ', at, 4),
+      obs(st, 'VT', at, 10.99),
+    ])
+  })
+
+  test('an unknown HEX guide byte is skipped by its definition byte; the elements after it are read', () => {
+    // A5H is not in table C.1; definition 12H = 2 bytes (table 26). FF01H: a user-defined element,
+    // its definition in the third byte (10H = 2 bytes).
+    const r = hex('2019 000040 A512 1234 FF01 10 5678 3923 00010490 3812 1099')
+    expect(r.ok && r.report.observations).toEqual([
+      obs(st, 'PJ', at, 4),
+      obs(st, 'Z', at, 10.49),
+      obs(st, 'VT', at, 10.99),
+    ])
+    expect(r.ok && r.report.problems.map((p) => [p.reason, p.element])).toEqual([
+      ['unknown_element', 'A5'],
+      ['unknown_element', 'FF01'],
+    ])
+  })
+
+  test('an unknown ASCII identifier is skipped with its value', () => {
+    const r = ascii('Z 10.490 XYZ 12.5 VT 10.99 ')
+    expect(r.ok && r.report.observations).toEqual([obs(st, 'Z', at, 10.49), obs(st, 'VT', at, 10.99)])
+    expect(r.ok && r.report.problems).toEqual([
+      {
+        reason: 'unknown_element',
+        station: st,
+        element: 'XYZ',
+        detail: 'XYZ is not an identifier of SL 651-2014 table C.1',
+      },
+    ])
+  })
+
+  test('an ASCII value that is no number: bad_number, the rest read', () => {
+    const r = ascii('Z 1O.49 VT 10.99 ')
+    expect(r.ok && r.report.observations).toEqual([obs(st, 'VT', at, 10.99)])
+    expect(r.ok && r.report.problems.map((p) => [p.reason, p.element])).toEqual([['bad_number', 'Z']])
+  })
+
+  test('an element before any time group (§6.6.2.11): no_time, and the elements after TT are read', () => {
+    const h = decodeBody(
+      'hex',
+      FN.timed,
+      hexBytes('0034 170718110016 F1F1 0011223344 48 2019 000040 F0F0 1707181100 3923 00010490'),
+      st,
+      BJ,
+    )
+    expect(h.ok && h.report.problems.map((p) => [p.reason, p.element])).toEqual([['no_time', 'PJ']])
+    expect(h.ok && h.report.observations).toEqual([obs(st, 'Z', at, 10.49)])
+    const a = decodeBody(
+      'ascii',
+      FN.timed,
+      latin1('0034170718110016ST 0011223344 H PJ 4.0 TT 1707181100 Z 10.490 '),
+      st,
+      BJ,
+    )
+    expect(a.ok && a.report.problems.map((p) => [p.reason, p.element])).toEqual([['no_time', 'PJ']])
+    expect(a.ok && a.report.observations).toEqual([obs(st, 'Z', at, 10.49)])
+  })
+
+  test.each([
+    // [yu] 2FH body with the month made 13 (§6.6.2.5 b: 01–12), both encodings.
+    ['hex', hexBytes('0003 591311155111'), 'bad_time'],
+    ['ascii', latin1('0003591311155111'), 'bad_time'],
+    // Hour 24, 31 April.
+    ['hex', hexBytes('0003 591011245111'), 'bad_time'],
+    ['hex', hexBytes('0003 590431155111'), 'bad_time'],
+    // Shorter than serial + send time (8 bytes HEX, 16 characters ASCII).
+    ['hex', hexBytes('0003 5910111551'), 'truncated'],
+    ['ascii', latin1('000359101115511'), 'truncated'],
+    ['ascii', latin1('00G3591011155111'), 'bad_body'],
+    // An observation time that is not YYMMDDHHmm.
+    ['hex', hexBytes(head.replace('1707181100', '1707181160')), 'bad_time'],
+    // An element that declares 4 bytes with 2 left; an element declaring no data.
+    ['hex', hexBytes(head + '3923 0001'), 'truncated'],
+    ['hex', hexBytes(head + '3900'), 'bad_body'],
+    ['hex', hexBytes(head + '39'), 'truncated'],
+  ] as const)('%s body %s → %s', (enc, body, reason) => {
+    const r = decodeBody(enc, FN.timed, body, st, BJ)
+    expect(r.ok).toBe(false)
+    expect(!r.ok && r.error.reason).toBe(reason)
+  })
+
+  test('times: digits ↔ epoch ms at the station offset', () => {
+    expect(timeFromDigits('170718110016', BJ)).toBe(Date.UTC(2017, 6, 18, 3, 0, 16))
+    expect(timeFromDigits('1707181100', BJ)).toBe(Date.UTC(2017, 6, 18, 3, 0))
+    expect(timeFromDigits('1707180100', BJ)).toBe(Date.UTC(2017, 6, 17, 17, 0)) // the day before in UTC
+    expect(timeFromDigits('1702290000', BJ)).toBeUndefined() // 2017 is no leap year
+    expect(timeFromDigits('17071811', BJ)).toBeUndefined()
+    expect(digitsFromTime(Date.UTC(2017, 6, 17, 17, 0, 5), BJ, true)).toBe('170718010005')
+    expect(digitsFromTime(Date.UTC(2017, 6, 17, 17, 0, 5), BJ, false)).toBe('1707180100')
+  })
+})
