@@ -628,9 +628,13 @@ describe('a byte stream: corruption, truncation, garbage, resynchronisation', ()
 
   test('a bad HEX CRC is refused, and the good frame after it is read', () => {
     const bad = timed()
-    bad[bad.length - 1] ^= 0x01
+    bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0x01, bad.length - 1)
     const results = readStream(Buffer.concat([bad, keepAlive()]))
-    expect(problemOf(results[0])).toEqual({ reason: 'bad_crc', detail: 'CRC A420H, computed A421H', bytes: 1 })
+    expect(problemOf(results[0])).toEqual({
+      reason: 'bad_crc',
+      detail: 'CRC A420H, computed A421H',
+      bytes: 1,
+    })
     expect(frameOf(results.at(-1)).fn).toBe(FN.keepAlive)
     expect(results.filter((x) => 'frame' in x)).toHaveLength(1)
     expect(accounted(results)).toBe(bad.length + 25)
@@ -638,7 +642,7 @@ describe('a byte stream: corruption, truncation, garbage, resynchronisation', ()
 
   test('a corrupted body byte (bad CRC) does not swallow the frame after it', () => {
     const bad = timed()
-    bad[40] ^= 0x10 // inside Z's value
+    bad.writeUInt8(bad.readUInt8(40) ^ 0x10, 40) // inside Z's value
     const results = readStream(Buffer.concat([bad, timed()]))
     expect(problemOf(results[0]).reason).toBe('bad_crc')
     expect(decoded(frameOf(results.at(-1))).serial).toBe(0x34)
@@ -668,7 +672,11 @@ describe('a byte stream: corruption, truncation, garbage, resynchronisation', ()
     r.push(wire.subarray(0, 30))
     expect(r.read()).toBeUndefined()
     expect(r.pending).toBe(30)
-    expect(r.flush()).toEqual({ reason: 'truncated', detail: 'the stream ended 30 bytes into a frame', bytes: 30 })
+    expect(r.flush()).toEqual({
+      reason: 'truncated',
+      detail: 'the stream ended 30 bytes into a frame',
+      bytes: 30,
+    })
     expect(r.pending).toBe(0)
     expect(r.flush()).toBeUndefined()
     // The reader starts afresh.
@@ -717,16 +725,9 @@ describe('a byte stream: corruption, truncation, garbage, resynchronisation', ()
         asciiTimed(),
       ]),
     )
-    expect(results.map((x) => ('frame' in x ? `frame ${x.frame.fn.toString(16)}` : x.problem.reason))).toEqual([
-      'garbage',
-      'frame 2f',
-      'garbage',
-      'bad_header',
-      'garbage',
-      'frame 32',
-      'garbage',
-      'frame 32',
-    ])
+    expect(
+      results.map((x) => ('frame' in x ? `frame ${x.frame.fn.toString(16)}` : x.problem.reason)),
+    ).toEqual(['garbage', 'frame 2f', 'garbage', 'bad_header', 'garbage', 'frame 32', 'garbage', 'frame 32'])
     expect(problemOf(results[0]).bytes).toBe(7)
     expect(problemOf(results[3]).detail).toBe('ASCII header character 1 is not a hex digit')
     expect(problemOf(results[6]).bytes).toBe(3)
@@ -799,8 +800,7 @@ describe('bodies: what is refused, and what is still read around it', () => {
   const at = bj(2017, 7, 18, 11, 0)
   // [yu] 32H body: serial 0034H, sent 170718110016, ST 0011223344 H, TT 1707181100, then elements.
   const head = '0034 170718110016 F1F1 0011223344 48 F0F0 1707181100'
-  const hex = (elements: string) =>
-    decodeBody('hex', FN.timed, hexBytes(head + elements), st, BJ)
+  const hex = (elements: string) => decodeBody('hex', FN.timed, hexBytes(head + elements), st, BJ)
   // [std] table 16 body, ASCII.
   const asciiHead = '0034170718110016ST 0011223344 H TT 1707181100 '
   const ascii = (groups: string) => decodeBody('ascii', FN.timed, latin1(asciiHead + groups), st, BJ)
@@ -903,5 +903,197 @@ describe('bodies: what is refused, and what is still read around it', () => {
     expect(timeFromDigits('17071811', BJ)).toBeUndefined()
     expect(digitsFromTime(Date.UTC(2017, 6, 17, 17, 0, 5), BJ, true)).toBe('170718010005')
     expect(digitsFromTime(Date.UTC(2017, 6, 17, 17, 0, 5), BJ, false)).toBe('1707180100')
+  })
+})
+
+describe('round trips: encodeReport + encodeFrame → FrameReader + decodeBody', () => {
+  const header = { center: 5, address: '0011223344', password: '03E8' } as const
+  const up = (encoding: 'hex' | 'ascii', fn: number, body: Buffer): Buffer =>
+    encodeFrame({ encoding, direction: 'up', ...header, fn, body, end: ETX })
+
+  /** The observations a report to encode should decode to. */
+  function expected(r: ReportToEncode): Observation[] {
+    const out: Observation[] = []
+    for (const s of r.stations)
+      for (const g of s.groups) {
+        const step = (g.stepMin ?? 0) * 60_000
+        for (const el of g.elements) {
+          const series = el.id === 'DRP' || el.id.startsWith('DRZ') ? 300_000 : step
+          const values = Array.isArray(el.value)
+            ? (el.value as (number | null)[])
+            : [el.value as number | null]
+          values.forEach((v, i) => out.push(obs(s.address, el.id, g.observedAt + i * series, v)))
+        }
+      }
+    // An ASCII interval report lists each element's values together (identifiers, then groups).
+    return out
+  }
+
+  const rain = [0.5, 0, null, 25.4, 1.2, 0, 0, null, null, 3.1, 0.1, 0]
+  const stage = [0.12, 0.12, null, 1.23, 2.55, 655.34, 0, 0.01, null, null, 0.49, 0.5]
+  const hourly: ReportToEncode = {
+    serial: 0x1234,
+    sentAt: bj(2026, 7, 15, 9, 0, 7),
+    stations: [
+      {
+        address: '0011223344',
+        category: 'H',
+        groups: [
+          // Step 0 announces the hour's 5-minute series (table C.1 note g).
+          {
+            observedAt: bj(2026, 7, 15, 8, 5),
+            stepMin: 0,
+            elements: [
+              { id: 'DRP', value: rain },
+              { id: 'DRZ1', value: stage },
+            ],
+          },
+          {
+            observedAt: bj(2026, 7, 15, 9, 0),
+            elements: [
+              { id: 'Z', value: 10.49 },
+              { id: 'PJ', value: null },
+              { id: 'AI', value: -5.6 },
+              { id: 'H', value: -1.23 },
+              { id: 'PT', value: 1234.5 },
+              { id: 'VT', value: 12.68 },
+            ],
+          },
+        ],
+      },
+      {
+        address: '0011223355',
+        category: 'P',
+        groups: [
+          { observedAt: bj(2026, 7, 15, 8, 5), elements: [{ id: 'DRP', value: rain.slice().reverse() }] },
+          { observedAt: bj(2026, 7, 15, 9, 0), elements: [{ id: 'PJ', value: 0.5 }] },
+        ],
+      },
+    ],
+  }
+
+  test.each(['hex', 'ascii'] as const)(
+    '%s: an hourly report of two stations, 12-value DRP and DRZ1, missing and negative values',
+    (enc) => {
+      const f = onlyFrame(up(enc, FN.hourly, encodeReport(enc, hourly, BJ)))
+      expect(f).toMatchObject({ encoding: enc, ...header, fn: FN.hourly })
+      expect(decoded(f)).toEqual({
+        serial: 0x1234,
+        sentAt: hourly.sentAt,
+        stations: [
+          { address: '0011223344', category: 'H' },
+          { address: '0011223355', category: 'P' },
+        ],
+        observations: expected(hourly),
+        problems: [],
+      })
+    },
+  )
+
+  test('ASCII step 0 is written DRH00 (table C.1 note g) and DRP stays 24 hex digits', () => {
+    const text = encodeReport('ascii', hourly, BJ).toString('latin1')
+    expect(text).toContain(
+      'TT 2607150805 DRH00 DRP 0500FFFE0C0000FFFF1F0100 DRZ1 000C000CFFFF007B00FFFFFE00000001FFFFFFFF00310032 ',
+    )
+  })
+
+  const interval = (
+    stepMin: number,
+    elements: ReportToEncode['stations'][number]['groups'][number]['elements'],
+  ) =>
+    ({
+      serial: 7,
+      sentAt: bj(2026, 7, 15, 10, 30, 1),
+      stations: [
+        {
+          address: '0011223344',
+          category: 'H',
+          groups: [{ observedAt: bj(2026, 7, 15, 8, 0), stepMin, elements }],
+        },
+      ],
+    }) satisfies ReportToEncode
+
+  test('HEX interval report (31H): one element, a missing and a negative value share one definition', () => {
+    const r = interval(5, [{ id: 'Z', value: [10.49, null, -0.5, 10.51, 0] }])
+    const body = encodeReport('hex', r, BJ)
+    // Definition 2BH: 5 bytes (the sign byte of −0.5, table 26) for every value (§6.6.4.4 d).
+    expect(body.subarray(-27).toString('hex').toUpperCase()).toBe(
+      '392B' + '0000010490' + 'FFFFFFFFFF' + 'FF00000500' + '0000010510' + '0000000000',
+    )
+    expect(decoded(onlyFrame(up('hex', FN.interval, body))).observations).toEqual(expected(r))
+  })
+
+  test('ASCII interval report (31H): two elements at DRH01, M for missing', () => {
+    const r = interval(60, [
+      { id: 'Z', value: [10.49, null, 10.5] },
+      { id: 'PJ', value: [0, 1.5, null] },
+    ])
+    const body = encodeReport('ascii', r, BJ)
+    expect(body.toString('latin1')).toMatch(/DRH01 Z PJ 10\.490 0\.0 M 1\.5 10\.500 M $/)
+    expect(decoded(onlyFrame(up('ascii', FN.interval, body))).observations).toEqual(expected(r))
+  })
+
+  test.each(['hex', 'ascii'] as const)(
+    '%s period-query answer (38H, table 45) decodes as a series',
+    (enc) => {
+      const r = interval(60, [{ id: 'P1', value: [0.5, 1, null, 2.5] }])
+      const report = decoded(onlyFrame(up(enc, FN.period, encodeReport(enc, r, BJ))))
+      expect(report.observations).toEqual(expected(r))
+      expect(report.problems).toEqual([])
+    },
+  )
+
+  /** M3 (table 15, tables 18 and 22): the body cut into packets, ETB on all but the last (ETX). */
+  function packets(enc: 'hex' | 'ascii', fn: number, body: Buffer, size: number): Buffer[] {
+    const total = Math.ceil(body.length / size)
+    return Array.from({ length: total }, (_, i) =>
+      encodeFrame({
+        encoding: enc,
+        direction: 'up',
+        ...header,
+        fn,
+        body: body.subarray(i * size, (i + 1) * size),
+        end: i + 1 < total ? ETB : ETX,
+        packet: { total, seq: i + 1 },
+      }),
+    )
+  }
+
+  test.each([
+    ['hex', 1500, 700],
+    ['ascii', 400, 900],
+  ] as const)(
+    '%s M3: a body too long for one frame, sent in packets and put back together',
+    (enc, n, size) => {
+      const values = Array.from({ length: n }, (_, i) => (i % 97 === 5 ? null : Math.round(i * 7.3) / 100))
+      const r = interval(5, [{ id: 'Z', value: values }])
+      const body = encodeReport(enc, r, BJ)
+      expect(body.length).toBeGreaterThan(enc === 'hex' ? 4095 : 2 * size)
+      if (enc === 'hex') expect(() => up(enc, FN.interval, body)).toThrow(RangeError)
+
+      const wire = packets(enc, FN.interval, body, size)
+      const stream = Buffer.concat(wire)
+      const chunks: Buffer[] = []
+      for (let i = 0; i < stream.length; i += 333) chunks.push(stream.subarray(i, i + 333))
+      const frames = readStream(...chunks).map(frameOf)
+      const total = wire.length
+      expect(frames.map((f) => f.packet)).toEqual(
+        Array.from({ length: total }, (_, i) => ({ total, seq: i + 1 })),
+      )
+      // The start character is SYN; the header's length counts the packet field (tables 18, 22).
+      expect(wire.map((w) => w[enc === 'hex' ? 13 : 23])).toEqual(Array<number>(total).fill(SYN))
+      expect(frames.map((f) => f.end)).toEqual([...Array<number>(total - 1).fill(ETB), ETX])
+      const whole = Buffer.concat(frames.sort((a, b) => a.packet!.seq - b.packet!.seq).map((f) => f.body))
+      expect(whole).toEqual(body)
+      const report = decoded({ ...frames[0]!, body: whole })
+      expect(report.serial).toBe(7)
+      expect(report.observations).toEqual(expected(r))
+    },
+  )
+
+  test('a single-frame report starts with STX and has no packet field', () => {
+    const w = up('hex', FN.timed, encodeReport('hex', hourly, BJ))
+    expect(w[13]).toBe(STX)
+    expect(onlyFrame(w).packet).toBeUndefined()
   })
 })
