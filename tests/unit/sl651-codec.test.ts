@@ -811,10 +811,8 @@ describe('bodies: what is refused, and what is still read around it', () => {
     expect(r.ok && r.report.problems).toEqual([
       { reason: 'bad_bcd', station: st, element: 'Z', detail: '0001A490 is not BCD' },
     ])
-    expect(r.ok && r.report.observations.filter((o) => o.value !== null)).toEqual([
-      obs(st, 'PJ', at, 4),
-      obs(st, 'VT', at, 10.99),
-    ])
+    // Refused, not taken for the missing marker: no observation of Z at all.
+    expect(r.ok && r.report.observations).toEqual([obs(st, 'PJ', at, 4), obs(st, 'VT', at, 10.99)])
   })
 
   test('an unknown HEX guide byte is skipped by its definition byte; the elements after it are read', () => {

@@ -145,16 +145,24 @@ class Collector {
   time: number | undefined
   constructor(readonly header: string) {}
 
-  /** Values of one element at `time` (+ i·`every` for a series); false when no time group came first. */
-  add(element: string, values: readonly (number | null)[], every: number, at = this.time): boolean {
+  /**
+   * Values of one element at `time` (+ i·`every` for a series); `undefined` marks a value refused
+   * as unreadable (no observation, its neighbours keep their times). False when no time group came first.
+   */
+  add(
+    element: string,
+    values: readonly (number | null | undefined)[],
+    every: number,
+    at = this.time,
+  ): boolean {
     if (at === undefined) {
       this.problem('no_time', element, 'an element group before any observation time group (F0F0H / TT)')
       return false
     }
     const station = this.station ?? this.header
-    values.forEach((value, i) =>
-      this.observations.push({ station, element, observedAt: at + i * every, value }),
-    )
+    values.forEach((value, i) => {
+      if (value !== undefined) this.observations.push({ station, element, observedAt: at + i * every, value })
+    })
     return true
   }
 
@@ -275,7 +283,7 @@ function decodeHex(fn: number, b: Uint8Array, header: string, offsetMin: number)
     // An interval report (31H) lists one element, then all its values at the time step (§6.6.4.4).
     const series = isSeriesFn(fn) && step !== undefined && step > 0
     const count = series ? Math.floor((left() - 2) / len) : 1
-    const values: (number | null)[] = []
+    const values: (number | null | undefined)[] = []
     for (let i = 0; i < count; i++) {
       const at = pos + 2 + i * len
       if (e.form === 'bits') {
@@ -284,9 +292,9 @@ function decodeHex(fn: number, b: Uint8Array, header: string, offsetMin: number)
         continue
       }
       const v = readBcd(b, at, len, decimals)
-      // An unreadable value is refused and counts as missing: a series keeps its other times.
+      // An unreadable value is refused (not taken for the missing marker): a series keeps its other times.
       if (v === 'bad') c.problem('bad_bcd', e.id, `${hexOf(b, at, len)} is not BCD`)
-      values.push(v === 'bad' ? null : v)
+      values.push(v === 'bad' ? undefined : v)
     }
     c.add(e.id, values, series ? step! : 0)
     pos += 2 + count * len
@@ -349,11 +357,11 @@ function decodeAscii(fn: number, body: Uint8Array, header: string, offsetMin: nu
         while (i < tokens.length && elementById(tokens[i]!)?.form === 'number') ids.push(tokens[i++]!)
         if (ids.length === 0)
           return fail('bad_body', 'an interval report lists no element after its time step')
-        const groups: (number | null)[][] = ids.map(() => [])
+        const groups: (number | null | undefined)[][] = ids.map(() => [])
         for (let k = 0; i < tokens.length && !isKeyword(tokens[i]!); k++, i++) {
           const v = asciiValue(tokens[i]!)
           if (v === 'bad') c.problem('bad_number', ids[k % ids.length]!, `${tokens[i]} is not a number`)
-          groups[k % ids.length]!.push(v === 'bad' ? null : v)
+          groups[k % ids.length]!.push(v === 'bad' ? undefined : v)
         }
         ids.forEach((id, k) => c.add(id, groups[k]!, step!))
       }
