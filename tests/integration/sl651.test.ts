@@ -37,7 +37,10 @@ const link = async () => {
 beforeAll(async () => {
   const { dir } = makeConfigDir()
   const registry = sl651Registry(dir)
-  const { config } = makeConfigDir(registry, 'sl651: { host: 127.0.0.1, port: 0, centerAddress: 1 }')
+  const { config } = makeConfigDir(
+    registry,
+    'sl651: { host: 127.0.0.1, port: 0, centerAddress: 1, allowFrom: [127.0.0.0/8] }',
+  )
   ;({ gw, lines } = await startTestGateway(config))
 })
 afterAll(async () => {
@@ -269,5 +272,25 @@ describe('SL 651 listener', () => {
     )
     const clock = faults.faults.find((f) => f.sensorId === RTU.stage && f.kind === 'clock')
     expect(clock?.detail).toMatch(/4[67] min behind the gateway clock/)
+  })
+
+  test('a peer outside allowFrom is disconnected before it can send anything', async () => {
+    const { dir } = makeConfigDir()
+    const { config } = makeConfigDir(
+      sl651Registry(dir),
+      'sl651: { host: 127.0.0.1, port: 0, allowFrom: [10.64.0.0/12] }',
+    )
+    const { gw: other, lines: otherLines } = await startTestGateway(config)
+    try {
+      const rtu = await rtuLink(other.urls.sl651!)
+      rtu.send(reportFrame({}, timedReport(90, T0, 31.0)))
+      await rtu.closed
+      expect(rtu.waiting).toBe(0)
+      expect(otherLines.some((l) => l.reason === 'not_allowed' && l.msg === 'SL 651 input refused')).toBe(
+        true,
+      )
+    } finally {
+      await other.stop()
+    }
   })
 })
