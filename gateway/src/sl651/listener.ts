@@ -328,6 +328,10 @@ class Connection {
 
   private data(chunk: Buffer): void {
     this.reader.push(chunk)
+    this.drain()
+  }
+
+  private drain(): void {
     for (let r = this.reader.read(); r; r = this.reader.read()) {
       if ('problem' in r)
         this.l.refuse(
@@ -345,14 +349,16 @@ class Connection {
           )
       }
     }
-    // A frame begun but not finished within frameTimeout is dropped as truncated.
+    // A frame begun but not finished within frameTimeout is given up as truncated; whole frames
+    // held behind its false start are read on.
     if (this.frameTimer) clearTimeout(this.frameTimer)
     this.frameTimer = undefined
     if (this.reader.pending > 0)
       this.frameTimer = setTimeout(() => {
-        const p = this.reader.flush()
+        const p = this.reader.abandon()
         if (p)
           this.l.refuse(p.reason, this.remote, '', `${p.detail} within ${this.l.deps.config.frameTimeout}`)
+        this.drain()
       }, durationMs(this.l.deps.config.frameTimeout))
   }
 
