@@ -2,7 +2,7 @@
  * SL 651 benchmark: hydrology RTUs over TCP beside the same readings as JSON over MQTT, measured in
  * the same run on the same machine (shared and noisy: read the ratio), written to bench/out/.
  *
- *   npm run build && npm run bench:sl651 -- [--rtus 1000] [--reports 50] [--rounds 2] [--quick]
+ *   npm run build && npm run bench:sl651 -- [--rtus 1000] [--reports 50] [--rounds 3] [--quick]
  *
  * Both paths get a gateway of their own, started afresh from the same build with the same registry
  * (every river station has its SL 651 mapping and its sensor's MQTT identity) and an empty data
@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
 const quick = args.quick
 const RTUS = Number(args.rtus)
 const REPORTS = Number(args.reports ?? (quick ? 10 : 50))
-const ROUNDS = Number(args.rounds ?? (quick ? 1 : 2))
+const ROUNDS = Number(args.rounds ?? (quick ? 1 : 3))
 const N = RTUS * REPORTS
 if (!(RTUS >= 1 && RTUS <= 5000 && REPORTS >= 1 && REPORTS <= 1000 && ROUNDS >= 1 && ROUNDS <= 5)) {
   // Bounded: the machine is shared, and a serial must stay within 1–65535.
@@ -474,6 +474,18 @@ try {
   console.log(
     `\n${fmt(RTUS)} clients × ${REPORTS} readings = ${fmt(N)} per path, best of ${ROUNDS} round(s); every reading verified stored exactly once\n\n` +
       markdownTable(['measure', 'SL 651 (TCP, HEX 32H)', 'JSON over MQTT (QoS 1)', 'ratio'], rows) +
+      '\n\nEvery run (the spread is the machine, not the code):\n\n' +
+      markdownTable(
+        ['round', 'path', 'readings/s', 'p50 ms', 'p99 ms', 'gateway CPU µs/reading'],
+        runs.map((r) => [
+          String(r.round),
+          r.path === 'sl651' ? 'SL 651' : 'MQTT JSON',
+          fmt(r.rate),
+          fmt(r.latency.p50, 2),
+          fmt(r.latency.p99, 2),
+          fmt(r.gatewayCpuUsPerReading, 1),
+        ]),
+      ) +
       '\n',
   )
   log(
