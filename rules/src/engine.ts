@@ -143,7 +143,14 @@ interface RuleState {
 }
 
 interface StationState {
+  /** Latest event time evaluated at this station. */
   lastTs: number
+  /**
+   * Quantities evaluated at `lastTs`: another sensor of the station may report other quantities
+   * at the same event time (an RTU stamps stage and rainfall alike), but a quantity again at
+   * that time is a copy, and late.
+   */
+  readonly atLastTs: Set<string>
   readonly latest: Map<string, number>
   readonly windows: Map<string, SlidingWindow>
   readonly daily: Map<string, DailySeries>
@@ -372,8 +379,15 @@ export class RulesEngine {
   /** Evaluates one reading; returns the level transitions it causes. */
   evaluate(sample: Sample): EvaluateResult {
     const station = this.station(sample.stationId)
-    if (sample.ts <= station.lastTs) return { transitions: [], values: sample.values, late: true }
-    station.lastTs = sample.ts
+    if (sample.ts < station.lastTs) return { transitions: [], values: sample.values, late: true }
+    if (sample.ts === station.lastTs) {
+      for (const q in sample.values)
+        if (station.atLastTs.has(q)) return { transitions: [], values: sample.values, late: true }
+    } else {
+      station.lastTs = sample.ts
+      station.atLastTs.clear()
+    }
+    for (const q in sample.values) station.atLastTs.add(q)
     const values = this.derive.has(sample.kind)
       ? this.derive.apply(sample.kind, sample.ts, sample.values, sample.waveform, station.derive)
       : sample.values
@@ -486,6 +500,7 @@ export class RulesEngine {
     if (!s) {
       s = {
         lastTs: -Infinity,
+        atLastTs: new Set(),
         latest: new Map(),
         windows: new Map(),
         daily: new Map(),

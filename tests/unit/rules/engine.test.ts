@@ -128,6 +128,27 @@ describe('river flood levels against station constants (hydro.flood_signal)', ()
     ).toBe(true)
   })
 
+  test('two sensors of one station at one event time are both evaluated; a quantity again at that time is late', () => {
+    // An SL 651 RTU stamps its stage and its rainfall with one observation time.
+    const e = engine()
+    const stage = e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0, values: { stage_m: 32.6 } })
+    expect(stage.late).toBe(false)
+    expect(stage.transitions.map((t) => t.to)).toEqual(['yellow'])
+    const rain = e.evaluate({ stationId: 'WL', kind: 'rain', ts: T0, values: { rain_mm: 30 } })
+    expect(rain.late).toBe(false)
+    expect(e.aggregates('WL', 'rain', T0)?.rain_mm_sum_3h).toBe(30)
+    // The same rainfall again (a resend) is not counted twice.
+    expect(e.evaluate({ stationId: 'WL', kind: 'rain', ts: T0, values: { rain_mm: 30 } }).late).toBe(true)
+    expect(e.aggregates('WL', 'rain', T0)?.rain_mm_sum_3h).toBe(30)
+    expect(e.evaluate({ stationId: 'WL', kind: 'water_level', ts: T0, values: { stage_m: 36 } }).late).toBe(
+      true,
+    )
+    // The next event time starts afresh.
+    expect(e.evaluate({ stationId: 'WL', kind: 'rain', ts: T0 + 5 * M, values: { rain_mm: 1 } }).late).toBe(
+      false,
+    )
+  })
+
   test('restore() sets the level a restarted gateway resumes from', () => {
     const e = engine()
     e.restore('river-flood', 'WL', 'orange')
