@@ -114,6 +114,8 @@ const parseUrl = (url: string): { host: string; port: number } => {
 
 /** One simulated telemetry station and its link to the centre. */
 export class SimRtu {
+  /** The RTU's clock error now, ms (negative: behind); a scenario's clock faults move it. */
+  clockErrorMs: number
   readonly counters: RtuCounters = {
     sent: 0,
     confirmed: 0,
@@ -156,6 +158,7 @@ export class SimRtu {
       keepAliveMs: opts.keepAliveMs,
     }
     this.target = parseUrl(opts.url)
+    this.clockErrorMs = this.o.clockErrorMs
     if (!(this.o.firstSerial >= 1 && this.o.firstSerial <= 0xffff))
       throw new RangeError(`a serial is 1…65535, not ${this.o.firstSerial}`)
     this.nextSerial = this.o.firstSerial
@@ -201,6 +204,11 @@ export class SimRtu {
   suspend(): void {
     this.suspended = true
     this.socket?.destroy()
+  }
+
+  /** Held down by an outage. */
+  get isSuspended(): boolean {
+    return this.suspended
   }
 
   resume(): void {
@@ -328,7 +336,7 @@ export class SimRtu {
       this.o.encoding,
       {
         serial: m.serial,
-        sentAt: this.o.now() + this.o.clockErrorMs,
+        sentAt: this.o.now() + this.clockErrorMs,
         stations: [{ address: this.o.address, category: this.o.category, groups: m.groups }],
       },
       this.o.utcOffsetMin,
@@ -394,7 +402,7 @@ export class SimRtu {
         const body = encodeKeepAlive(
           this.o.encoding,
           this.lastSerial,
-          this.o.now() + this.o.clockErrorMs,
+          this.o.now() + this.clockErrorMs,
           this.o.utcOffsetMin,
         )
         s.write(
