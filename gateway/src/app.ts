@@ -7,7 +7,7 @@
 import { createPublicKey } from 'node:crypto'
 import type { Server as TlsServer } from 'node:tls'
 import type { Logger } from 'pino'
-import { durationMs, formatFileIssue, type FileIssue } from '../../rules/src/index.js'
+import { durationMs, formatFileIssue, type FileIssue, type Transition } from '../../rules/src/index.js'
 import { brokerLimits, startBroker, tlsOptions, type RunningBroker } from './broker/broker.js'
 import { buildApi, type RouteAccess } from './api/server.js'
 import { LoudspeakerChannel } from './channels/loudspeaker/channel.js'
@@ -16,6 +16,9 @@ import { ErrorCode, GatewayError } from './core/errors.js'
 import { ok, type Result } from './core/result.js'
 import { FaultMonitor } from './faults/monitor.js'
 import { createIngest } from './ingest/pipeline.js'
+import { createReadingIntake } from './ingest/reading.js'
+import { Sl651Listener } from './sl651/listener.js'
+import type { Reading } from './store/readings.js'
 import { createMetrics } from './metrics.js'
 import { chooseLogFormat, createLogger } from './logging.js'
 import { startCheckpointer } from './store/checkpointer.js'
@@ -67,6 +70,8 @@ export interface RunningGateway {
     readonly http: number
     /** The embedded Node-RED's, when `nodeRed.enabled`. */
     readonly nodeRed: number | null
+    /** The SL 651 listener's, when `sl651.port` is set. */
+    readonly sl651: number | null
   }
   /** mqtt is the plain listener's URL, or the MQTTS one when plain MQTT is off. */
   readonly urls: {
@@ -77,6 +82,8 @@ export interface RunningGateway {
     readonly http: string
     /** The embedded Node-RED editor, when `nodeRed.enabled`. */
     readonly nodeRed: string | null
+    /** `tcp://host:port` of the SL 651 listener, when `sl651.port` is set. */
+    readonly sl651: string | null
   }
   readonly loaded: LoadedConfig
   readonly log: Logger
@@ -193,6 +200,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     limits: {
       batteryLowPct: config.faults.batteryLowPct,
       clockAheadMs: config.faults.clockAhead === 'off' ? undefined : durationMs(config.faults.clockAhead),
+      clockBehindMs: config.faults.clockBehind === 'off' ? undefined : durationMs(config.faults.clockBehind),
     },
   })
 
@@ -315,6 +323,33 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         onDenied: (action, reason) => metrics.mqttDenied.labels(action, reason).inc(),
       })
     : undefined
+  // One way in for readings, whatever protocol brings them: MQTT (below) and SL 651.
+  const readingDeps = {
+    runtime: current,
+    maxPayload: config.mqtt.maxPayload,
+    faults,
+    store,
+    metrics,
+    log,
+    keepAggregates: sink !== undefined,
+    onTransitions: (transitions: readonly Transition[], reading: Reading) => {
+      sink?.transitions(transitions, reading.kind)
+      warnings
+        .apply(transitions)
+        .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
+    },
+  }
+  const onRefused = (r: {
+    reason: string
+    source: string
+    topic: string
+    detail: string
+    suppressed: number
+  }) => {
+    emit({ type: 'reading.refused', data: r }).catch((e: unknown) =>
+      log.error({ component: 'events', err: e }, 'refusal not recorded'),
+    )
+  }
   const broker: RunningBroker = await startBroker({
     guard,
     host: config.mqtt.host,
@@ -326,19 +361,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onLimited: (limit) => metrics.mqttLimited.labels(limit).inc(),
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
-      runtime: current,
-      maxPayload: config.mqtt.maxPayload,
-      faults,
-      store,
-      metrics,
-      log,
-      keepAggregates: sink !== undefined,
-      onTransitions: (transitions, reading) => {
-        sink?.transitions(transitions, reading.kind)
-        warnings
-          .apply(transitions)
-          .catch((e: unknown) => log.error({ component: 'warnings', err: e }, 'transition failed'))
-      },
+      ...readingDeps,
       onReceipt: (terminalId, receipt) => {
         loudspeakers
           .receipt(terminalId, receipt)
@@ -346,11 +369,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
             log.error({ component: 'loudspeaker', err: e, terminalId }, 'receipt not recorded'),
           )
       },
-      onRefused: (r) => {
-        emit({ type: 'reading.refused', data: r }).catch((e: unknown) =>
-          log.error({ component: 'events', err: e }, 'refusal not recorded'),
-        )
-      },
+      onRefused,
       onTerminalStatus: (terminalId, state) => {
         loudspeakers
           .presence(terminalId, state)
@@ -361,6 +380,22 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   }).catch(failStart)
   opened.push(() => broker.close())
+  // Hydrology RTUs over SL 651-2014: their readings take the MQTT readings' way in.
+  const sl651 =
+    config.sl651.port !== null
+      ? new Sl651Listener({
+          config: config.sl651,
+          runtime: current,
+          intake: createReadingIntake(readingDeps),
+          faults,
+          metrics,
+          log,
+          now,
+          onRefused,
+        })
+      : undefined
+  const sl651Port = sl651 ? await sl651.start().catch(failStart) : null
+  if (sl651) opened.push(() => sl651.stop())
   const active = stores.warnings.countActive()
   metrics.activeWarnings.set(active)
   const resending = await loudspeakers.resendQueued()
@@ -404,6 +439,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     wss: bp.wss !== null ? `wss://${host}:${bp.wss}` : null,
     http: '',
     nodeRed: null as string | null,
+    sl651: sl651Port !== null ? `tcp://${config.sl651.host}:${sl651Port}` : null,
   }
   const httpTls = config.http.tls
   const api = buildApi({
@@ -429,7 +465,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       version: '0.1.0',
       mqttUrl: urls.mqtt,
       wsUrl: urls.ws,
-      ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null },
+      ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null, sl651: sl651Port },
       nodeRedUrl: urls.nodeRed,
       stations: runtime.registry.stations.length,
       terminals: runtime.registry.terminals.length,
@@ -461,6 +497,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       wsPort: broker.ports.ws,
       httpPort,
       ...(nodeRed ? { nodeRedPort: nodeRed.port } : {}),
+      ...(sl651Port !== null ? { sl651Port } : {}),
       dataDir: config.dataDir,
       stations: runtime.registry.stations.length,
       terminals: runtime.registry.terminals.length,
@@ -525,13 +562,14 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     routes: api.routeAccess,
     warnings: queriesOf(stores),
     listen: (l) => bus.listen(l),
-    ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null },
+    ports: { ...broker.ports, http: httpPort, nodeRed: nodeRed?.port ?? null, sl651: sl651Port },
     urls,
     loaded,
     log,
     stop: () =>
       (stopping ??= (async () => {
         await nodeRed?.stop()
+        await sl651?.stop()
         clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)

@@ -270,6 +270,39 @@ export function createMetrics() {
       labelNames: ['sink'],
       registers: [registry],
     }),
+    sl651Connections: new Gauge({
+      name: 'shaobing_sl651_connections',
+      help: 'RTU connections open on the SL 651 listener',
+      registers: [registry],
+    }),
+    sl651Frames: new Counter({
+      name: 'shaobing_sl651_frames_total',
+      help: 'SL 651 frames accepted (CRC, header, station address and password good), by function code',
+      labelNames: ['function'],
+      registers: [registry],
+    }),
+    sl651Refused: new Counter({
+      name: 'shaobing_sl651_refused_total',
+      help: 'SL 651 frames, messages and elements refused, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    sl651Duplicates: new Counter({
+      name: 'shaobing_sl651_duplicates_total',
+      help: 'SL 651 reports received again after a lost confirmation: confirmed again, not stored again',
+      registers: [registry],
+    }),
+    sl651Replies: new Counter({
+      name: 'shaobing_sl651_replies_total',
+      help: 'Downlink confirmations sent to RTUs, by end character (EOT, ESC, ACK, NAK)',
+      labelNames: ['end'],
+      registers: [registry],
+    }),
+    sl651Missing: new Counter({
+      name: 'shaobing_sl651_missing_values_total',
+      help: 'Element values an RTU reported as missing (FF…, M): not stored',
+      registers: [registry],
+    }),
   }
   return m
 }

@@ -94,6 +94,7 @@ export const INSECURE_SETTINGS = [
   'demoCredentials',
   'plainListenerOnNetwork',
   'http.readsNeedViewer',
+  'sl651OnNetwork',
 ] as const
 
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')

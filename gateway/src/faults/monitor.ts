@@ -63,6 +63,8 @@ export interface FaultDeps {
     readonly batteryLowPct: number
     /** Readings stamped further ahead of `now()` are from a wrong clock; undefined: not checked. */
     readonly clockAheadMs: number | undefined
+    /** Messages sent (by the device's clock) further behind `now()`; undefined: not checked. */
+    readonly clockBehindMs?: number | undefined
   }
   readonly publish: (topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean }) => Promise<void>
   /** The event stream: faults raised and cleared. */
@@ -147,21 +149,27 @@ export class FaultMonitor {
   /**
    * True when a reading's event time is further ahead of the gateway's clock than allowed: the
    * device's clock is wrong (a clock fault is raised) and the reading must not be evaluated.
-   * A reading behind the clock is not judged: loggers send their backlog late after an outage.
+   * Event times behind the clock are not judged: loggers send their backlog late after an outage.
+   * A clock running behind shows only in the time the device says it sent the message (`sentAt`,
+   * SL 651's 发报时间): too far behind is a clock fault too, but the reading is still evaluated
+   * (its hazards unverified), since a late clock moves no window into the future.
    */
-  clockAhead(sensorId: string, stationId: string, ts: number): boolean {
-    const limit = this.deps.limits.clockAheadMs
-    if (limit === undefined) return false
-    const ahead = ts - this.deps.now()
-    this.state(
-      sensorId,
-      stationId,
-      'clock',
-      ahead > limit
-        ? `reading stamped ${new Date(ts).toISOString()}, ${Math.round(ahead / 60_000)} min ahead of the gateway clock`
-        : null,
-    )
-    return ahead > limit
+  clockAhead(sensorId: string, stationId: string, ts: number, sentAt?: number): boolean {
+    const { clockAheadMs: aheadLimit, clockBehindMs: behindLimit } = this.deps.limits
+    const judgeBehind = sentAt !== undefined && behindLimit !== undefined
+    if (aheadLimit === undefined && !judgeBehind) return false
+    const now = this.deps.now()
+    const ahead = aheadLimit === undefined ? 0 : Math.max(ts, sentAt ?? ts) - now
+    const behind = judgeBehind ? now - sentAt : 0
+    const min = (ms: number) => Math.round(ms / 60_000)
+    const detail =
+      aheadLimit !== undefined && ahead > aheadLimit
+        ? `${sentAt !== undefined && sentAt > ts ? `sent at ${new Date(sentAt).toISOString()}` : `reading stamped ${new Date(ts).toISOString()}`}, ${min(ahead)} min ahead of the gateway clock`
+        : judgeBehind && behind > behindLimit
+          ? `sent at ${new Date(sentAt).toISOString()} by its own clock, ${min(behind)} min behind the gateway clock`
+          : null
+    this.state(sensorId, stationId, 'clock', detail)
+    return aheadLimit !== undefined && ahead > aheadLimit
   }
 
   /**

@@ -15,11 +15,11 @@ import { SensorStatusPayload, TerminalReceipt } from '../contracts/payloads.js'
 import type { PublishGate } from '../core/ports.js'
 import type { FaultMonitor } from '../faults/monitor.js'
 import type { Metrics } from '../metrics.js'
-import type { SensorKind } from '../registry/schema.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { Reading, ReadingStore } from '../store/readings.js'
 import { isGatewayOnly } from '../security/roles.js'
 import { decodeReading, type RejectReason } from './decode.js'
+import { createReadingIntake } from './reading.js'
 
 export interface IngestDeps {
   /** Registry and rules engine in force (a reload swaps them). */
@@ -50,7 +50,8 @@ export interface IngestDeps {
 }
 
 export function createIngest(deps: IngestDeps): PublishGate {
-  const { store, metrics, log } = deps
+  const { metrics, log } = deps
+  const intake = createReadingIntake(deps)
   const rejected = new RejectLog(log.child({ component: 'ingest' }), deps.onRefused)
   const rejectedBy = new Map<RejectReason, { inc(): void }>()
   const reject = (reason: RejectReason, source: string, topic: string, detail: string) => {
@@ -116,7 +117,7 @@ export function createIngest(deps: IngestDeps): PublishGate {
         reject('bad_topic', client.id, topic, 'expected sensors/{kind}/{sensorId}/{data|status}')
         return callback(null, 'refused')
       }
-      const { registry, engine } = deps.runtime()
+      const { registry } = deps.runtime()
       const sensor = registry.sensor(parsed.sensorId)
       if (parsed.channel === 'status') {
         // Online, battery, or the last will: equipment state, not readings.
@@ -150,54 +151,7 @@ export function createIngest(deps: IngestDeps): PublishGate {
         reject(decoded.reason, parsed.sensorId, topic, decoded.detail)
         return callback(null, 'refused')
       }
-      const reading: Reading = {
-        stationId: sensor.station.id,
-        sensorId: sensor.sensorId,
-        kind: sensor.kind,
-        ts: decoded.ts,
-        ...(decoded.seq !== undefined ? { seq: decoded.seq } : {}),
-        values: decoded.values,
-      }
-      // A reading from a clock running ahead is kept (nothing acknowledged is lost) but not
-      // evaluated: its event time would move the station's windows into the future.
-      if (deps.faults.clockAhead(sensor.sensorId, sensor.station.id, decoded.ts)) {
-        metrics.faultValues.labels(sensor.kind, 'ts').inc()
-        store.add(decoded.waveform ? { ...reading, values: {} } : reading, (e) => callback(e ?? null))
-        return
-      }
-      // Out-of-range and spiking values are equipment faults, kept out of evaluation.
-      const excluded = deps.faults.inspect(
-        sensor.sensorId,
-        sensor.station.id,
-        kind,
-        decoded.ts,
-        decoded.values,
-        decoded.faults,
-      )
-      let evaluated = reading.values
-      if (excluded.length > 0) {
-        for (const q of excluded) metrics.faultValues.labels(sensor.kind, q).inc()
-        evaluated = Object.fromEntries(Object.entries(reading.values).filter(([q]) => !excluded.includes(q)))
-      }
-      metrics.readingsAccepted.inc()
-      const result = engine.evaluate({
-        stationId: reading.stationId,
-        kind: reading.kind,
-        ts: reading.ts,
-        values: evaluated,
-        ...(decoded.waveform ? { waveform: decoded.waveform } : {}),
-      })
-      if (result.late) metrics.readingsLate.inc()
-      if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
-      // A batch's samples are not stored; the quantities derived from them that its kind declares
-      // (intensity, PGA, PGV, STA/LTA) are, so history and warm-up replays see them.
-      let stored = decoded.waveform ? { ...reading, values: declared(result.values, kind) } : reading
-      if (deps.keepAggregates && !result.late) {
-        const derived = engine.aggregates(reading.stationId, reading.kind, reading.ts)
-        if (derived) stored = { ...stored, derived }
-      }
-      // The PUBACK waits for the group commit: acknowledged means durable.
-      store.add(stored, (e) => callback(e ?? null))
+      intake(sensor, kind, decoded, (e) => callback(e ?? null))
       return
     }
 
@@ -247,10 +201,3 @@ class RejectLog {
 }
 
 const toBuffer = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p)
-
-/** The values whose quantities the kind declares, whatever their range. */
-function declared(values: Readonly<Record<string, number>>, kind: SensorKind): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const q in values) if (q in kind.quantities) out[q] = values[q]!
-  return out
-}

@@ -27,6 +27,7 @@ export class Registry {
   private readonly coverCache = new Map<string, readonly Terminal[]>()
   private readonly regionParams = new Map<string, Readonly<Record<string, number>>>()
   private readonly infos = new Map<string, StationInfo>()
+  private readonly rtus = new Map<string, Station>()
 
   constructor(
     readonly file: RegistryFile,
@@ -39,6 +40,7 @@ export class Registry {
     }
     for (const s of file.stations) {
       this.stationsById.set(s.id, s)
+      if (s.sl651) this.rtus.set(s.sl651.address, s)
       for (const sensor of s.sensors)
         this.sensors.set(sensor.id, { sensorId: sensor.id, kind: sensor.kind, station: s })
     }
@@ -51,6 +53,11 @@ export class Registry {
 
   station(id: string): Station | undefined {
     return this.stationsById.get(id)
+  }
+
+  /** The station an SL 651 telemetry station address (10 upper-case hex digits) reports for. */
+  rtu(address: string): Station | undefined {
+    return this.rtus.get(address)
   }
 
   /**

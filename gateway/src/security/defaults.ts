@@ -71,6 +71,12 @@ export function insecureSettings(
       setting: 'http.readsNeedViewer',
       why: `false lets anyone who reaches http.host ${config.http.host} read warnings, stations, people's calls and the audit log without signing in`,
     })
+  const { sl651 } = config
+  if (sl651.port !== null && !isLoopback(sl651.host) && sl651.allowFrom.length === 0)
+    found.push({
+      setting: 'sl651OnNetwork',
+      why: `sl651.host ${sl651.host} lets anyone who reaches it send SL 651 reports guarded by a 16-bit password in clear text; list the DTUs' private networks in sl651.allowFrom`,
+    })
   if (plain.length > 0)
     found.push({
       setting: 'plainListenerOnNetwork',

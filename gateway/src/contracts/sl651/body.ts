@@ -28,7 +28,12 @@ export const FN = {
   added: 0x33,
   hourly: 0x34,
   manual: 0x35,
+  /** 中心站查询遥测站时段数据: the station's answer is laid out as an interval report (table 45). */
+  period: 0x38,
 } as const
+
+/** Bodies laid out as 均匀时段 series after their time step (§6.6.4.4, and table 45 for 38H). */
+const isSeriesFn = (fn: number) => fn === FN.interval || fn === FN.period
 
 /** One value an element reported, at its observation time. */
 export interface Observation {
@@ -140,16 +145,24 @@ class Collector {
   time: number | undefined
   constructor(readonly header: string) {}
 
-  /** Values of one element at `time` (+ i·`every` for a series); false when no time group came first. */
-  add(element: string, values: readonly (number | null)[], every: number, at = this.time): boolean {
+  /**
+   * Values of one element at `time` (+ i·`every` for a series); `undefined` marks a value refused
+   * as unreadable (no observation, its neighbours keep their times). False when no time group came first.
+   */
+  add(
+    element: string,
+    values: readonly (number | null | undefined)[],
+    every: number,
+    at = this.time,
+  ): boolean {
     if (at === undefined) {
       this.problem('no_time', element, 'an element group before any observation time group (F0F0H / TT)')
       return false
     }
     const station = this.station ?? this.header
-    values.forEach((value, i) =>
-      this.observations.push({ station, element, observedAt: at + i * every, value }),
-    )
+    values.forEach((value, i) => {
+      if (value !== undefined) this.observations.push({ station, element, observedAt: at + i * every, value })
+    })
     return true
   }
 
@@ -268,9 +281,9 @@ function decodeHex(fn: number, b: Uint8Array, header: string, offsetMin: number)
       continue
     }
     // An interval report (31H) lists one element, then all its values at the time step (§6.6.4.4).
-    const series = fn === FN.interval && step !== undefined && step > 0
+    const series = isSeriesFn(fn) && step !== undefined && step > 0
     const count = series ? Math.floor((left() - 2) / len) : 1
-    const values: (number | null)[] = []
+    const values: (number | null | undefined)[] = []
     for (let i = 0; i < count; i++) {
       const at = pos + 2 + i * len
       if (e.form === 'bits') {
@@ -279,9 +292,9 @@ function decodeHex(fn: number, b: Uint8Array, header: string, offsetMin: number)
         continue
       }
       const v = readBcd(b, at, len, decimals)
-      // An unreadable value is refused and counts as missing: a series keeps its other times.
+      // An unreadable value is refused (not taken for the missing marker): a series keeps its other times.
       if (v === 'bad') c.problem('bad_bcd', e.id, `${hexOf(b, at, len)} is not BCD`)
-      values.push(v === 'bad' ? null : v)
+      values.push(v === 'bad' ? undefined : v)
     }
     c.add(e.id, values, series ? step! : 0)
     pos += 2 + count * len
@@ -338,17 +351,17 @@ function decodeAscii(fn: number, body: Uint8Array, header: string, offsetMin: nu
       const n = Number(drx[2])
       step = drx[1] === 'D' ? stepMs(n, 0, 0) : drx[1] === 'H' ? stepMs(0, n, 0) : stepMs(0, 0, n)
       i += 1
-      if (fn === FN.interval && step > 0) {
+      if (isSeriesFn(fn) && step > 0) {
         // Identifiers, then groups of values in their order, one group per time step (§6.6.4.4).
         const ids: string[] = []
         while (i < tokens.length && elementById(tokens[i]!)?.form === 'number') ids.push(tokens[i++]!)
         if (ids.length === 0)
           return fail('bad_body', 'an interval report lists no element after its time step')
-        const groups: (number | null)[][] = ids.map(() => [])
+        const groups: (number | null | undefined)[][] = ids.map(() => [])
         for (let k = 0; i < tokens.length && !isKeyword(tokens[i]!); k++, i++) {
           const v = asciiValue(tokens[i]!)
           if (v === 'bad') c.problem('bad_number', ids[k % ids.length]!, `${tokens[i]} is not a number`)
-          groups[k % ids.length]!.push(v === 'bad' ? null : v)
+          groups[k % ids.length]!.push(v === 'bad' ? undefined : v)
         }
         ids.forEach((id, k) => c.add(id, groups[k]!, step!))
       }
@@ -481,9 +494,16 @@ function hexElement(e: ElementSpec, value: ElementValue['value'], inSeries: bool
   }
   const list = inSeries ? (value as (number | null)[]) : [value as number | null]
   const datas = list.map((v) => (v === null ? missingOf(e) : bcdNumber(e, v)))
-  // The definition byte counts the sign byte of a negative value (table 26).
+  // The definition byte counts the sign byte of a negative value (table 26), and one definition
+  // holds for every value of a series (§6.6.4.4 d): pad the others to the longest, zeros before
+  // a number and F for a missing one.
   const len = Math.max(...datas.map((d) => d.length))
-  return Buffer.concat([Buffer.from([e.guide, (len << 3) | e.decimals]), ...datas])
+  const padded = list.map((v, i) => {
+    const d = datas[i]!
+    if (d.length === len) return d
+    return Buffer.concat([Buffer.alloc(len - d.length, v === null ? 0xff : 0), d])
+  })
+  return Buffer.concat([Buffer.from([e.guide, (len << 3) | e.decimals]), ...padded])
 }
 
 const asciiNumber = (e: ElementSpec, v: number | null) => (v === null ? 'M' : v.toFixed(e.decimals))
@@ -514,7 +534,9 @@ export function encodeReport(encoding: FrameEncoding, r: ReportToEncode, offsetM
             Buffer.from(dhm.map((x) => String(x).padStart(2, '0')).join(''), 'hex'),
           )
         }
-        for (const el of g.elements) parts.push(hexElement(specOf(el.id), el.value, g.stepMin !== undefined))
+        // Step 0 announces DRP/DRZn hour series, which carry their own 12 values (table C.1 note g).
+        const inSeries = g.stepMin !== undefined && g.stepMin > 0
+        for (const el of g.elements) parts.push(hexElement(specOf(el.id), el.value, inSeries))
       }
     }
     return Buffer.concat(parts)
@@ -524,7 +546,9 @@ export function encodeReport(encoding: FrameEncoding, r: ReportToEncode, offsetM
     t += `ST ${s.address} ${s.category} `
     for (const g of s.groups) {
       t += `TT ${digitsFromTime(g.observedAt, offsetMin, false)} `
-      if (g.stepMin !== undefined) {
+      if (g.stepMin === 0)
+        t += 'DRH00 ' // the hour of DRP/DRZn series: DRH00, not DRD00 (table C.1 note g)
+      else if (g.stepMin !== undefined) {
         const m = g.stepMin
         t +=
           m % 1440 === 0 ? `DRD${pad2(m / 1440)} ` : m % 60 === 0 ? `DRH${pad2(m / 60)} ` : `DRN${pad2(m)} `

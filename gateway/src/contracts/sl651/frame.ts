@@ -160,7 +160,9 @@ export class FrameReader {
     const layout = LAYOUT[encoding]
     const avail = b.length - from
     const refuse = (reason: FrameProblemReason, detail: string): ReadResult => {
-      const skip = encoding === 'hex' ? 2 : 1
+      // One byte on, not past the whole 7E7EH: in `7E 7E 7E …` the frame may start at the second
+      // 7EH (a stray 7EH right before a real frame), and skipping two would lose it.
+      const skip = 1
       this.pos = from + skip
       return { problem: { reason, detail, bytes: skip } }
     }
