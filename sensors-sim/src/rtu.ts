@@ -203,7 +203,17 @@ export class SimRtu {
   /** An outage: the link drops and stays down until `resume`; reports wait meanwhile. */
   suspend(): void {
     this.suspended = true
-    this.socket?.destroy()
+    const s = this.socket
+    this.detach()
+    s?.destroy()
+  }
+
+  /** The link is gone: nothing is written until the next one is up. */
+  private detach(): void {
+    this.connected = false
+    this.socket = undefined
+    clearTimeout(this.timer)
+    clearTimeout(this.keepAliveTimer)
   }
 
   /** Held down by an outage. */
@@ -270,10 +280,8 @@ export class SimRtu {
       for (const w of this.connectWaiters.splice(0)) w.fail(e)
     })
     s.on('close', () => {
-      this.connected = false
-      this.socket = undefined
-      clearTimeout(this.timer)
-      clearTimeout(this.keepAliveTimer)
+      if (this.socket !== s) return // already let go (an outage)
+      this.detach()
       if (this.closed || this.suspended) return
       this.reconnectTimer = setTimeout(() => {
         this.counters.reconnects++
@@ -284,7 +292,7 @@ export class SimRtu {
 
   /** Sends the next queued message when nothing waits for a confirmation. */
   private pump(): void {
-    if (this.current || !this.connected) return
+    if (this.current || !this.connected || this.socket?.destroyed !== false) return
     const m = this.queue.shift()
     if (!m) {
       for (const w of this.idleWaiters.splice(0)) w()
@@ -299,7 +307,7 @@ export class SimRtu {
 
   private transmit(m: Message, frames: readonly Buffer[]): void {
     const s = this.socket
-    if (!s || !this.connected) return // sent again on reconnect
+    if (!s || !this.connected || s.destroyed) return // sent again on reconnect
     for (const f of frames) s.write(f)
     clearTimeout(this.timer)
     this.timer = setTimeout(() => this.onTimeout(m), this.o.confirmTimeoutMs)
