@@ -66,29 +66,36 @@ export function sl651Registry(dir: string, extra: readonly Record<string, unknow
   return file
 }
 
-/** A station's report frame (or frames, with `packetBody`: an M3 message split into packets). */
-export function reportFrame(
-  o: {
-    readonly encoding?: FrameEncoding
-    readonly fn?: number
-    readonly address?: string
-    readonly password?: string
-    readonly center?: number
-    readonly end?: number
-  },
-  report: ReportToEncode,
-): Buffer {
-  const encoding = o.encoding ?? 'hex'
+/** Who sends a frame and how it ends; the river station's RTU, a timed report ending ETX by default. */
+export interface UplinkOptions {
+  readonly encoding?: FrameEncoding
+  readonly fn?: number
+  readonly address?: string
+  readonly password?: string
+  readonly center?: number
+  readonly end?: number
+  /** An M3 packet: its number and the total. */
+  readonly packet?: { readonly total: number; readonly seq: number }
+}
+
+/** An uplink frame around `body`. */
+export function uplinkFrame(o: UplinkOptions, body: Uint8Array): Buffer {
   return encodeFrame({
-    encoding,
+    encoding: o.encoding ?? 'hex',
     direction: 'up',
     center: o.center ?? 1,
     address: o.address ?? RTU.address,
     password: o.password ?? RTU.password,
     fn: o.fn ?? FN.timed,
-    body: encodeReport(encoding, report, BEIJING),
+    body,
     end: o.end ?? ETX,
+    ...(o.packet ? { packet: o.packet } : {}),
   })
+}
+
+/** A station's report frame. */
+export function reportFrame(o: UplinkOptions, report: ReportToEncode): Buffer {
+  return uplinkFrame(o, encodeReport(o.encoding ?? 'hex', report, BEIJING))
 }
 
 /** A timed report of the river station: stage and supply voltage (and rain if given) at `ts`. */

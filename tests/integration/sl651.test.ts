@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
-import { decodeBody, encodeReport, FN } from '../../gateway/src/contracts/sl651/body.js'
-import { ACK, encodeFrame, EOT, ETB, ETX, NAK } from '../../gateway/src/contracts/sl651/frame.js'
+import { decodeBody, encodeKeepAlive, encodeReport, FN } from '../../gateway/src/contracts/sl651/body.js'
+import { ACK, EOT, ETB, ETX, NAK } from '../../gateway/src/contracts/sl651/frame.js'
 import { getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import {
   BEIJING,
@@ -18,6 +18,7 @@ import {
   rtuLink,
   sl651Registry,
   timedReport,
+  uplinkFrame,
   type RtuLink,
 } from '../helpers/sl651.js'
 import { until } from '../helpers/wait.js'
@@ -37,7 +38,10 @@ const link = async () => {
 beforeAll(async () => {
   const { dir } = makeConfigDir()
   const registry = sl651Registry(dir)
-  const { config } = makeConfigDir(registry, 'sl651: { host: 127.0.0.1, port: 0, centerAddress: 1 }')
+  const { config } = makeConfigDir(
+    registry,
+    'sl651: { host: 127.0.0.1, port: 0, centerAddress: 1, allowFrom: [127.0.0.0/8] }',
+  )
   ;({ gw, lines } = await startTestGateway(config))
 })
 afterAll(async () => {
@@ -212,17 +216,7 @@ describe('SL 651 listener', () => {
     const body = encodeReport('hex', timedReport(71, ts + MIN, 31.6), BEIJING)
     const parts = [body.subarray(0, 10), body.subarray(10, 20), body.subarray(20)]
     const packet = (seq: number) =>
-      encodeFrame({
-        encoding: 'hex',
-        direction: 'up',
-        center: 1,
-        address: RTU.address,
-        password: RTU.password,
-        fn: FN.timed,
-        body: parts[seq - 1]!,
-        end: seq === 3 ? ETX : ETB,
-        packet: { total: 3, seq },
-      })
+      uplinkFrame({ end: seq === 3 ? ETX : ETB, packet: { total: 3, seq } }, parts[seq - 1]!)
     rtu.send(packet(1))
     rtu.send(packet(3)) // packet 2 lost on the way
     const nak = await rtu.reply()
@@ -240,18 +234,7 @@ describe('SL 651 listener', () => {
   test('a keep-alive gets no reply; a test report is confirmed but not stored', async () => {
     const rtu = await link()
     const ts = T0 + 6 * 60 * MIN
-    rtu.send(
-      encodeFrame({
-        encoding: 'hex',
-        direction: 'up',
-        center: 1,
-        address: RTU.address,
-        password: RTU.password,
-        fn: FN.keepAlive,
-        body: encodeReport('hex', { serial: 71, sentAt: Date.now(), stations: [] }, BEIJING),
-        end: ETX,
-      }),
-    )
+    rtu.send(uplinkFrame({ fn: FN.keepAlive }, encodeKeepAlive('hex', 71, Date.now(), BEIJING)))
     rtu.send(reportFrame({ fn: FN.test }, timedReport(72, ts, 30.0)))
     expectConfirmation(await rtu.reply(), 72, EOT, FN.test)
     expect(rtu.waiting).toBe(0)
@@ -269,5 +252,25 @@ describe('SL 651 listener', () => {
     )
     const clock = faults.faults.find((f) => f.sensorId === RTU.stage && f.kind === 'clock')
     expect(clock?.detail).toMatch(/4[67] min behind the gateway clock/)
+  })
+
+  test('a peer outside allowFrom is disconnected before it can send anything', async () => {
+    const { dir } = makeConfigDir()
+    const { config } = makeConfigDir(
+      sl651Registry(dir),
+      'sl651: { host: 127.0.0.1, port: 0, allowFrom: [10.64.0.0/12] }',
+    )
+    const { gw: other, lines: otherLines } = await startTestGateway(config)
+    try {
+      const rtu = await rtuLink(other.urls.sl651!)
+      rtu.send(reportFrame({}, timedReport(90, T0, 31.0)))
+      await rtu.closed
+      expect(rtu.waiting).toBe(0)
+      expect(otherLines.some((l) => l.reason === 'not_allowed' && l.msg === 'SL 651 input refused')).toBe(
+        true,
+      )
+    } finally {
+      await other.stop()
+    }
   })
 })

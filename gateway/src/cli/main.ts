@@ -249,6 +249,9 @@ async function run(
     ...(gw.urls.nodeRed
       ? [`  Node-RED editor  ${gw.urls.nodeRed}   (log in as ${gw.loaded.config.nodeRed.admin?.username})`]
       : []),
+    ...(gw.urls.sl651
+      ? [`  SL 651 RTUs      ${gw.urls.sl651}   (hydrology telemetry stations, HEX/BCD and ASCII)`]
+      : []),
     demo
       ? demo.scenario === DEMO_SCENARIO
         ? '  demo scenario    rain → river rises → yellow, orange, red → recedes → lift (about two minutes)'

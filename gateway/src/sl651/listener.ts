@@ -196,13 +196,15 @@ export class Sl651Listener {
       string,
       { station: Station; sensorId: string; ts: number; values: Record<string, number> }
     >()
-    const unknown = new Set<string>()
+    // What this report already refused or marked (unknown stations, unmapped elements, relayed stations seen).
+    const noted = new Set<string>()
     let missing = 0
     for (const o of report.observations) {
       const station = o.station === header.sl651!.address ? header : registry.rtu(o.station)
       if (!station?.sl651) {
-        if (!unknown.has(o.station)) {
-          unknown.add(o.station)
+        if (!noted.has(o.station)) {
+          noted.add(o.station)
+          // (a relay's report for a station the registry does not know)
           this.refuse(
             'unknown_station',
             o.station,
@@ -214,6 +216,10 @@ export class Sl651Listener {
       }
       const m = this.elementMap(station.sl651).get(o.element)
       if (!m) {
+        // Once per element and report: a 5-minute series is one refusal, not twelve.
+        const which = `${station.id}\u0000${o.element}`
+        if (noted.has(which)) continue
+        noted.add(which)
         this.refuse(
           'unmapped_element',
           station.sl651.address,
@@ -221,6 +227,11 @@ export class Sl651Listener {
           `element ${o.element} is not mapped for station ${station.id}`,
         )
         continue
+      }
+      if (station !== header && !noted.has(station.id)) {
+        // A station reported through a relay is alive too.
+        noted.add(station.id)
+        for (const sensor of station.sensors) this.deps.faults.seen(sensor.id)
       }
       if (o.value === null) {
         missing++
@@ -317,6 +328,10 @@ class Connection {
 
   private data(chunk: Buffer): void {
     this.reader.push(chunk)
+    this.drain()
+  }
+
+  private drain(): void {
     for (let r = this.reader.read(); r; r = this.reader.read()) {
       if ('problem' in r)
         this.l.refuse(
@@ -334,14 +349,16 @@ class Connection {
           )
       }
     }
-    // A frame begun but not finished within frameTimeout is dropped as truncated.
+    // A frame begun but not finished within frameTimeout is given up as truncated; whole frames
+    // held behind its false start are read on.
     if (this.frameTimer) clearTimeout(this.frameTimer)
     this.frameTimer = undefined
     if (this.reader.pending > 0)
       this.frameTimer = setTimeout(() => {
-        const p = this.reader.flush()
+        const p = this.reader.abandon()
         if (p)
           this.l.refuse(p.reason, this.remote, '', `${p.detail} within ${this.l.deps.config.frameTimeout}`)
+        this.drain()
       }, durationMs(this.l.deps.config.frameTimeout))
   }
 

@@ -345,3 +345,78 @@ describe('the embedded Node-RED (nodeRed)', () => {
     expect(settings({ enabled: false, host: '0.0.0.0' })).toEqual([])
   })
 })
+
+describe('SL 651 mappings and the listener', () => {
+  const station = (sl651: string, sensors = '[{ id: wl1, kind: water_level }, { id: rg1, kind: rain }]') =>
+    [
+      'regions:',
+      "  - { code: '511823000000', name: 县, level: county }",
+      'stations:',
+      `  - { id: S1, name: s, region: '511823000000', sensors: ${sensors}, sl651: ${sl651} }`,
+      '',
+    ].join('\n')
+
+  test('a mapping of the standard’s elements to the station’s sensors and their kinds’ quantities loads', () => {
+    const loaded = loadConfig(
+      configWith(
+        station(
+          "{ address: '0061234567', password: 'ab12', elements: [{ element: Z, sensor: wl1, quantity: stage_m }, { element: DRZ1, sensor: wl1, quantity: stage_m, offset: 28.5 }, { element: PJ, sensor: rg1, quantity: rain_mm }, { element: VT, sensor: wl1, quantity: supply_v }] }",
+        ),
+      ),
+    )
+    expect(loaded.ok).toBe(true)
+    if (!loaded.ok) return
+    // Addresses and passwords are hex, matched upper-case as frames are read.
+    expect(loaded.value.registry.rtu('0061234567')?.sl651?.password).toBe('AB12')
+    expect(loaded.value.registry.rtu('0061234567')?.sl651?.elements[1]?.offset).toBe(28.5)
+  })
+
+  test('unknown elements, foreign sensors, undeclared quantities, repeated elements and shared addresses are refused', () => {
+    const text = [
+      'regions:',
+      "  - { code: '511823000000', name: 县, level: county }",
+      'stations:',
+      "  - { id: S1, name: s, region: '511823000000', sensors: [{ id: wl1, kind: water_level }], sl651: { address: '0061234567', password: '1234', elements: [{ element: ZZZ, sensor: wl1, quantity: stage_m }, { element: Z, sensor: rg9, quantity: stage_m }, { element: PJ, sensor: wl1, quantity: rain_mm }, { element: PJ, sensor: wl1, quantity: stage_m }, { element: RGZS, sensor: wl1, quantity: stage_m }] } }",
+      "  - { id: S2, name: s, region: '511823000000', sensors: [{ id: wl2, kind: water_level }], sl651: { address: '0061234567', password: '1234', elements: [{ element: Z, sensor: wl2, quantity: stage_m }] } }",
+      "  - { id: S3, name: s, region: '511823000000', sensors: [{ id: wl3, kind: water_level }], sl651: { address: '61234567', password: '12', elements: [] } }",
+      '',
+    ].join('\n')
+    const loaded = loadConfig(configWith(text))
+    expect(!loaded.ok && loaded.error.map((i) => [i.path, i.message])).toEqual([
+      ['stations.2.sl651.address', 'expected the 10 hex digits of the 5-byte station address'],
+      ['stations.2.sl651.password', 'expected the 4 hex digits of the 2-byte password'],
+      ['stations.2.sl651.elements', expect.stringContaining('>=1')],
+    ])
+    const valid = loadConfig(configWith(text.split('\n').slice(0, 5).join('\n') + '\n'))
+    expect(!valid.ok && valid.error.map((i) => [i.path, i.message])).toEqual([
+      ['stations.0.sl651.elements.0.element', expect.stringContaining('ZZZ is not an SL 651-2014 element')],
+      ['stations.0.sl651.elements.1.sensor', 'rg9 is not a sensor of station S1 (its sensors: wl1)'],
+      [
+        'stations.0.sl651.elements.2.quantity',
+        expect.stringContaining('kind water_level declares no quantity rain_mm'),
+      ],
+      ['stations.0.sl651.elements.3.element', 'element PJ is mapped twice'],
+      [
+        'stations.0.sl651.elements.4.element',
+        expect.stringContaining('RGZS is not an SL 651-2014 element with values'),
+      ],
+      ['stations.1.sl651.address', "address 0061234567 is also station S1's"],
+    ])
+  })
+
+  test('a listener on a network address without allowFrom is insecure; with it, or on loopback, it is not', () => {
+    const settings = (sl651: Record<string, unknown>) =>
+      insecureSettings(GatewayConfigFile.parse({ registry: 'county.yaml', sl651 }), {
+        demo: false,
+        demoDevices: 0,
+      }).map((i) => i.setting)
+    expect(settings({ host: '0.0.0.0', port: 5651 })).toEqual(['sl651OnNetwork'])
+    expect(settings({ host: '0.0.0.0', port: 5651, allowFrom: ['10.64.0.0/12'] })).toEqual([])
+    expect(settings({ host: '127.0.0.1', port: 5651 })).toEqual([])
+    expect(settings({ host: '0.0.0.0' })).toEqual([]) // off
+    expect(() => GatewayConfigFile.parse({ registry: 'r', sl651: { allowFrom: ['10.0.0.1'] } })).toThrow(
+      /CIDR/,
+    )
+    expect(() => GatewayConfigFile.parse({ registry: 'r', sl651: { utcOffset: '8' } })).toThrow(/offset/)
+  })
+})

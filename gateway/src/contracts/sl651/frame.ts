@@ -143,6 +143,18 @@ export class FrameReader {
     return { reason: 'truncated', detail: `the stream ended ${n} bytes into a frame`, bytes: n }
   }
 
+  /**
+   * Gives up on the frame begun at the head, which never completed (its length was corrupt, or
+   * the sender stopped): a truncated problem, and reading resumes one byte on, so a whole frame
+   * that came after the false start is still found.
+   */
+  abandon(): FrameProblem | undefined {
+    const n = this.pending
+    if (n === 0) return undefined
+    this.pos += 1
+    return { reason: 'truncated', detail: `a frame begun ${n} bytes ago never completed`, bytes: 1 }
+  }
+
   /** The next frame or problem; undefined when more bytes are needed. */
   read(): ReadResult | undefined {
     const b = this.buf
