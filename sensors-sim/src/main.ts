@@ -1,6 +1,7 @@
 /**
  * Simulator command line:
  *   node dist/sensors-sim/src/main.js --url mqtt://127.0.0.1:1883 --scenario FILE [--registry FILE] [--credentials FILE]
+ *     [--sl651 tcp://127.0.0.1:PORT]
  *     [--speed N] [--connections N] [--terminals-offline F] [--terminals-flaky F]
  *     [--terminals-slow F] [--keep-terminals]
  * Starts a loudspeaker terminal for every terminal in the registry, plays the scenario, prints
@@ -50,6 +51,8 @@ export async function simMain(
       'terminals-slow': { type: 'string', default: '0' },
       'keep-terminals': { type: 'boolean', default: false },
       credentials: { type: 'string' },
+      /** The gateway's SL 651 listener, for the scenario's RTUs (`rtus:`). */
+      sl651: { type: 'string' },
       /** The gateway's command-signing public key (PEM); repeat during a key rotation. */
       'command-key': { type: 'string', multiple: true },
     },
@@ -57,6 +60,7 @@ export async function simMain(
   if (values.scenario === undefined) {
     console.error(
       'usage: sim --url URL --scenario FILE [--registry FILE] [--credentials FILE] [--command-key FILE] [--speed N] [--connections N]\n' +
+        '           [--sl651 tcp://HOST:PORT]\n' +
         '           [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F] [--keep-terminals]',
     )
     return 2
@@ -88,6 +92,16 @@ export async function simMain(
     return 1
   }
   const scenario = loaded.value
+  if (values.sl651 !== undefined && !/^tcp:\/\/[^/:]+:\d+$/.test(values.sl651)) {
+    console.error(`--sl651 must be tcp://HOST:PORT, got ${values.sl651}`)
+    return 2
+  }
+  if (scenario.rtus.length > 0 && values.sl651 === undefined) {
+    console.error(
+      `scenario ${scenario.name} has ${scenario.rtus.length} SL 651 RTUs: give the gateway's listener with --sl651 tcp://HOST:PORT`,
+    )
+    return 2
+  }
   const speed = values.speed !== undefined ? Number(values.speed) : scenario.speed
   if (!(speed > 0)) {
     console.error(`--speed must be a positive number, got ${values.speed}`)
@@ -154,6 +168,7 @@ export async function simMain(
     signal: stop.signal,
     ...(credentials ? { credentials } : {}),
     ...(connections !== undefined ? { connections } : {}),
+    ...(values.sl651 !== undefined ? { sl651Url: values.sl651 } : {}),
     onReading: (r) => {
       last++
       lastTs = r.ts
@@ -165,6 +180,13 @@ export async function simMain(
       `failed ${summary.failed}, lost in outages ${summary.lost}, backfilled ${summary.backfilled}, ` +
       `reconnects ${summary.reconnects}`,
   )
+  if (summary.sl651) {
+    const r = summary.sl651
+    out(
+      `SL 651 over ${r.rtus} RTUs: reports sent ${r.sent}, confirmed ${r.confirmed}, resent ${r.resent}, ` +
+        `failed ${r.failed}, keep-alives ${r.keepAlives}, reconnects ${r.reconnects}`,
+    )
+  }
   for (const [kind, k] of Object.entries(summary.perKind))
     out(
       `  ${kind.padEnd(12)} sent ${k.sent}  acknowledged ${k.acknowledged}${k.lost > 0 ? `  lost ${k.lost}` : ''}`,

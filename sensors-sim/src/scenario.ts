@@ -4,7 +4,8 @@
  * scenario start plus simulated time, never the wall clock.
  */
 import { z } from 'zod'
-import { Duration, parseYaml, type Parsed } from '../../rules/src/index.js'
+import { elementById } from '../../gateway/src/contracts/sl651/elements.js'
+import { Duration, durationMs, parseYaml, type Parsed } from '../../rules/src/index.js'
 
 const Id = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/)
 
@@ -70,6 +71,17 @@ const Sensor = z.discriminatedUnion('model', [
     kind: z.literal('seismic'),
     model: z.literal('seismic'),
     params: Point,
+  }),
+  /**
+   * A second device reporting exactly what sensor `of` measures (its values, drawn once from the
+   * seed): a twin over another protocol, a redundant gauge. It draws nothing from the seed itself,
+   * so adding one changes no other sensor's values; its own faults and outages are its own.
+   */
+  z.strictObject({
+    id: Id,
+    kind: z.enum(['rain', 'water_level', 'weather', 'gas', 'dust']),
+    model: z.literal('twin'),
+    of: Id,
   }),
 ])
 export type ScenarioSensor = z.infer<typeof Sensor>
@@ -250,6 +262,56 @@ const Event = z.discriminatedUnion('type', [
 ])
 export type ScenarioEvent = z.infer<typeof Event>
 
+/** One element an RTU reports: which sensor's quantity, less `offset` (a relative stage's 水位基值). */
+const RtuElement = z.strictObject({
+  sensor: Id,
+  quantity: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  offset: z.number().default(0),
+})
+
+/**
+ * An SL 651-2014 telemetry station (遥测站) behind a DTU: the readings of the sensors its elements
+ * name go to the gateway over SL 651 (TCP) instead of MQTT. The mapping is the registry's turned
+ * round: element identifier (table C.1) → the sensor and quantity it reports.
+ */
+const Rtu = z.strictObject({
+  /** 遥测站地址: 10 hex digits (a hydrological station's: 00 + its SL 502 code). */
+  address: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{10}$/, 'expected the 10 hex digits of the 5-byte station address')
+    .transform((a) => a.toUpperCase()),
+  /** 密码: 4 hex digits. */
+  password: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{4}$/, 'expected the 4 hex digits of the 2-byte password')
+    .transform((p) => p.toUpperCase()),
+  encoding: z.enum(['hex', 'ascii']).default('hex'),
+  /** 遥测站分类码 (appendix A.1): P 降水, H 河道, K 水库(湖泊), Z 闸坝, D 泵站, T 潮汐, M 墒情, G 地下水… */
+  category: z
+    .string()
+    .regex(/^[A-Z]$/, 'expected the letter of appendix A.1, e.g. H (河道)')
+    .default('H'),
+  /** 中心站地址. */
+  center: z.int().min(1).max(255).default(1),
+  /**
+   * timed: a 定时报 (32H) every interval with each element's value; hourly: a 小时报 (34H) at each
+   * full hour, the 5-minute series (DRP, DRZn) of its twelve intervals and the other elements' last values.
+   */
+  function: z.enum(['timed', 'hourly']).default('timed'),
+  elements: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,5}$/, 'an element identifier of table C.1'), RtuElement)
+    .refine((e) => Object.keys(e).length > 0, 'an RTU reports at least one element'),
+  /** Wait for the centre's confirmation before sending the same frame again (at most twice). */
+  confirm_timeout: Duration.default('10s'),
+  /** Keep-alive (2FH) this often while idle; omitted, none. */
+  keep_alive: Duration.optional(),
+  /** Bodies longer than this many bytes go as several packets (M3). */
+  packet_limit: z.int().min(16).max(4095).optional(),
+  /** The RTU's clock runs this far behind (its send times, 发报时间, are late by it). */
+  clock_behind: Duration.optional(),
+})
+export type ScenarioRtu = z.infer<typeof Rtu>
+
 export const Scenario = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9-]+$/),
@@ -268,6 +330,8 @@ export const Scenario = z
     sensors: z.array(Sensor).default([]),
     fleets: z.array(Fleet).default([]),
     events: z.array(Event).default([]),
+    /** SL 651 telemetry stations carrying some of the sensors (the rest report over MQTT). */
+    rtus: z.array(Rtu).default([]),
   })
   .superRefine((file, ctx) => {
     // Checked with the fleets expanded, so events may name fleet members; reported on the file's paths.
@@ -292,6 +356,19 @@ export const Scenario = z
     })
     const sensorIssue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: 'custom', path, message })
+    s.sensors.forEach((x, i) => {
+      if (x.model !== 'twin') return
+      const of = s.sensors.find((y) => y.id === x.of)
+      if (!of) sensorIssue(['sensors', i, 'of'], `${x.of} is not a sensor of this scenario`)
+      else if (of.model === 'twin' || of.model === 'seismic')
+        sensorIssue(
+          ['sensors', i, 'of'],
+          `${x.of} is ${of.model === 'twin' ? 'a twin itself' : 'seismic'}: twin its original`,
+        )
+      else if (of.kind !== x.kind)
+        sensorIssue(['sensors', i, 'kind'], `${x.of} is a ${of.kind} sensor: its twin is one too`)
+    })
+    rtuIssues(file.rtus, s.sensors, durationMs(file.interval), sensorIssue)
     s.events.forEach((e, i) => {
       switch (e.type) {
         case 'earthquake':
@@ -338,6 +415,42 @@ export const Scenario = z
   })
   .transform((s) => ({ ...s, sensors: [...s.sensors, ...s.fleets.flatMap(fleetSensors)] }))
 export type Scenario = z.infer<typeof Scenario>
+
+/** Addresses unique, elements of table C.1 that carry values, sensors of the scenario each carried once. */
+function rtuIssues(
+  rtus: readonly ScenarioRtu[],
+  sensors: readonly ScenarioSensor[],
+  intervalMs: number,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const addresses = new Set<string>()
+  const carried = new Map<string, string>()
+  rtus.forEach((r, i) => {
+    if (addresses.has(r.address)) issue(['rtus', i, 'address'], `address ${r.address} is another RTU's too`)
+    addresses.add(r.address)
+    for (const [id, m] of Object.entries(r.elements)) {
+      const at = ['rtus', i, 'elements', id]
+      const e = elementById(id)
+      if (!e || e.form === 'raw' || e.form === 'step' || e.form === 'bits')
+        issue(
+          at,
+          `${id} is not an SL 651-2014 element with values (table C.1: Z, ZU, PJ, PT, DRP, DRZ1, Q, VT…)`,
+        )
+      else if ((e.form === 'rain5min' || e.form === 'stage5min') && r.function !== 'hourly')
+        issue(at, `${id} is a 5-minute series of the hour: only an hourly RTU (function: hourly) sends it`)
+      else if ((e.form === 'rain5min' || e.form === 'stage5min') && intervalMs !== 300_000)
+        issue(at, `${id} holds a value per 5 minutes: the scenario's interval must be 5m`)
+      const sensor = sensors.find((x) => x.id === m.sensor)
+      if (!sensor) issue([...at, 'sensor'], `${m.sensor} is not a sensor of this scenario`)
+      else if (sensor.model === 'seismic')
+        issue([...at, 'sensor'], `${m.sensor} is seismic: no RTU element carries it`)
+      const other = carried.get(m.sensor)
+      if (other !== undefined && other !== r.address)
+        issue([...at, 'sensor'], `${m.sensor} is carried by RTU ${other} already`)
+      carried.set(m.sensor, r.address)
+    }
+  })
+}
 
 export function loadScenario(text: string, file: string): Parsed<Scenario> {
   return parseYaml(text, file, Scenario)

@@ -14,6 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { sensorDataTopic, sensorStatusTopic } from '../../gateway/src/contracts/topics.js'
 import { durationMs } from '../../rules/src/index.js'
 import { login, type SimCredentials } from './credentials.js'
+import { ScenarioRtus, type RtuRunOptions, type RtuSummary } from './rtus.js'
 import type { Scenario, ScenarioSensor } from './scenario.js'
 import { Simulation, type SimReading } from './signals.js'
 
@@ -40,6 +41,13 @@ export interface RunOptions {
   readonly onReading?: (r: SimReading) => void
   /** How each device logs in; without, devices connect anonymously. */
   readonly credentials?: SimCredentials
+  /**
+   * `tcp://host:port` of the gateway's SL 651 listener: the scenario's RTUs (`rtus:`) send the
+   * readings of the sensors they carry there; needed when the scenario declares RTUs.
+   */
+  readonly sl651Url?: string
+  /** Settings of every RTU of the run (the clock, the stations' UTC offset). */
+  readonly rtu?: RtuRunOptions
 }
 
 export interface KindCounts {
@@ -60,7 +68,10 @@ export interface RunSummary {
   /** Connections re-established after outages and reconnect storms. */
   readonly reconnects: number
   readonly perKind: Record<string, KindCounts>
+  /** MQTT connections (the RTUs' TCP links are counted in `sl651`). */
   readonly connections: number
+  /** The SL 651 RTUs: reports sent, confirmed, resent, given up (also in sent, acknowledged, failed). */
+  readonly sl651?: RtuSummary
   readonly startMs: number
   readonly endMs: number
 }
@@ -162,11 +173,19 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   const sim = new Simulation(scenario, startMs)
   const qos = opts.qos ?? 1
 
-  const shared = opts.connections !== undefined && opts.connections < scenario.sensors.length
+  if (scenario.rtus.length > 0 && opts.sl651Url === undefined)
+    throw new Error(
+      `scenario ${scenario.name} has SL 651 RTUs: pass the gateway's SL 651 URL (tcp://host:port)`,
+    )
+  const rtus =
+    scenario.rtus.length > 0 ? new ScenarioRtus(scenario, opts.sl651Url!, startMs, opts.rtu) : undefined
+  // Sensors an RTU carries report over SL 651; the rest over MQTT, as before.
+  const mqttSensors = rtus ? scenario.sensors.filter((s) => !rtus.carries(s.id)) : scenario.sensors
+  const shared = opts.connections !== undefined && opts.connections < mqttSensors.length
   const groups: ScenarioSensor[][] = shared
     ? Array.from({ length: Math.max(1, opts.connections!) }, () => [])
-    : scenario.sensors.map((s) => [s])
-  if (shared) scenario.sensors.forEach((s, i) => groups[i % groups.length]!.push(s))
+    : mqttSensors.map((s) => [s])
+  if (shared) mqttSensors.forEach((s, i) => groups[i % groups.length]!.push(s))
   const links: Link[] = []
   const linkOf = new Map<string, Link>()
   try {
@@ -188,7 +207,9 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
         for (const s of sensors) linkOf.set(s.id, link)
       },
     )
+    await rtus?.start()
   } catch (e) {
+    rtus?.destroy()
     await Promise.all(links.map((l) => l.client.endAsync(true)))
     throw e
   }
@@ -230,8 +251,35 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     pending.add(done)
     link.inflight.add(done)
   }
+  /** Reports an RTU holds through an outage: awaited at the end, outside the pacing. */
+  const held: Promise<void>[] = []
+  const report = (r: { done: Promise<'confirmed' | 'failed'>; held: boolean }) => {
+    const rtuCounts = counts('sl651')
+    rtuCounts.sent++
+    sent++
+    const p = r.done.then((o) => {
+      if (o === 'confirmed') {
+        rtuCounts.acknowledged++
+        acknowledged++
+      } else failed++
+    })
+    if (r.held) {
+      backfilled++
+      held.push(p)
+      return
+    }
+    const done = p.finally(() => {
+      pending.delete(done)
+      if (drained && pending.size <= maxInflight) {
+        drained()
+        drained = undefined
+      }
+    })
+    pending.add(done)
+  }
   const publish = (sensorId: string, m: Message) => {
-    const link = linkOf.get(sensorId)!
+    const link = linkOf.get(sensorId)
+    if (!link) return // carried by an RTU (which reports its battery as VT, not a status)
     if (!link.down) return send(link, m)
     if (link.buffer) return void link.backlog.push(m)
     counts(m.kind).lost++
@@ -255,7 +303,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     e.type === 'reconnect_storm' ? [{ at: durationMs(e.at), sensors: e.sensors }] : [],
   )
   const linksOf = (ids: readonly string[] | 'all') =>
-    ids === 'all' ? links : [...new Set(ids.map((id) => linkOf.get(id)!))]
+    ids === 'all' ? links : [...new Set(ids.flatMap((id) => linkOf.get(id) ?? []))]
 
   const cut = async (link: Link, buffer: boolean) => {
     if (link.down) return
@@ -294,10 +342,20 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
       const t1 = i * sim.intervalMs
       const t0 = t1 - sim.intervalMs
       for (const c of cuts) {
-        if (c.from >= t0 && c.from < t1) await Promise.all(linksOf(c.sensors).map((l) => cut(l, c.buffer)))
-        if (c.to >= t0 && c.to < t1) await Promise.all(linksOf(c.sensors).map(restore))
+        if (c.from >= t0 && c.from < t1) {
+          rtus?.cut(c.sensors, c.buffer)
+          await Promise.all(linksOf(c.sensors).map((l) => cut(l, c.buffer)))
+        }
+        if (c.to >= t0 && c.to < t1) {
+          rtus?.restore(c.sensors)
+          await Promise.all(linksOf(c.sensors).map(restore))
+        }
       }
-      for (const s of storms) if (s.at >= t0 && s.at < t1) storm(linksOf(s.sensors))
+      for (const s of storms)
+        if (s.at >= t0 && s.at < t1) {
+          storm(linksOf(s.sensors))
+          reconnects += rtus?.drop(s.sensors) ?? 0
+        }
 
       for (const b of sim.batches(t0, t1))
         publish(b.sensorId, {
@@ -306,8 +364,11 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
           payload: JSON.stringify(b.batch),
           retain: false,
         })
-      for (const r of sim.step()) {
+      const readings = sim.step()
+      if (rtus) for (const r of rtus.take(readings, t1)) report(r)
+      for (const r of readings) {
         opts.onReading?.(r)
+        if (rtus?.carries(r.sensorId)) continue
         publish(r.sensorId, {
           kind: r.kind,
           topic: sensorDataTopic(r.kind, r.sensorId),
@@ -325,8 +386,13 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     }
     // Outages still open at the end: the links return and their backlogs go out.
     await Promise.all(links.filter((l) => l.down).map(restore))
+    rtus?.restore('all')
     while (pending.size > 0) await Promise.all(pending)
+    await Promise.all(held)
+    await rtus?.close()
+    lost += rtus?.summary().lost ?? 0
   } finally {
+    rtus?.destroy()
     await Promise.all(links.map((l) => l.client.endAsync()))
   }
   return {
@@ -338,6 +404,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     reconnects,
     perKind,
     connections: links.length,
+    ...(rtus ? { sl651: rtus.summary() } : {}),
     startMs,
     endMs: startMs + sim.steps * sim.intervalMs,
   }

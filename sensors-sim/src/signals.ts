@@ -155,9 +155,14 @@ export class Simulation {
     const t1 = i * this.intervalMs
     const t0 = t1 - this.intervalMs
     const out: SimReading[] = []
+    // Originals first, in file order (so twins draw nothing from the seed), then each sensor's own faults.
+    const truth = new Map<string, Record<string, number>>()
+    for (const s of this.scenario.sensors)
+      if (s.model !== 'seismic' && s.model !== 'twin') truth.set(s.id, this.valuesOf(s, t0, t1))
     for (const s of this.scenario.sensors) {
       if (s.model === 'seismic') continue
-      let values = this.valuesOf(s, t0, t1) // computed always, so a fault leaves the physics as it was
+      // Computed always, so a fault leaves the physics as it was.
+      let values = { ...truth.get(s.model === 'twin' ? s.of : s.id)! }
       const fault = this.faultAt(s.id, t1)
       if (fault?.fault === 'dropout') continue
       if (fault?.fault === 'stuck') values = this.lastSent.get(s.id) ?? values
@@ -362,6 +367,8 @@ export class Simulation {
       }
       case 'seismic':
         throw new Error('seismic sensors send batches (Simulation.batches), not interval readings')
+      case 'twin':
+        throw new Error('a twin reports its original’s values (Simulation.step), it has no model of its own')
     }
   }
 }

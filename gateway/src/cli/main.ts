@@ -43,10 +43,11 @@ const USAGE = `usage:
   shaobing rules backtest --input FILE [--config FILE] [--registry FILE] [--rules PATH...] [--json]
   shaobing sim   --scenario FILE [--url mqtt://HOST:PORT] [--registry FILE] [--speed N]
                  [--connections N] [--terminals-offline F] [--terminals-flaky F] [--terminals-slow F]
-                 [--keep-terminals]
+                 [--keep-terminals] [--sl651 tcp://HOST:PORT]
                  plays a scenario (sensors-sim/scenarios/*.yaml) against a running gateway, with the
                  registry's loudspeakers simulated (shares F of them offline, flaky, slow); sensors
-                 share N connections (concentrators) if given; prints progress and a summary
+                 share N connections (concentrators) if given; the scenario's SL 651 RTUs report
+                 to --sl651; prints progress and a summary
 
 --config defaults to the demo county (gateway/config/demo/gateway.yaml). Ports: 0 picks a free one.
 Logs: readable lines on a terminal, JSON lines otherwise; --log-format (or SHAOBING_LOG_FORMAT) decides.`

@@ -51,21 +51,36 @@ describe('scenario files', () => {
     expect(demo().name).toBe('demo-flood')
   })
 
-  test('every shipped scenario validates and plays only sensors the demo county registers, as their kind', () => {
-    const registry = parse(
-      readFileSync(join(import.meta.dirname, '../../../gateway/config/demo/county.yaml'), 'utf8'),
-    ) as { stations: { sensors: { id: string; kind: string }[] }[] }
-    const registered = new Map(
-      registry.stations.flatMap((st) => st.sensors.map((x) => [x.id, x.kind] as const)),
-    )
+  test('every shipped scenario validates and plays only sensors its registry registers, as their kind; RTUs as mapped', () => {
+    type Registry = {
+      stations: {
+        sensors: { id: string; kind: string }[]
+        sl651?: { address: string; elements: { element: string; sensor: string; quantity: string }[] }
+      }[]
+    }
+    const read = (file: string) =>
+      parse(readFileSync(join(import.meta.dirname, '../../../gateway/config', file), 'utf8')) as Registry
+    // The demo county, but for scenarios played with an example configuration of their own.
+    const registryOf: Record<string, string> = { 'sl651-river.yaml': 'examples/sl651/registry.yaml' }
     const dir = join(import.meta.dirname, '../../../sensors-sim/scenarios')
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
-    expect(files.length).toBeGreaterThanOrEqual(8)
+    expect(files.length).toBeGreaterThanOrEqual(9)
     for (const f of files) {
+      const registry = read(registryOf[f] ?? 'demo/county.yaml')
+      const registered = new Map(
+        registry.stations.flatMap((st) => st.sensors.map((x) => [x.id, x.kind] as const)),
+      )
       const loaded = loadScenario(readFileSync(join(dir, f), 'utf8'), f)
       if (!loaded.ok) throw new Error(loaded.error.map(formatFileIssue).join('\n'))
       expect(loaded.value.name).toBe(f.replace(/\.yaml$/, ''))
       for (const x of loaded.value.sensors) expect([f, x.id, registered.get(x.id)]).toEqual([f, x.id, x.kind])
+      // An RTU's elements are the registry's mapping of its station turned round.
+      for (const rtu of loaded.value.rtus) {
+        const station = registry.stations.find((st) => st.sl651?.address === rtu.address)
+        const mapped = new Map(station?.sl651?.elements.map((e) => [e.element, [e.sensor, e.quantity]]))
+        for (const [element, m] of Object.entries(rtu.elements))
+          expect([f, element, mapped.get(element)]).toEqual([f, element, [m.sensor, m.quantity]])
+      }
     }
   })
 })
@@ -334,5 +349,108 @@ describe('scenario validation', () => {
         events: [{ at: '0h', type: 'fault', fault: 'battery', sensors: ['a'], for: '1h' }],
       }),
     ).toEqual(['events.0.to_pct: Invalid input: expected number, received undefined'])
+  })
+
+  test('a twin names an original of its kind; RTUs map known elements of scenario sensors, each carried once', () => {
+    const rtu = { address: '0061234567', password: '1234' }
+    expect(
+      issues({
+        ...base,
+        interval: '10m',
+        sensors: [
+          { id: 'a', kind: 'rain', model: 'rain' },
+          { id: 't1', kind: 'rain', model: 'twin', of: 'nope' },
+          { id: 't2', kind: 'water_level', model: 'twin', of: 'a' },
+          { id: 't3', kind: 'rain', model: 'twin', of: 't4' },
+          { id: 't4', kind: 'rain', model: 'twin', of: 'a' },
+        ],
+        rtus: [
+          {
+            ...rtu,
+            elements: { PJ: { sensor: 'a', quantity: 'rain_mm' }, XX: { sensor: 'a', quantity: 'x' } },
+          },
+          {
+            ...rtu,
+            address: '00612345ZZ',
+            elements: { DRP: { sensor: 'a', quantity: 'rain_mm' }, Z: { sensor: 'zz', quantity: 'stage_m' } },
+          },
+          { ...rtu, elements: { PJ: { sensor: 't4', quantity: 'rain_mm' } } },
+        ],
+      }),
+    ).toEqual([
+      'rtus.1.address: expected the 10 hex digits of the 5-byte station address',
+      'sensors.1.of: nope is not a sensor of this scenario',
+      'sensors.2.kind: a is a rain sensor: its twin is one too',
+      'sensors.3.of: t4 is a twin itself: twin its original',
+      'rtus.0.elements.XX: XX is not an SL 651-2014 element with values (table C.1: Z, ZU, PJ, PT, DRP, DRZ1, Q, VT…)',
+      'rtus.1.elements.DRP: DRP is a 5-minute series of the hour: only an hourly RTU (function: hourly) sends it',
+      'rtus.1.elements.DRP.sensor: a is carried by RTU 0061234567 already',
+      'rtus.1.elements.Z.sensor: zz is not a sensor of this scenario',
+      "rtus.2.address: address 0061234567 is another RTU's too",
+    ])
+    // Checked once the addresses are valid: series need an hourly RTU, sensors are carried once.
+    expect(
+      issues({
+        ...base,
+        sensors: [{ id: 'a', kind: 'rain', model: 'rain' }],
+        rtus: [
+          {
+            ...rtu,
+            elements: { DRP: { sensor: 'a', quantity: 'rain_mm' }, Z: { sensor: 'zz', quantity: 'stage_m' } },
+          },
+          {
+            ...rtu,
+            address: '0061234568',
+            function: 'hourly',
+            elements: { PJ: { sensor: 'a', quantity: 'rain_mm' } },
+          },
+        ],
+      }),
+    ).toEqual([
+      'rtus.0.elements.DRP: DRP is a 5-minute series of the hour: only an hourly RTU (function: hourly) sends it',
+      'rtus.0.elements.Z.sensor: zz is not a sensor of this scenario',
+      'rtus.1.elements.PJ.sensor: a is carried by RTU 0061234567 already',
+    ])
+  })
+
+  test('a twin reports its original’s values and draws nothing from the seed; its own faults stay its own', () => {
+    const sensors = [
+      { id: 'r', kind: 'rain', model: 'rain' },
+      {
+        id: 'w',
+        kind: 'water_level',
+        model: 'river',
+        params: { base_m: 30, upstream: ['r'], m_per_mm: 0.1 },
+      },
+    ]
+    const events = [{ at: '0h', type: 'rain', sensors: ['r'], rate_mm_h: 20, for: '3h' }]
+    const doc = { ...base, duration: '6h', seed: 7, sensors, events }
+    const twinned = {
+      ...doc,
+      sensors: [
+        { id: 'tw', kind: 'water_level', model: 'twin', of: 'w' },
+        ...sensors,
+        { id: 'tr', kind: 'rain', model: 'twin', of: 'r' },
+      ],
+      events: [...events, { at: '2h', type: 'fault', fault: 'dropout', sensors: ['tr'], for: '1h' }],
+    }
+    const play = (d: unknown) => {
+      const sim = new Simulation(valid(d), T0)
+      return Array.from({ length: sim.steps }, () => sim.step()).flat()
+    }
+    const plain = play(doc)
+    const both = play(twinned)
+    const of = (rs: typeof plain, id: string) =>
+      rs.filter((r) => r.sensorId === id).map((r) => [r.ts, r.values])
+    // The originals are what they were without twins, and each twin is its original.
+    expect(of(both, 'w')).toEqual(of(plain, 'w'))
+    expect(of(both, 'r')).toEqual(of(plain, 'r'))
+    expect(of(both, 'tw')).toEqual(of(plain, 'w'))
+    expect(of(plain, 'w').some(([, v]) => (v as { stage_m: number }).stage_m > 31)).toBe(true)
+    // The twin's dropout silences the twin only.
+    const dropped = of(both, 'r').filter(
+      ([ts]) => (ts as number) <= T0 + 2 * H || (ts as number) > T0 + 3 * H,
+    )
+    expect(of(both, 'tr')).toEqual(dropped)
   })
 })
