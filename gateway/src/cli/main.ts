@@ -1,7 +1,7 @@
 /**
  * `shaobing` command line.
  *
- *   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host H]
+ *   shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--sl651-port N] [--data-dir DIR] [--host H]
  *   shaobing demo  [same options]     gateway + simulated sensors and terminals, demo county
  *   shaobing check [--config FILE]    validate configuration, registry and rule catalogues
  */
@@ -31,9 +31,9 @@ import { watchDemoEnd } from './demo-end.js'
 import { chooseLogFormat } from '../logging.js'
 
 const USAGE = `usage:
-  shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--data-dir DIR] [--host ADDR]
-                 [--log-level L] [--log-format json|pretty]
-  shaobing demo  [--mqtt-port N] [--http-port N] [--data-dir DIR] [--speed N] [--scenario NAME|FILE]
+  shaobing start [--config FILE] [--mqtt-port N] [--ws-port N] [--http-port N] [--sl651-port N] [--data-dir DIR]
+                 [--host ADDR] [--log-level L] [--log-format json|pretty]
+  shaobing demo  [--config FILE] [--mqtt-port N] [--http-port N] [--sl651-port N] [--data-dir DIR] [--speed N] [--scenario NAME|FILE]
                  (store: data/demo, emptied at start; scenario: demo-flood unless named, e.g. county-storm;
                  plays until every warning it raised is lifted, then keeps running until Ctrl-C)
   shaobing check [--config FILE]
@@ -57,6 +57,7 @@ const OPTIONS = {
   'mqtt-port': { type: 'string' },
   'ws-port': { type: 'string' },
   'http-port': { type: 'string' },
+  'sl651-port': { type: 'string' },
   'data-dir': { type: 'string' },
   host: { type: 'string' },
   speed: { type: 'string' },
@@ -101,11 +102,13 @@ export async function main(argv: string[]): Promise<number> {
     const ws = port(values['ws-port'], 'ws-port')
     const mq = port(values['mqtt-port'], 'mqtt-port')
     const hp = port(values['http-port'], 'http-port')
+    const sp = port(values['sl651-port'], 'sl651-port')
     overrides = {
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(mq !== undefined ? { mqttPort: mq } : {}),
       ...(ws !== undefined ? { wsPort: ws } : {}),
       ...(hp !== undefined ? { httpPort: hp } : {}),
+      ...(sp !== undefined ? { sl651Port: sp } : {}),
       ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
       ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] as 'info' } : {}),
     }
@@ -215,6 +218,8 @@ async function run(
       gw.loaded.config.registry,
       '--keep-terminals',
       ...(identities ? ['--credentials', identities.file] : []),
+      // A scenario's SL 651 RTUs report to the gateway's listener, when it has one.
+      ...(gw.urls.sl651 ? ['--sl651', gw.urls.sl651] : []),
       // The demo's loudspeakers are provisioned with the gateway's public key, as real ones are.
       '--command-key',
       join(gw.loaded.config.dataDir, SIGNING_PUBLIC_FILE),

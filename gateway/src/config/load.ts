@@ -35,6 +35,8 @@ export interface ConfigOverrides {
   readonly mqttPort?: number
   readonly wsPort?: number | null
   readonly httpPort?: number
+  /** Turns the SL 651 listener on (or moves it) on this port. */
+  readonly sl651Port?: number
   readonly dataDir?: string
   /** A registry file to use instead of the one the config names. */
   readonly registry?: string
@@ -148,6 +150,7 @@ export function loadConfig(
       port: overrides.httpPort ?? c.http.port,
       ...(c.http.tls ? { tls: { ...c.http.tls, ...tlsPaths(base, c.http.tls) } } : {}),
     },
+    sl651: { ...c.sl651, port: overrides.sl651Port ?? c.sl651.port },
     dataDir,
     registry: overrides.registry !== undefined ? resolve(overrides.registry) : resolve(base, c.registry),
     kinds: c.kinds !== undefined ? resolve(base, c.kinds) : DEFAULT_KINDS,
