@@ -420,3 +420,11 @@ describe('SL 651 mappings and the listener', () => {
     expect(() => GatewayConfigFile.parse({ registry: 'r', sl651: { utcOffset: '8' } })).toThrow(/offset/)
   })
 })
+
+test('--sl651-port turns the SL 651 listener on, on that port', () => {
+  const file = configWith(readFileSync(DEMO_REGISTRY, 'utf8'))
+  const off = loadConfig(file)
+  expect(off.ok && off.value.config.sl651.port).toBeNull()
+  const on = loadConfig(file, { sl651Port: 0 })
+  expect(on.ok && on.value.config.sl651.port).toBe(0)
+})
