@@ -24,6 +24,7 @@ import { chooseLogFormat, createLogger } from './logging.js'
 import { startCheckpointer } from './store/checkpointer.js'
 import { dbFile, openDb } from './store/db.js'
 import { ReadingStore } from './store/readings.js'
+import { Retention, StorageBudget } from './store/retention.js'
 import { InfluxSink } from './sinks/influx/sink.js'
 import type { HistorySink } from './sinks/sink.js'
 import { AlertManager } from './alerting/manager.js'
@@ -158,6 +159,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onError: (e, n) => {
       metrics.storeErrors.inc()
       log.error({ component: 'store', err: e, readings: n }, 'group commit failed; readings not acknowledged')
+    },
+    refuse: () => {
+      const why = budget.refusal()
+      if (why !== undefined) metrics.readingsRefusedFull.inc()
+      return why
     },
   })
   const stores = storesOf(db)
@@ -295,6 +301,73 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   // Decided once: the listener's address needs a restart to change.
   const needViewer = readsNeedViewer(config.http)
 
+  // Bounded history and the disk budget (store/retention.ts).
+  const periods = (c: typeof config) => ({
+    rawMs: durationMs(c.store.retention.raw),
+    everyMs: durationMs(c.store.retention.downsampleEvery),
+    downsampledMs: durationMs(c.store.retention.downsampled),
+  })
+  const MB = 1024 * 1024
+  const limits = (c: typeof config) => ({
+    maxBytes: c.store.budget.maxMb !== undefined ? c.store.budget.maxMb * MB : undefined,
+    minFreeBytes: c.store.budget.minFreeMb * MB,
+    reserveBytes: c.store.budget.reserveMb * MB,
+  })
+  const retention = new Retention(db, dbFile(config.dataDir), {
+    ...periods(config),
+    lookbackMs: () => current().engine.maxLookbackMs,
+    sinkCursor: () => sink?.readingCursor,
+    now,
+  })
+  const storeLog = log.child({ component: 'store' })
+  const budget = new StorageBudget(retention, {
+    ...limits(config),
+    tightPass: () => retain(true),
+    onChange: (state, usage, why) => {
+      metrics.storeFull.set(state === 'full' ? 1 : 0)
+      if (state === 'full')
+        storeLog.error(
+          { ...usage, why },
+          'store at its disk budget: new readings are refused until space returns',
+        )
+      else storeLog.warn({ ...usage }, 'store below its disk budget again: readings are accepted')
+    },
+  })
+  const measure = () => {
+    const u = budget.last ?? retention.usage()
+    metrics.storeUsedBytes.set(u.usedBytes)
+    metrics.storeFileBytes.set(u.fileBytes)
+    metrics.diskFreeBytes.set(u.freeBytes)
+  }
+  const retain = (tight: boolean) =>
+    retention
+      .pass(tight)
+      .then((r) => {
+        if (r.folded > 0) metrics.retentionFolded.labels(tight ? 'tight' : 'normal').inc(r.folded)
+        if (r.droppedBuckets > 0) metrics.retentionBucketsDropped.inc(r.droppedBuckets)
+        if (r.unsent > 0 && sink) metrics.sinkDropped.labels(sink.name, 'reading', 'retention').inc(r.unsent)
+        if (r.folded > 0 || r.droppedBuckets > 0) storeLog.info(r, 'retention pass')
+      })
+      .catch((e: unknown) => storeLog.error({ err: e }, 'retention pass failed'))
+  const checkBudget = () =>
+    budget
+      .check()
+      .then(measure)
+      .catch((e: unknown) => storeLog.error({ err: e }, 'disk budget check failed'))
+  // Both on the wall clock; a reload that changes their periods restarts them.
+  let retentionTimer: NodeJS.Timeout | undefined
+  let budgetTimer: NodeJS.Timeout | undefined
+  const storageTimers = (c: typeof config) => {
+    clearInterval(retentionTimer)
+    clearInterval(budgetTimer)
+    retentionTimer = setInterval(() => void retain(false), durationMs(c.store.retention.checkEvery))
+    retentionTimer.unref()
+    budgetTimer = setInterval(() => void checkBudget(), durationMs(c.store.budget.checkEvery))
+    budgetTimer.unref()
+  }
+  storageTimers(config)
+  await checkBudget()
+
   // If a listener cannot start, release what was opened so the caller can report and exit cleanly.
   // In the order they were opened; closed in reverse.
   const opened: (() => Promise<void> | void)[] = [
@@ -305,6 +378,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     () => store.close(),
     () => faults.stop(),
     () => clearInterval(ticker),
+    () => clearInterval(retentionTimer),
+    () => clearInterval(budgetTimer),
   ]
   let ticker: NodeJS.Timeout | undefined = undefined
   const failStart = async (e: unknown): Promise<never> => {
@@ -458,6 +533,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     cap: config.cap,
     faults,
     store,
+    aggregates: (id, from, to, limit) => retention.aggregates(id, from, to, limit),
     warnings: queriesOf(stores),
     metrics,
     log,
@@ -471,6 +547,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       terminals: runtime.registry.terminals.length,
       rules: runtime.engine.rules.map((r) => r.id),
       mqttClients: broker.connectedClients,
+      storage: { state: budget.state, ...(budget.last ?? retention.usage()) },
     }),
   })
   await api.listen({ host, port: config.http.port }).catch(failStart)
@@ -528,11 +605,24 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       metrics.reloads.labels('refused').inc()
       return next
     }
+    // Retention periods and the disk budget apply at once; the other store settings at a restart.
     const fixed = (c: typeof config) =>
-      JSON.stringify([c.mqtt, c.http, c.dataDir, c.store, c.warnings, c.sinks, c.nodeRed])
+      JSON.stringify([
+        c.mqtt,
+        c.http,
+        c.dataDir,
+        { ...c.store, retention: 0, budget: 0 },
+        c.warnings,
+        c.sinks,
+        c.nodeRed,
+      ])
+    retention.configure(periods(next.value.config))
+    budget.configure(limits(next.value.config))
+    storageTimers(next.value.config)
+    void checkBudget()
     if (fixed(next.value.config) !== fixed(config))
       reloadLog.warn(
-        'listener, data directory, store, warnings, sink and Node-RED settings changed: they take effect at the next restart',
+        'listener, data directory, store, warnings, sink, Node-RED and SL 651 settings changed: they take effect at the next restart',
       )
     operators = next.value.config.operators
     reloadTls()
@@ -570,6 +660,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       (stopping ??= (async () => {
         await nodeRed?.stop()
         await sl651?.stop()
+        clearInterval(retentionTimer)
+        clearInterval(budgetTimer)
         clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)

@@ -270,6 +270,42 @@ export function createMetrics() {
       labelNames: ['sink'],
       registers: [registry],
     }),
+    storeUsedBytes: new Gauge({
+      name: 'shaobing_store_used_bytes',
+      help: 'SQLite pages in use by the embedded store (what the disk budget counts)',
+      registers: [registry],
+    }),
+    storeFileBytes: new Gauge({
+      name: 'shaobing_store_file_bytes',
+      help: 'Size of the store files on disk (database and WAL)',
+      registers: [registry],
+    }),
+    diskFreeBytes: new Gauge({
+      name: 'shaobing_disk_free_bytes',
+      help: "Free space for the store: its filesystem's available bytes plus SQLite's free pages",
+      registers: [registry],
+    }),
+    storeFull: new Gauge({
+      name: 'shaobing_store_full',
+      help: '1 while the store is at its disk budget and refuses new readings, else 0',
+      registers: [registry],
+    }),
+    readingsRefusedFull: new Counter({
+      name: 'shaobing_readings_refused_store_full_total',
+      help: 'Readings not acknowledged because the store was at its disk budget (the device sends them again)',
+      registers: [registry],
+    }),
+    retentionFolded: new Counter({
+      name: 'shaobing_retention_folded_total',
+      help: 'Raw readings past their retention folded into downsampled buckets and deleted, by pass (normal, tight: the budget reached)',
+      labelNames: ['pass'],
+      registers: [registry],
+    }),
+    retentionBucketsDropped: new Counter({
+      name: 'shaobing_retention_buckets_dropped_total',
+      help: 'Downsampled buckets past their own retention, dropped',
+      registers: [registry],
+    }),
     sl651Connections: new Gauge({
       name: 'shaobing_sl651_connections',
       help: 'RTU connections open on the SL 651 listener',

@@ -40,6 +40,7 @@ import type { Metrics } from '../metrics.js'
 import type { EventStore } from '../store/events.js'
 import type { CurrentRuntime } from '../runtime.js'
 import type { ReadingStore } from '../store/readings.js'
+import type { Aggregate } from '../store/retention.js'
 import type { AlertManager } from '../alerting/manager.js'
 import type { CalloutChannel } from '../channels/callout/channel.js'
 import type { WarningQueries } from './queries.js'
@@ -67,6 +68,8 @@ import { warningRoutes } from './routes/warnings.js'
 export interface ApiDeps {
   readonly runtime: CurrentRuntime
   readonly store: ReadingStore
+  /** A station's downsampled history (store/retention.ts). */
+  readonly aggregates: (stationId: string, from: number, to: number, limit: number) => Aggregate[]
   readonly warnings: WarningQueries
   readonly metrics: Metrics
   readonly log: Logger

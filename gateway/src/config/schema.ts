@@ -420,6 +420,37 @@ export const GatewayConfigFile = z.strictObject({
        * commits never stall on a checkpoint (store/checkpointer.ts).
        */
       checkpointEvery: Duration.default('1s'),
+      /**
+       * Bounded history (store/retention.ts): readings are kept raw for `raw` of event time (never
+       * less than the rules' longest window behind each station's latest reading, which the
+       * warm-up replays), then folded into one row per sensor and `downsampleEvery` (min, max,
+       * sum, count, last per quantity), kept for `downsampled`, then dropped. Readings a history
+       * sink has not sent yet wait for it, unless the disk budget is reached.
+       */
+      retention: z
+        .strictObject({
+          raw: Duration.default('30d'),
+          downsampleEvery: Duration.default('1h'),
+          downsampled: Duration.default('400d'),
+          checkEvery: Duration.default('10m'),
+        })
+        .prefault({}),
+      /**
+       * The disk budget: the store may use at most `maxMb` (SQLite pages in use, omitted: no limit)
+       * and leaves at least `minFreeMb` free on its filesystem. Reached, retention runs at once
+       * and, with its raw period cut to the rules' windows, frees what it can (readings first,
+       * never warnings, versions, deliveries, receipts or the audit log); still over, new
+       * readings are refused (not acknowledged, so devices keep them and send them again) while
+       * `reserveMb` stays for warnings and deliveries, until space returns.
+       */
+      budget: z
+        .strictObject({
+          maxMb: z.number().positive().optional(),
+          minFreeMb: z.number().min(0).default(256),
+          reserveMb: z.number().min(0).default(16),
+          checkEvery: Duration.default('5s'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   warnings: WarningsConfig.prefault({}),

@@ -214,12 +214,24 @@ export const Info = z
     terminals: z.number().optional(),
     rules: z.array(z.string()).optional(),
     mqttClients: z.number().optional(),
+    /** The store against its disk budget: `full` refuses new readings (store/retention.ts). */
+    storage: z
+      .strictObject({
+        state: z.enum(['ok', 'full']),
+        usedBytes: z.number(),
+        fileBytes: z.number(),
+        freeBytes: z.number(),
+      })
+      .optional(),
   })
   .meta({ id: 'Info', description: 'ports, URLs and counts of the running gateway' })
 /** What the composition root reports of the running gateway. */
 export type Info = z.infer<typeof Info>
-export const Health = Info.extend({ status: z.literal('ok') }).meta({
-  description: 'the gateway is up: its ports and counts',
+export const Health = Info.extend({
+  /** `degraded`: up, but the store is at its disk budget and refuses new readings. */
+  status: z.enum(['ok', 'degraded']),
+}).meta({
+  description: 'the gateway is up (degraded while its store refuses readings): its ports, counts and storage',
 })
 
 export const Reading = row({
@@ -234,6 +246,31 @@ export const StoredReading = Reading.extend({ receivedAt: EpochMs })
 export const Readings = z
   .object({ readings: z.array(StoredReading) })
   .meta({ description: 'the readings, oldest first, each with when the gateway received it' })
+const QuantityStats = row({
+  min: z.number(),
+  max: z.number(),
+  sum: z.number(),
+  n: z.number(),
+  last: z.number(),
+  lastTs: EpochMs,
+})
+export const Aggregates = z
+  .object({
+    aggregates: z.array(
+      row({
+        sensorId: z.string(),
+        kind: z.string(),
+        bucket: EpochMs,
+        span: z.number(),
+        n: z.number(),
+        stats: z.record(z.string(), QuantityStats),
+      }),
+    ),
+  })
+  .meta({
+    description:
+      'readings past their raw retention, folded per sensor and bucket (store.retention.downsampleEvery): min, max, sum, count and last value of each quantity, oldest first',
+  })
 
 export const StationView = row({
   id: z.string(),

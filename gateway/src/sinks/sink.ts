@@ -14,6 +14,8 @@ export interface HistorySink {
   readonly onEvent: Subscriber
   /** A reading caused level transitions at its station (`kind`: the reading's sensor kind). */
   transitions(transitions: readonly Transition[], kind: string): void
+  /** The readings.id up to which its server has the readings: retention keeps what is after it. */
+  readonly readingCursor: number
   start(): void
   /** Stops sending; a write in flight is finished or abandoned within its timeout. */
   stop(): Promise<void>

@@ -19,6 +19,7 @@
  *   callouts                                   channels/callout/channel.ts
  *   webhook_deliveries                         channels/webhook/channel.ts
  *   sink_cursors, sink_outbox                  sinks/outbox.ts
+ *   readings_downsampled                       store/retention.ts
  */
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped. */
 export const MIGRATIONS: readonly string[] = [
@@ -410,5 +411,20 @@ export const MIGRATIONS: readonly string[] = [
     at          INTEGER NOT NULL               -- gateway wall clock when queued
   );
   CREATE INDEX sink_outbox_sink ON sink_outbox (sink, id);
+  `,
+  `
+  -- Retention (store/retention.ts): readings older than the raw period are folded into one row per
+  -- sensor and bucket (an hour by default) before they are deleted; those rows go after their own period.
+  CREATE TABLE readings_downsampled (
+    station_id  TEXT    NOT NULL,
+    sensor_id   TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    bucket      INTEGER NOT NULL,              -- event time of the bucket's start, epoch ms
+    span        INTEGER NOT NULL,              -- the bucket's length, ms
+    n           INTEGER NOT NULL,              -- readings folded in
+    stats       TEXT    NOT NULL,              -- JSON {quantity: {min, max, sum, n, last, lastTs}}
+    PRIMARY KEY (sensor_id, bucket)
+  ) WITHOUT ROWID;
+  CREATE INDEX readings_downsampled_station ON readings_downsampled (station_id, bucket);
   `,
 ]

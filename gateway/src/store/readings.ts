@@ -32,9 +32,16 @@ export interface ReadingStoreOptions {
   /** Called with each committed batch: readings stored, and copies of stored readings ignored. */
   readonly onCommit?: (stored: number, duplicates: number) => void
   readonly onError?: (err: unknown, count: number) => void
+  /** Why new readings are refused now (the disk budget reached), or undefined. */
+  readonly refuse?: () => string | undefined
 }
 
 type Done = (err?: Error) => void
+
+/** A reading refused because the store is at its disk budget. */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError'
+}
 
 /** Readings per multi-row INSERT (8 parameters each; SQLite allows 32,766 per statement). */
 const CHUNK = 64
@@ -126,6 +133,9 @@ export class ReadingStore {
   /** Queues a reading; `done` runs once it is committed (or with the error if the commit failed). */
   add(reading: Reading, done: Done): void {
     if (this.closed) return done(new Error('reading store is closed'))
+    // Refused, not acknowledged: the device keeps the reading and sends it again.
+    const full = this.opts.refuse?.()
+    if (full !== undefined) return done(new StoreFullError(full))
     this.pending.push(reading)
     this.callbacks.push(done)
     if (this.pending.length >= this.opts.batchMaxMessages) this.flush()

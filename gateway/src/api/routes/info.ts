@@ -13,7 +13,10 @@ export const infoRoutes =
     app.get(
       '/health',
       { schema: { tags, summary: 'liveness, with ports and counts', response: { 200: Health } } },
-      async () => ({ status: 'ok' as const, ...info() }),
+      async () => {
+        const i = info()
+        return { status: i.storage?.state === 'full' ? ('degraded' as const) : ('ok' as const), ...i }
+      },
     )
 
     app.get(

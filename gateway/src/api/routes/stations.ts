@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
+  Aggregates,
   IdParams,
   Readings,
   ReadingsQuery,
@@ -18,7 +19,7 @@ import { notFound } from '../reply.js'
 import type { ApiDeps } from '../server.js'
 
 export const stationRoutes =
-  (deps: Pick<ApiDeps, 'runtime' | 'store'>): FastifyPluginAsyncZod =>
+  (deps: Pick<ApiDeps, 'runtime' | 'store' | 'aggregates'>): FastifyPluginAsyncZod =>
   async (app) => {
     const tags = ['stations']
 
@@ -50,6 +51,26 @@ export const stationRoutes =
           return reply.code(404).send(notFound(`no station ${req.params.id}`))
         const { from, to, limit } = req.query
         return { readings: deps.store.history(req.params.id, from, to, limit) }
+      },
+    )
+
+    app.get(
+      '/api/stations/:id/aggregates',
+      {
+        schema: {
+          tags,
+          summary:
+            'a station’s downsampled history (readings past their raw retention) with bucket start in [from, to)',
+          params: IdParams,
+          querystring: ReadingsQuery,
+          response: { 200: Aggregates, ...queryErrors, ...readErrors },
+        },
+      },
+      async (req, reply) => {
+        if (!deps.runtime().registry.station(req.params.id))
+          return reply.code(404).send(notFound(`no station ${req.params.id}`))
+        const { from, to, limit } = req.query
+        return { aggregates: deps.aggregates(req.params.id, from, to, limit) }
       },
     )
 

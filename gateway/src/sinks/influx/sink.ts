@@ -147,6 +147,10 @@ export class InfluxSink implements HistorySink {
     deps.metrics.sources.sinks = () => this.gauge()
   }
 
+  get readingCursor(): number {
+    return this.outbox.readingCursor
+  }
+
   start(): void {
     if (this.running) return
     this.running = true
