@@ -7,13 +7,6 @@
 import fc from 'fast-check'
 import type { TestContext } from 'vitest'
 
-declare module 'vitest' {
-  interface TaskMeta {
-    /** Inputs a fuzz test generated (tests/fuzz/), summed by the summary reporter. */
-    fuzzInputs?: number
-  }
-}
-
 /** The seed of every fuzz suite: FUZZ_SEED, or a fixed one so CI runs are repeatable. */
 export const SEED: number = (() => {
   const env = process.env.FUZZ_SEED
@@ -39,6 +32,7 @@ export function check<Ts extends [unknown, ...unknown[]]>(
     fc.assert(prop, { seed: SEED, numRuns })
   } finally {
     ctx.task.meta.fuzzInputs = (ctx.task.meta.fuzzInputs ?? 0) + runs
+    ctx.task.meta.fuzzSeed = SEED
   }
 }
 
@@ -58,6 +52,7 @@ export async function checkAsync<Ts extends [unknown, ...unknown[]]>(
     await fc.assert(prop, { seed: SEED, numRuns })
   } finally {
     ctx.task.meta.fuzzInputs = (ctx.task.meta.fuzzInputs ?? 0) + runs
+    ctx.task.meta.fuzzSeed = SEED
   }
 }
 
