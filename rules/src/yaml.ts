@@ -50,7 +50,10 @@ function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S
   } catch (e) {
     // An alias without its anchor (`*x` before or without `&x`), or aliases past yaml's limit,
     // are found only when the document is built: the file's issue, not a crash of its loader.
-    return { ok: false, error: [{ file, ...aliasLine(doc, lineCounter), path: '', message: (e as Error).message }] }
+    return {
+      ok: false,
+      error: [{ file, ...aliasLine(doc, lineCounter), path: '', message: (e as Error).message }],
+    }
   }
   const parsed = schema.safeParse(js)
   if (parsed.success) return { ok: true, value: parsed.data }

@@ -131,7 +131,12 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
           'test/anything',
         ),
       },
-      { weight: 1, arbitrary: fc.stringMatching(/^[a-z0-9/_.+-]{1,40}$/).filter((t) => !t.includes('+') && !t.includes('#')) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .stringMatching(/^[a-z0-9/_.+-]{1,40}$/)
+          .filter((t) => !t.includes('+') && !t.includes('#')),
+      },
     )
     const quantity = fc.oneof(
       fc.constantFrom('rain_mm', 'supply_v', 'stage_m', 'Rain', ''),
@@ -151,37 +156,68 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       },
       { requiredKeys: ['ts', 'values'] },
     )
+    const validReading = fc.record(
+      {
+        ts: fc.integer({ min: NOW - 86_400_000, max: NOW }),
+        seq: fc.nat(),
+        values: fc.record(
+          {
+            rain_mm: fc.double({ min: 0, max: 300, noNaN: true }),
+            supply_v: fc.double({ min: -1, max: 50, noNaN: true }),
+          },
+          { requiredKeys: ['rain_mm'] },
+        ),
+      },
+      { requiredKeys: ['ts', 'values'] },
+    )
     const payload = fc.oneof(
+      { weight: 4, arbitrary: validReading.map((r) => JSON.stringify(r)) },
       { weight: 5, arbitrary: reading.map((r) => JSON.stringify(r)) },
       {
         weight: 1,
         arbitrary: fc
-          .record({ state: fc.constantFrom('online', 'offline', 'up'), battery: fc.oneof(fc.double({ min: -5, max: 105 }), anyJson) }, { requiredKeys: [] })
+          .record(
+            {
+              state: fc.constantFrom('online', 'offline', 'up'),
+              battery: fc.oneof(fc.double({ min: -5, max: 105 }), anyJson),
+            },
+            { requiredKeys: [] },
+          )
           .map((s) => JSON.stringify(s)),
       },
       { weight: 1, arbitrary: anyJson.map((j) => JSON.stringify(j) ?? '') },
       { weight: 1, arbitrary: anyText(120) },
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b)) },
     )
-    await checkAsync(ctx, 2000, [topic, payload, fc.constantFrom<0 | 1>(0, 1, 1), fc.boolean()], async (t, p, qos, retain) => {
-      const buf = typeof p === 'string' ? Buffer.from(p) : p
-      // A publish on the gateway's own topics ends the connection: wait for the close, not a PUBACK.
-      const closed = new Promise<'closed'>((resolve) => client.once('close', () => resolve('closed')))
-      const sent = client.publishAsync(t, buf, { qos: 1, retain }).then(() => 'acked' as const)
-      const outcome = await Promise.race([sent, closed])
-      sent.catch(() => undefined)
-      if (outcome === 'closed' || !client.connected) {
-        expect(t.startsWith('terminals/') && t.endsWith('/cmd') || t.startsWith('warnings/') || t.startsWith('faults/'), `disconnected after ${t}`).toBe(true)
-        client.end(true)
-        client = await connect(gw.urls.mqtt, device(FUZZER.sensor))
-        return
-      }
-      void qos
-      if (t === ownData) {
-        const d = decodeReading(buf, rainKind)
-        if (d.ok && !acceptedReadings.has(d.ts)) acceptedReadings.set(d.ts, d.values)
-      }
-    })
+    await checkAsync(
+      ctx,
+      2000,
+      // Always QoS 1: its PUBACK leaves after the commit, so what was stored is known exactly.
+      [topic, payload, fc.boolean()],
+      async (t, p, retain) => {
+        const buf = typeof p === 'string' ? Buffer.from(p) : p
+        // A publish on the gateway's own topics ends the connection: wait for the close, not a PUBACK.
+        const closed = new Promise<'closed'>((resolve) => client.once('close', () => resolve('closed')))
+        const sent = client.publishAsync(t, buf, { qos: 1, retain }).then(() => 'acked' as const)
+        const outcome = await Promise.race([sent, closed])
+        sent.catch(() => undefined)
+        if (outcome === 'closed' || !client.connected) {
+          expect(
+            (t.startsWith('terminals/') && t.endsWith('/cmd')) ||
+              t.startsWith('warnings/') ||
+              t.startsWith('faults/'),
+            `disconnected after ${t}`,
+          ).toBe(true)
+          client.end(true)
+          client = await connect(gw.urls.mqtt, device(FUZZER.sensor))
+          return
+        }
+        if (t === ownData) {
+          const d = decodeReading(buf, rainKind)
+          if (d.ok && !acceptedReadings.has(d.ts)) acceptedReadings.set(d.ts, d.values)
+        }
+      },
+    )
     await client.endAsync()
   })
 
@@ -194,34 +230,134 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
     const READ = new Set(['GET'])
     const idArb = (write: boolean, anon: boolean) =>
       fc.oneof(
-        fc.constantFrom('9999', 'none', '0', '-1', '%00', '..', 'duty', 'clerk', 'WL-LW-01', FUZZER.station, VILLAGE),
+        fc.constantFrom(
+          '9999',
+          'none',
+          '0',
+          '-1',
+          '%00',
+          '..',
+          'duty',
+          'clerk',
+          'WL-LW-01',
+          FUZZER.station,
+          VILLAGE,
+        ),
         // The kept warning's id only where nothing can change it: reads, or calls without a token.
         fc.constant(write && !anon ? targetWarning : keptWarning),
         fc.constant(targetWarning),
         fc.string({ maxLength: 20 }),
       )
     const plausible = fc.oneof(
-      fc.constantFrom('blue', 'yellow', 'orange', 'red', 'level_1', 'flood', 'rainstorm', 'fuzz_new', VILLAGE, '511823', 'duty', 'approver2', 'operator', 'viewer', 'x'),
-      fc.constantFrom([VILLAGE], ['511823100202'], [], ['operator'], ['admin'], NOW + 3_600_000, NOW - 1, 1, 0, true, null),
+      fc.constantFrom(
+        'blue',
+        'yellow',
+        'orange',
+        'red',
+        'level_1',
+        'flood',
+        'rainstorm',
+        'fuzz_new',
+        VILLAGE,
+        '511823',
+        'duty',
+        'approver2',
+        'operator',
+        'viewer',
+        'x',
+      ),
+      fc.constantFrom(
+        [VILLAGE],
+        ['511823100202'],
+        [],
+        ['operator'],
+        ['admin'],
+        NOW + 3_600_000,
+        NOW - 1,
+        1,
+        0,
+        true,
+        null,
+      ),
       fc.string({ maxLength: 30 }),
       anyJson,
     )
-    const KEYS = ['hazard', 'level', 'regions', 'text', 'endsAt', 'startsAt', 'reason', 'stationId', 'region', 'username', 'password', 'oldPassword', 'personId', 'name', 'roles', 'id', 'disabled', 'expiresAt', 'unexpected']
+    const KEYS = [
+      'hazard',
+      'level',
+      'regions',
+      'text',
+      'endsAt',
+      'startsAt',
+      'reason',
+      'stationId',
+      'region',
+      'username',
+      'password',
+      'oldPassword',
+      'personId',
+      'name',
+      'roles',
+      'id',
+      'disabled',
+      'expiresAt',
+      'unexpected',
+    ]
     const body = fc.oneof(
-      { weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), plausible, { maxKeys: 5 }).map((o) => ({ json: o as unknown })) },
+      {
+        weight: 4,
+        arbitrary: fc
+          .dictionary(fc.constantFrom(...KEYS), plausible, { maxKeys: 5 })
+          .map((o) => ({ json: o as unknown })),
+      },
       { weight: 2, arbitrary: anyJson.map((j) => ({ json: j })) },
       { weight: 1, arbitrary: anyText(80).map((raw) => ({ raw, type: 'application/json' })) },
       { weight: 1, arbitrary: anyText(200).map((raw) => ({ raw, type: 'application/xml' })) },
       { weight: 1, arbitrary: fc.constant({ none: true }) },
     )
-    const QKEYS = ['from', 'to', 'limit', 'state', 'subject', 'action', 'types', 'region', 'hazard', 'lastEventId', 'kiosk', '__proto__', 'constructor']
+    const QKEYS = [
+      'from',
+      'to',
+      'limit',
+      'state',
+      'subject',
+      'action',
+      'types',
+      'region',
+      'hazard',
+      'lastEventId',
+      'kiosk',
+      '__proto__',
+      'constructor',
+    ]
     const query = fc.dictionary(
       fc.oneof(fc.constantFrom(...QKEYS), fc.string({ maxLength: 8 })),
-      fc.oneof(fc.constantFrom('0', '-1', '1', '1000', '100000', '1e3', 'all', 'active', 'lifted', 'x', '', VILLAGE, String(NOW)), fc.string({ maxLength: 20 })),
+      fc.oneof(
+        fc.constantFrom(
+          '0',
+          '-1',
+          '1',
+          '1000',
+          '100000',
+          '1e3',
+          'all',
+          'active',
+          'lifted',
+          'x',
+          '',
+          VILLAGE,
+          String(NOW),
+        ),
+        fc.string({ maxLength: 20 }),
+      ),
       { maxKeys: 4 },
     )
     const request = fc
-      .record({ route: fc.constantFrom(...routes), anon: fc.boolean(), token: fc.constantFrom(TOKENS.duty, TOKENS.clerk, TOKENS.approver, 'not-a-token') })
+      .record({
+        route: fc.constantFrom(...routes),
+        anon: fc.boolean(),
+        token: fc.constantFrom(TOKENS.duty, TOKENS.clerk, TOKENS.approver, 'not-a-token'),
+      })
       .chain(({ route, anon, token }) =>
         fc.record({
           route: fc.constant(route),
@@ -257,11 +393,17 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       const text = await res.text()
       const where = `${route.method} ${path}?${qs} ${token ? 'token' : 'anonymous'} ${payload ?? ''} → ${res.status} ${text.slice(0, 300)}`
       // The console's one deliberate 5xx: its files were not built in this checkout (a text/plain 503).
-      const unbuiltConsole = route.url === '/' && res.status === 503 && text.startsWith('The console is not built')
+      const unbuiltConsole =
+        route.url === '/' && res.status === 503 && text.startsWith('The console is not built')
       if (!unbuiltConsole) expect(res.status, where).toBeLessThan(500)
       if (res.status >= 400 && !unbuiltConsole) {
         expect(res.headers.get('content-type') ?? '', where).toMatch(/application\/json/)
-        const err = JSON.parse(text) as { error?: unknown; message?: unknown; reason?: unknown; issues?: unknown }
+        const err = JSON.parse(text) as {
+          error?: unknown
+          message?: unknown
+          reason?: unknown
+          issues?: unknown
+        }
         expect(typeof err.error === 'string' && err.error !== '', where).toBe(true)
         const reasoned =
           (typeof err.message === 'string' && err.message.trim() !== '') ||
@@ -269,7 +411,13 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
           (Array.isArray(err.issues) && err.issues.length > 0)
         expect(reasoned, where).toBe(true)
       }
-      responses.push({ route: `${route.method} ${route.url}`, access: route.access, token, status: res.status, what: where })
+      responses.push({
+        route: `${route.method} ${route.url}`,
+        access: route.access,
+        token,
+        status: res.status,
+        what: where,
+      })
     })
     // The event stream by its query alone: answered (or refused) at once, then let go.
     await checkAsync(ctx, 100, [query, fc.boolean()], async (q, anon) => {
@@ -312,11 +460,17 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       const { audit } = await json<{ audit: Snapshot['audit'] }>(
         `/api/audit?subject=${encodeURIComponent(subject)}&limit=1000`,
       )
-      expect(audit.filter((a) => a.id <= maxBefore)).toEqual(before.audit.filter((a) => a.subject === subject))
+      expect(audit.filter((a) => a.id <= maxBefore)).toEqual(
+        before.audit.filter((a) => a.subject === subject),
+      )
     }
     // … and one api_call entry per command that named a known operator, with its status (open
     // routes, login, look at no token: their calls name nobody).
-    const OPERATORS: Record<string, string> = { [TOKENS.duty]: 'duty', [TOKENS.clerk]: 'clerk', [TOKENS.approver]: 'approver2' }
+    const OPERATORS: Record<string, string> = {
+      [TOKENS.duty]: 'duty',
+      [TOKENS.clerk]: 'clerk',
+      [TOKENS.approver]: 'approver2',
+    }
     const commands = responses.filter(
       (r) => !r.route.startsWith('GET ') && r.access !== 'open' && OPERATORS[r.token] !== undefined,
     )
@@ -333,13 +487,23 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
         .filter((c) => c.route === route)
         .map((c) => `${OPERATORS[c.token]} ${c.status}`)
         .sort()
-      expect(logged, `${route}: ${commands.filter((c) => c.route === route).map((c) => c.what).join('\n')}`).toEqual(made)
+      expect(
+        logged,
+        `${route}: ${commands
+          .filter((c) => c.route === route)
+          .map((c) => c.what)
+          .join('\n')}`,
+      ).toEqual(made)
     }
   })
 
   test('afterwards: the gateway still stores and evaluates a reading, and nothing went unhandled', async () => {
     const c = await connect(gw.urls.mqtt, device(MARK.sensor))
-    await c.publishAsync(sensorDataTopic(MARK.kind, MARK.sensor), JSON.stringify({ ts: NOW, values: { rain_mm: 120 } }), { qos: 1 })
+    await c.publishAsync(
+      sensorDataTopic(MARK.kind, MARK.sensor),
+      JSON.stringify({ ts: NOW, values: { rain_mm: 120 } }),
+      { qos: 1 },
+    )
     await c.endAsync()
     const { readings } = await json<{ readings: { ts: number }[] }>(readingsRoute(MARK.station))
     expect(readings.map((r) => r.ts)).toEqual([NOW])

@@ -53,7 +53,11 @@ function mutated(base: string, maxEdits = 4): fc.Arbitrary<string> {
     fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: anyText(12) }),
     fc.record({ op: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
     fc.record({ op: fc.constant('dup' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 60 }) }),
-    fc.record({ op: fc.constant('char' as const), at: fc.nat(), ch: fc.constantFrom(...': -[]{}#&*!|>\'"\n\t0xé') }),
+    fc.record({
+      op: fc.constant('char' as const),
+      at: fc.nat(),
+      ch: fc.constantFrom(...': -[]{}#&*!|>\'"\n\t0xé'),
+    }),
   )
   return fc.array(edit, { minLength: 1, maxLength: maxEdits }).map((edits) => {
     let s = base
@@ -134,7 +138,9 @@ const validReading = (kind: SensorKind) =>
       values: fc
         .subarray(Object.keys(kind.quantities), { minLength: 1 })
         .chain((qs) =>
-          fc.tuple(...qs.map((q) => fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => [q, v] as const))),
+          fc.tuple(
+            ...qs.map((q) => fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => [q, v] as const)),
+          ),
         )
         .map((pairs) => Object.fromEntries(pairs)),
     },
@@ -144,7 +150,18 @@ const kindAndReading = kindArb.chain((kind) => fc.tuple(fc.constant(kind), valid
 
 /** Replaces, deletes or adds a key somewhere in a JSON object (one level deep). */
 const jsonMutation = fc.record({
-  path: fc.constantFrom('ts', 'seq', 'values', 'state', 'battery', 'warningId', 'version', 'x', 'sr', 'extra'),
+  path: fc.constantFrom(
+    'ts',
+    'seq',
+    'values',
+    'state',
+    'battery',
+    'warningId',
+    'version',
+    'x',
+    'sr',
+    'extra',
+  ),
   op: fc.constantFrom('delete', 'replace', 'replaceInValues'),
   value: anyJson,
 })
@@ -175,8 +192,11 @@ const run: typeof check = (ctx, numRuns, arbs, predicate) => {
 
 describe(`MQTT payloads (seed ${SEED})`, () => {
   test('arbitrary bytes as a reading of any kind: refused with a reason, never a throw', (ctx) => {
-    run(ctx, 10_000, [fc.constantFrom(...Object.values(KINDS)), fc.uint8Array({ maxLength: 300 })], (kind, bytes) =>
-      expectDecoded(decodeReading(Buffer.from(bytes), kind), kind),
+    run(
+      ctx,
+      10_000,
+      [fc.constantFrom(...Object.values(KINDS)), fc.uint8Array({ maxLength: 300 })],
+      (kind, bytes) => expectDecoded(decodeReading(Buffer.from(bytes), kind), kind),
     )
   })
 
@@ -229,7 +249,11 @@ describe(`MQTT payloads (seed ${SEED})`, () => {
 
   test('status, receipt and command payloads: the schemas refuse with issues or accept', (ctx) => {
     const validStatus = fc.record(
-      { state: fc.constantFrom('online', 'offline'), ts: fc.integer({ min: MIN_TS, max: MAX_TS }), battery: fc.double({ min: 0, max: 100, noNaN: true }) },
+      {
+        state: fc.constantFrom('online', 'offline'),
+        ts: fc.integer({ min: MIN_TS, max: MAX_TS }),
+        battery: fc.double({ min: 0, max: 100, noNaN: true }),
+      },
       { requiredKeys: ['state'] },
     )
     const validReceipt = fc.record(
@@ -246,9 +270,16 @@ describe(`MQTT payloads (seed ${SEED})`, () => {
     run(
       ctx,
       8000,
-      [fc.oneof(validStatus, validReceipt, anyJson), fc.option(jsonMutation), fc.nat({ max: schemas.length - 1 })],
+      [
+        fc.oneof(validStatus, validReceipt, anyJson),
+        fc.option(jsonMutation),
+        fc.nat({ max: schemas.length - 1 }),
+      ],
       (value, m, which) => {
-        const input = m && value !== null && typeof value === 'object' && !Array.isArray(value) ? applyMutation(value as Record<string, unknown>, m) : value
+        const input =
+          m && value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? applyMutation(value as Record<string, unknown>, m)
+            : value
         const r = schemas[which]!.safeParse(input)
         if (!r.success) {
           expect(r.error.issues.length).toBeGreaterThan(0)
@@ -267,11 +298,25 @@ describe(`topics (seed ${SEED})`, () => {
   const id = fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/)
   test('valid topics parse back to their parts', (ctx) => {
     run(ctx, 4000, [id, id], (kind, sensor) => {
-      expect(parseSensorTopic(sensorDataTopic(kind, sensor))).toEqual({ kind, sensorId: sensor, channel: 'data' })
-      expect(parseSensorTopic(sensorStatusTopic(kind, sensor))).toEqual({ kind, sensorId: sensor, channel: 'status' })
+      expect(parseSensorTopic(sensorDataTopic(kind, sensor))).toEqual({
+        kind,
+        sensorId: sensor,
+        channel: 'data',
+      })
+      expect(parseSensorTopic(sensorStatusTopic(kind, sensor))).toEqual({
+        kind,
+        sensorId: sensor,
+        channel: 'status',
+      })
       expect(parseTerminalTopic(terminalCmdTopic(sensor))).toEqual({ terminalId: sensor, channel: 'cmd' })
-      expect(parseTerminalTopic(terminalReceiptTopic(sensor))).toEqual({ terminalId: sensor, channel: 'receipt' })
-      expect(parseTerminalTopic(terminalStatusTopic(sensor))).toEqual({ terminalId: sensor, channel: 'status' })
+      expect(parseTerminalTopic(terminalReceiptTopic(sensor))).toEqual({
+        terminalId: sensor,
+        channel: 'receipt',
+      })
+      expect(parseTerminalTopic(terminalStatusTopic(sensor))).toEqual({
+        terminalId: sensor,
+        channel: 'status',
+      })
     })
   })
 
@@ -280,11 +325,31 @@ describe(`topics (seed ${SEED})`, () => {
       anyText(80),
       fc.tuple(id, id).chain(([k, s]) => mutated(sensorDataTopic(k, s), 2)),
       id.chain((t) => mutated(terminalReceiptTopic(t), 2)),
-      fc.array(fc.constantFrom('sensors', 'terminals', 'data', 'status', 'cmd', 'receipt', '+', '#', '', 'rain', 'a/b'), { maxLength: 6 }).map((p) => p.join('/')),
+      fc
+        .array(
+          fc.constantFrom(
+            'sensors',
+            'terminals',
+            'data',
+            'status',
+            'cmd',
+            'receipt',
+            '+',
+            '#',
+            '',
+            'rain',
+            'a/b',
+          ),
+          { maxLength: 6 },
+        )
+        .map((p) => p.join('/')),
     )
     run(ctx, 8000, [topic], (t) => {
       const s = parseSensorTopic(t)
-      if (s) expect(s.channel === 'data' ? sensorDataTopic(s.kind, s.sensorId) : sensorStatusTopic(s.kind, s.sensorId)).toBe(t)
+      if (s)
+        expect(
+          s.channel === 'data' ? sensorDataTopic(s.kind, s.sensorId) : sensorStatusTopic(s.kind, s.sensorId),
+        ).toBe(t)
       const r = parseTerminalTopic(t)
       if (r) expect(`terminals/${r.terminalId}/${r.channel}`).toBe(t)
     })
@@ -303,9 +368,14 @@ describe(`configuration YAML (seed ${SEED})`, () => {
       { file: 'county.yaml', schema: RegistryFile, text: COUNTY },
       { file: 'kinds.yaml', schema: KindsFile, text: KINDS_TEXT },
     ] as const
-    const input = fc.nat({ max: 2 }).chain((i) =>
-      fc.tuple(fc.constant(i), fc.oneof({ weight: 3, arbitrary: mutated(files[i]!.text) }, yamlOfJson, anyText(300))),
-    )
+    const input = fc
+      .nat({ max: 2 })
+      .chain((i) =>
+        fc.tuple(
+          fc.constant(i),
+          fc.oneof({ weight: 3, arbitrary: mutated(files[i]!.text) }, yamlOfJson, anyText(300)),
+        ),
+      )
     run(ctx, 600, [input], ([i, text]) => {
       const f = files[i]!
       expectLocated(parseYaml(text, f.file, f.schema), f.file)
@@ -325,7 +395,11 @@ describe(`configuration YAML (seed ${SEED})`, () => {
       ].join('\n')
       const which = fc.constantFrom('gateway.yaml', 'county.yaml', 'kinds.yaml')
       run(ctx, 80, [which, fc.nat()], (file, k) => {
-        const texts: Record<string, string> = { 'gateway.yaml': gatewayText, 'county.yaml': COUNTY, 'kinds.yaml': KINDS_TEXT }
+        const texts: Record<string, string> = {
+          'gateway.yaml': gatewayText,
+          'county.yaml': COUNTY,
+          'kinds.yaml': KINDS_TEXT,
+        }
         // One file mutated per run, deterministically from the generated number.
         const m = fc.sample(mutated(texts[file]!), { seed: k, numRuns: 1 })[0]!
         texts[file] = m
@@ -343,21 +417,41 @@ describe(`configuration YAML (seed ${SEED})`, () => {
 })
 
 describe(`rule catalogues (seed ${SEED})`, () => {
-  const CATS = ['hydrology', 'meteorology', 'flash-flood', 'seismic', 'gas', 'dust', 'major-hazard'].map((n) =>
-    readFileSync(join(ROOT, `rules/catalog/${n}.yaml`), 'utf8'),
+  const CATS = ['hydrology', 'meteorology', 'flash-flood', 'seismic', 'gas', 'dust', 'major-hazard'].map(
+    (n) => readFileSync(join(ROOT, `rules/catalog/${n}.yaml`), 'utf8'),
   )
   test('shipped catalogues load, and mutations of them are refused with located issues or load', (ctx) => {
     for (const [i, text] of CATS.entries()) expect(parseCatalogue(text, `c${i}.yaml`).ok).toBe(true)
     const input = fc.nat({ max: CATS.length - 1 }).chain((i) => mutated(CATS[i]!))
-    run(ctx, 700, [fc.oneof({ weight: 4, arbitrary: input }, anyJson.map((j) => stringify({ catalogue: 'x', version: 1, title: 't', rules: j })))], (text) =>
-      expectLocated(parseCatalogue(text, 'catalogue.yaml'), 'catalogue.yaml'),
+    run(
+      ctx,
+      700,
+      [
+        fc.oneof(
+          { weight: 4, arbitrary: input },
+          anyJson.map((j) => stringify({ catalogue: 'x', version: 1, title: 't', rules: j })),
+        ),
+      ],
+      (text) => expectLocated(parseCatalogue(text, 'catalogue.yaml'), 'catalogue.yaml'),
     )
   })
 })
 
 describe(`CAP XML intake (seed ${SEED})`, () => {
   const field = (tag: string, v: string) => `<${tag}>${v}</${tag}>`
-  const capText = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('Actual', 'Alert', 'Public', 'Met', 'Severe', '2026-07-15T15:32:00+08:00', '511823', '11B03'))
+  const capText = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom(
+      'Actual',
+      'Alert',
+      'Public',
+      'Met',
+      'Severe',
+      '2026-07-15T15:32:00+08:00',
+      '511823',
+      '11B03',
+    ),
+  )
   /** A CAP alert of arbitrary field values and repetitions, in the CAP namespace or another. */
   const alertXml = fc
     .record({
@@ -374,7 +468,10 @@ describe(`CAP XML intake (seed ${SEED})`, () => {
           event: fc.constantFrom('暴雨预警', '地震', 'x', ''),
           severity: fc.constantFrom('Extreme', 'Severe', 'Moderate', 'Minor', 'Unknown', '?'),
           codes: fc.array(fc.constantFrom('11B03', '11B01', '', '<'), { maxLength: 2 }),
-          geocodes: fc.array(fc.oneof(fc.constantFrom('511823', '511823100201', '5118231', '999999', ''), capText), { maxLength: 3 }),
+          geocodes: fc.array(
+            fc.oneof(fc.constantFrom('511823', '511823100201', '5118231', '999999', ''), capText),
+            { maxLength: 3 },
+          ),
           expires: fc.option(fc.constantFrom('2026-07-16T15:32:00+08:00', 'never')),
         }),
         { maxLength: 3 },
@@ -387,7 +484,11 @@ describe(`CAP XML intake (seed ${SEED})`, () => {
           .map(
             (i) =>
               `<info>${i.category.map((c) => field('category', c)).join('')}${field('event', i.event)}${field('urgency', 'Unknown')}${field('severity', i.severity)}${field('certainty', 'Unknown')}` +
-              i.codes.map((c) => `<eventCode>${field('valueName', 'CN-EventType')}${field('value', c)}</eventCode>`).join('') +
+              i.codes
+                .map(
+                  (c) => `<eventCode>${field('valueName', 'CN-EventType')}${field('value', c)}</eventCode>`,
+                )
+                .join('') +
               (i.expires !== null ? field('expires', i.expires) : '') +
               `<area>${field('areaDesc', 'a')}${i.geocodes.map((g) => `<geocode>${field('valueName', 'GB/T 2260')}${field('value', g)}</geocode>`).join('')}</area></info>`,
           )
@@ -395,17 +496,28 @@ describe(`CAP XML intake (seed ${SEED})`, () => {
         `</alert>`,
     )
   test('arbitrary, generated and mutated alerts: a relay plan or reasons, never a throw', (ctx) => {
-    run(ctx, 7000, [fc.oneof(anyText(300), alertXml, alertXml.chain((x) => mutated(x, 3)))], (xml) => {
-      const r = readCap(xml)
-      if (r.kind === 'refused') {
-        expect(r.reasons.length).toBeGreaterThan(0)
-        for (const reason of r.reasons) expect(reason.trim()).not.toBe('')
-      } else {
-        expect(['issue', 'update', 'cancel']).toContain(r.kind)
-        for (const c of r.codes) expect(c).toMatch(/^\d{12}$/)
-        expect(typeof r.hazard).toBe('string')
-      }
-    })
+    run(
+      ctx,
+      7000,
+      [
+        fc.oneof(
+          anyText(300),
+          alertXml,
+          alertXml.chain((x) => mutated(x, 3)),
+        ),
+      ],
+      (xml) => {
+        const r = readCap(xml)
+        if (r.kind === 'refused') {
+          expect(r.reasons.length).toBeGreaterThan(0)
+          for (const reason of r.reasons) expect(reason.trim()).not.toBe('')
+        } else {
+          expect(['issue', 'update', 'cancel']).toContain(r.kind)
+          for (const c of r.codes) expect(c).toMatch(/^\d{12}$/)
+          expect(typeof r.hazard).toBe('string')
+        }
+      },
+    )
   })
 })
 
@@ -429,7 +541,15 @@ describe(`SL 651 codec (seed ${SEED})`, () => {
             {
               address: '0061234567',
               category: 'H',
-              groups: [{ observedAt: T, elements: [{ id: 'Z', value: stage }, { id: 'VT', value: 12.5 }] }],
+              groups: [
+                {
+                  observedAt: T,
+                  elements: [
+                    { id: 'Z', value: stage },
+                    { id: 'VT', value: 12.5 },
+                  ],
+                },
+              ],
             },
           ],
         },
@@ -455,7 +575,12 @@ describe(`SL 651 codec (seed ${SEED})`, () => {
       for (let r = reader.read(); r !== undefined; r = reader.read()) {
         if ('frame' in r) {
           accounted += r.frame.size
-          frames.push({ encoding: r.frame.encoding, fn: r.frame.fn, body: r.frame.body, header: r.frame.address })
+          frames.push({
+            encoding: r.frame.encoding,
+            fn: r.frame.fn,
+            body: r.frame.body,
+            header: r.frame.address,
+          })
         } else {
           expect(r.problem.bytes).toBeGreaterThan(0)
           expect(r.problem.detail.trim()).not.toBe('')
@@ -488,7 +613,12 @@ describe(`SL 651 codec (seed ${SEED})`, () => {
   test('arbitrary bytes in arbitrary chunks: every byte accounted for, bodies decode or are refused', (ctx) => {
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 400 }),
-      fc.array(fc.oneof(fc.constantFrom(0x7e, 0x01, 0x02, 0x03, 0x16, 0x17), fc.integer({ min: 0, max: 255 })), { maxLength: 300 }).map((a) => Uint8Array.from(a)),
+      fc
+        .array(
+          fc.oneof(fc.constantFrom(0x7e, 0x01, 0x02, 0x03, 0x16, 0x17), fc.integer({ min: 0, max: 255 })),
+          { maxLength: 300 },
+        )
+        .map((a) => Uint8Array.from(a)),
     )
     run(ctx, 8000, [bytes, cuts], (b, c) => {
       for (const f of readAll(Buffer.from(b), c)) expectBody(f)
@@ -503,9 +633,14 @@ describe(`SL 651 codec (seed ${SEED})`, () => {
       expect(r.ok).toBe(true)
       if (r.ok) expect(r.report.observations.find((o) => o.element === 'Z')?.value).toBeCloseTo(f.stage, 3)
     })
-    run(ctx, 8000, [validFrame.chain((f) => fc.tuple(fc.constant(f), mutatedBytes(f.bytes))), cuts], ([, m], c) => {
-      for (const f of readAll(m, c)) expectBody(f)
-    })
+    run(
+      ctx,
+      8000,
+      [validFrame.chain((f) => fc.tuple(fc.constant(f), mutatedBytes(f.bytes))), cuts],
+      ([, m], c) => {
+        for (const f of readAll(m, c)) expectBody(f)
+      },
+    )
   })
 
   test('arbitrary and mutated bodies under any function code: a report or a reason', (ctx) => {
@@ -513,9 +648,19 @@ describe(`SL 651 codec (seed ${SEED})`, () => {
       fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
       validFrame.chain((f) => mutatedBytes(readAll(f.bytes, [])[0]!.body)),
     )
-    run(ctx, 8000, [fc.constantFrom<FrameEncoding>('hex', 'ascii'), fc.integer({ min: 0, max: 255 }), body, fc.integer({ min: -720, max: 840 })], (enc, fn, b, off) => {
-      const r = decodeBody(enc, fn, b, '0061234567', off)
-      if (!r.ok) expect(r.error.detail.trim()).not.toBe('')
-    })
+    run(
+      ctx,
+      8000,
+      [
+        fc.constantFrom<FrameEncoding>('hex', 'ascii'),
+        fc.integer({ min: 0, max: 255 }),
+        body,
+        fc.integer({ min: -720, max: 840 }),
+      ],
+      (enc, fn, b, off) => {
+        const r = decodeBody(enc, fn, b, '0061234567', off)
+        if (!r.ok) expect(r.error.detail.trim()).not.toBe('')
+      },
+    )
   })
 })
