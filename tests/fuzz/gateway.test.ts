@@ -9,7 +9,8 @@
  * The clock is fixed (`now`), so nothing in the snapshot moves on the wall clock meanwhile
  * (escalation, expiry), and the comparison needs no timing.
  */
-import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
 import fc from 'fast-check'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -20,7 +21,7 @@ import { decodeReading } from '../../gateway/src/ingest/decode.js'
 import { KindsFile } from '../../gateway/src/registry/schema.js'
 import { parseYaml } from '../../rules/src/index.js'
 import { device } from '../helpers/devices.js'
-import { api, connect, makeConfigDir, startTestGateway, TOKENS } from '../helpers/gateway.js'
+import { api, connect, makeConfigDir, OPERATORS_YAML, startTestGateway, TOKENS } from '../helpers/gateway.js'
 import { anyJson, anyText, checkAsync, SEED } from './fuzz.js'
 
 /** The gateway's clock: fixed, inside the range readings' event times may take. */
@@ -32,6 +33,7 @@ const FUZZER = { station: 'RG-SM-01', sensor: 'rg-sm-01', kind: 'rain' }
 /** The marker's gauge, used only after the fuzz. */
 const MARK = { station: 'RG-LW-01', sensor: 'rg-lw-01', kind: 'rain' }
 const VILLAGE = '511823100201'
+const ADMIN_TOKEN = 'test-token-admin'
 
 let gw: RunningGateway
 let lines: Record<string, unknown>[]
@@ -73,7 +75,16 @@ async function issue(hazard: string, text: string): Promise<string> {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled)
   process.on('uncaughtException', onUnhandled)
-  ;({ gw, lines } = await startTestGateway(makeConfigDir().config, () => NOW))
+  // An admin beside the test operators, so the account routes are reached past their role check.
+  const { config } = makeConfigDir()
+  writeFileSync(
+    config,
+    readFileSync(config, 'utf8').replace(
+      OPERATORS_YAML,
+      `${OPERATORS_YAML}\n  - { id: root, name: 管理员, roles: [admin], tokenSha256: ${createHash('sha256').update(ADMIN_TOKEN).digest('hex')} }`,
+    ),
+  )
+  ;({ gw, lines } = await startTestGateway(config, () => NOW))
   base = gw.urls.http
   // Something stored before the fuzz: readings of one gauge, two warnings issued by hand.
   const kept = await connect(gw.urls.mqtt, device(KEPT.sensor))
@@ -303,6 +314,61 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       'expiresAt',
       'unexpected',
     ]
+    // Near-valid bodies per command, so the fuzz also gets past validation into the domain:
+    // each field drawn mostly from values the contract accepts, any of them left out.
+    const pick = <T>(...values: T[]) =>
+      fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: plausible })
+    const level = pick('blue', 'yellow', 'orange', 'red', 'level_1', 'level_2')
+    const hazard = pick('flood', 'rainstorm', 'flash_flood', 'fuzz_new', 'fuzz_target', 'gas')
+    const region = pick(VILLAGE, '511823100202', '511823100203', '511823', '999999999999')
+    const roles = pick(['operator'], ['approver'], ['viewer'], ['operator', 'approver'], ['admin'])
+    const password = pick('a long enough password', 'another long password', 'short')
+    const when = pick(NOW + 3_600_000, NOW + 60_000, NOW - 60_000, NOW)
+    const capXml = fc
+      .record({
+        identifier: pick('cap-1', 'cap-2', 'a b'),
+        msgType: pick('Alert', 'Update', 'Cancel'),
+        severity: pick('Extreme', 'Severe', 'Moderate', 'Minor'),
+        geocode: pick('511823', '511823100201', '999999'),
+        references: pick('', 'qxj@cma,cap-1,2026-07-15T14:00:00+08:00'),
+      })
+      .map(
+        (c) =>
+          `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>${String(c.identifier)}</identifier><sender>qxj@cma</sender><sent>2026-07-15T14:00:00+08:00</sent><status>Actual</status><msgType>${String(c.msgType)}</msgType><scope>Public</scope>${c.references ? `<references>${String(c.references)}</references>` : ''}<info><category>Met</category><event>暴雨预警</event><urgency>Unknown</urgency><severity>${String(c.severity)}</severity><certainty>Unknown</certainty><eventCode><valueName>CN-EventType</valueName><value>11B03</value></eventCode><area><areaDesc>a</areaDesc><geocode><valueName>GB/T 2260</valueName><value>${String(c.geocode)}</value></geocode></area></info></alert>`,
+      )
+    const text = pick('【测试】fuzz', '')
+    /** All of a command's fields (mostly), or any of them. */
+    const near = <T extends Record<string, unknown>>(fields: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
+      fc.oneof(
+        { weight: 2, arbitrary: fc.record(fields) as fc.Arbitrary<Record<string, unknown>> },
+        {
+          weight: 1,
+          arbitrary: fc.record(fields, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>,
+        },
+      )
+    const COMMAND_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+      'POST /api/warnings': near({ hazard, level, regions: fc.array(region, { maxLength: 2 }), text }),
+      'POST /api/warnings/:id/update': near({ level, text }),
+      'POST /api/warnings/:id/answer': near({ personId: pick('P-LW-HEAD', 'P-SM-HEAD', 'nobody') }),
+      'POST /api/silences': near({
+        stationId: pick(FUZZER.station, KEPT.station, 'nope'),
+        region,
+        hazard,
+        startsAt: when,
+        endsAt: when,
+        reason: text,
+      }),
+      'POST /api/login': near({ username: pick('duty', 'root', 'x', 'fuzz-op'), password }),
+      'POST /api/operators': near({
+        id: pick('fuzz-op', 'x', 'duty', 'root'),
+        name: pick('名字'),
+        roles,
+        password,
+      }),
+      'PATCH /api/operators/:id': near({ name: pick('改名'), roles, disabled: fc.boolean() }),
+      'POST /api/operators/:id/password': near({ password, oldPassword: password }),
+      'POST /api/operators/:id/tokens': near({ name: pick('integration'), roles, expiresAt: when }),
+    }
     const body = fc.oneof(
       {
         weight: 4,
@@ -355,15 +421,44 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
     const request = fc
       .record({
         route: fc.constantFrom(...routes),
-        anon: fc.boolean(),
-        token: fc.constantFrom(TOKENS.duty, TOKENS.clerk, TOKENS.approver, 'not-a-token'),
+        anon: fc.nat({ max: 3 }).map((n) => n === 0),
+        token: fc.constantFrom(TOKENS.duty, TOKENS.clerk, TOKENS.approver, ADMIN_TOKEN, 'not-a-token'),
+        holder: fc.boolean(),
       })
+      // Half the calls with a token come from one who holds the route's role.
+      .map(({ route, anon, token, holder }) => ({
+        route,
+        anon,
+        token: holder
+          ? route.access === 'admin'
+            ? ADMIN_TOKEN
+            : route.access === 'approver'
+              ? TOKENS.approver
+              : TOKENS.duty
+          : token,
+      }))
       .chain(({ route, anon, token }) =>
         fc.record({
           route: fc.constant(route),
           token: fc.constant(anon ? '' : token),
           ids: fc.array(idArb(!READ.has(route.method), anon), { minLength: 3, maxLength: 3 }),
-          body: body,
+          body:
+            route.url === '/api/cap'
+              ? fc.oneof(
+                  capXml.map((raw) => ({ raw, type: 'application/xml' })),
+                  body,
+                )
+              : COMMAND_BODIES[`${route.method} ${route.url}`]
+                ? fc.oneof(
+                    {
+                      weight: 3,
+                      arbitrary: COMMAND_BODIES[`${route.method} ${route.url}`]!.map((json) => ({
+                        json: json as unknown,
+                      })),
+                    },
+                    { weight: 1, arbitrary: body },
+                  )
+                : body,
           query,
         }),
       )
@@ -411,6 +506,8 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
           (Array.isArray(err.issues) && err.issues.length > 0)
         expect(reasoned, where).toBe(true)
       }
+      // FUZZ_DEBUG=<part of a request line> prints the requests that match, with their answers.
+      if (process.env.FUZZ_DEBUG && where.includes(process.env.FUZZ_DEBUG)) process.stdout.write(where + '\n')
       responses.push({
         route: `${route.method} ${route.url}`,
         access: route.access,
@@ -435,6 +532,19 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
 
   test('afterwards: what was stored before is exactly as it was, the new entries are accounted for', async () => {
     const after = await snapshot()
+    const statuses = new Map<number, number>()
+    for (const r of responses) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
+    const accepted2xx = [
+      ...new Set(responses.filter((r) => r.status < 300 && !r.route.startsWith('GET ')).map((r) => r.route)),
+    ]
+    process.stdout.write(
+      `fuzz gateway (seed ${SEED}): ${responses.length} requests, statuses ${[...statuses]
+        .sort()
+        .map(([k, v]) => `${k}×${v}`)
+        .join(
+          ' ',
+        )}; commands accepted: ${accepted2xx.join(', ') || 'none'}; readings stored ${acceptedReadings.size}\n`,
+    )
     // The kept gauge's readings: untouched (the fuzzer's publishes on its topic were refused).
     expect(after.readings).toEqual(before.readings)
     // Every warning from before, except the one the commands were aimed at, unchanged.
@@ -470,6 +580,7 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       [TOKENS.duty]: 'duty',
       [TOKENS.clerk]: 'clerk',
       [TOKENS.approver]: 'approver2',
+      [ADMIN_TOKEN]: 'root',
     }
     const commands = responses.filter(
       (r) => !r.route.startsWith('GET ') && r.access !== 'open' && OPERATORS[r.token] !== undefined,
