@@ -11,16 +11,20 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { connect as tcpConnect, type Socket } from 'node:net'
 import fc from 'fast-check'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
 import { sensorDataTopic, sensorStatusTopic } from '../../gateway/src/contracts/topics.js'
 import { DEFAULT_KINDS } from '../../gateway/src/config/load.js'
+import { FrameReader, type FrameEncoding } from '../../gateway/src/contracts/sl651/frame.js'
+import { FN } from '../../gateway/src/contracts/sl651/body.js'
 import { decodeReading } from '../../gateway/src/ingest/decode.js'
 import { KindsFile } from '../../gateway/src/registry/schema.js'
 import { parseYaml } from '../../rules/src/index.js'
 import { device } from '../helpers/devices.js'
+import { reportFrame, sl651Registry, timedReport } from '../helpers/sl651.js'
 import { api, connect, makeConfigDir, OPERATORS_YAML, startTestGateway, TOKENS } from '../helpers/gateway.js'
 import { anyJson, anyText, checkAsync, SEED } from './fuzz.js'
 
@@ -75,8 +79,12 @@ async function issue(hazard: string, text: string): Promise<string> {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled)
   process.on('uncaughtException', onUnhandled)
-  // An admin beside the test operators, so the account routes are reached past their role check.
-  const { config } = makeConfigDir()
+  // The demo county with an SL 651 river station, its listener on; an admin beside the test
+  // operators, so the account routes are reached past their role check.
+  const { config } = makeConfigDir(
+    sl651Registry(makeConfigDir().dir),
+    'sl651: { host: 127.0.0.1, port: 0, centerAddress: 1, allowFrom: [127.0.0.0/8] }',
+  )
   writeFileSync(
     config,
     readFileSync(config, 'utf8').replace(
@@ -528,6 +536,91 @@ describe(`one gateway under fuzz (seed ${SEED})`, () => {
       ac.abort()
       await res.body?.cancel().catch(() => undefined)
     })
+  })
+
+  test('SL 651: an RTU’s link carries garbage, mutated and valid frames; refused or confirmed, never a crash', async (ctx) => {
+    const url = new URL(gw.urls.sl651!)
+    /** One connection: the chunks sent, a reply awaited if asked for, then closed by us. */
+    async function session(chunks: readonly Buffer[], awaitReply: boolean) {
+      const socket: Socket = await new Promise((resolve, reject) => {
+        const s = tcpConnect({ host: url.hostname, port: Number(url.port) }, () => resolve(s))
+        s.once('error', reject)
+      })
+      socket.on('error', () => {})
+      const reader = new FrameReader()
+      const replies: number[] = []
+      const problems: string[] = []
+      let replied: (() => void) | undefined
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk)
+        for (let r = reader.read(); r; r = reader.read())
+          if ('frame' in r) replies.push(r.frame.fn)
+          else problems.push(r.problem.detail)
+        if (replies.length > 0) replied?.()
+      })
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+      for (const c of chunks) socket.write(c)
+      if (awaitReply) await Promise.race([new Promise<void>((r) => (replied = r)), closed])
+      socket.end()
+      await closed
+      return { replies, problems }
+    }
+    const valid = fc
+      .record({
+        encoding: fc.constantFrom<FrameEncoding>('hex', 'ascii'),
+        serial: fc.integer({ min: 1, max: 65535 }),
+        minutes: fc.integer({ min: 1, max: 2000 }),
+        stage: fc.integer({ min: 0, max: 40_000 }).map((v) => v / 1000),
+        fn: fc.constantFrom(FN.timed, FN.added, FN.hourly),
+      })
+      .map((f) =>
+        reportFrame(
+          { encoding: f.encoding, fn: f.fn },
+          timedReport(f.serial, NOW - f.minutes * 300_000, f.stage, NOW),
+        ),
+      )
+    const edited = valid.chain((frame) =>
+      fc
+        .array(
+          fc.record({
+            at: fc.nat(),
+            byte: fc.integer({ min: 0, max: 255 }),
+            op: fc.constantFrom('set', 'cut', 'insert'),
+          }),
+          { minLength: 1, maxLength: 3 },
+        )
+        .map((edits) => {
+          let b = Buffer.from(frame)
+          for (const e of edits) {
+            const at = e.at % Math.max(1, b.length)
+            if (e.op === 'set') b[at] = e.byte
+            else if (e.op === 'cut') b = b.subarray(0, at)
+            else b = Buffer.concat([b.subarray(0, at), Buffer.from([e.byte]), b.subarray(at)])
+          }
+          return b
+        }),
+    )
+    const chunk = fc.oneof(
+      { weight: 2, arbitrary: edited },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
+      { weight: 1, arbitrary: valid },
+    )
+    await checkAsync(
+      ctx,
+      300,
+      [
+        fc.oneof(
+          valid.map((v) => ({ chunks: [v], alone: true })),
+          fc.array(chunk, { minLength: 1, maxLength: 4 }).map((chunks) => ({ chunks, alone: false })),
+        ),
+      ],
+      async ({ chunks, alone }) => {
+        const { replies, problems } = await session(chunks, alone)
+        // Whatever came back is whole frames; a valid report alone is confirmed before we hang up.
+        expect(problems).toEqual([])
+        if (alone) expect(replies.length).toBeGreaterThan(0)
+      },
+    )
   })
 
   test('afterwards: what was stored before is exactly as it was, the new entries are accounted for', async () => {
