@@ -7,7 +7,7 @@
  * again with `yaml`, whose document model knows the line of every node, to locate the issues.
  */
 import { CORE_SCHEMA, load } from 'js-yaml'
-import { isNode, LineCounter, parseDocument } from 'yaml'
+import { isNode, LineCounter, parseDocument, visit } from 'yaml'
 import type { z } from 'zod'
 
 export interface FileIssue {
@@ -44,7 +44,18 @@ function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S
       })),
     }
   }
-  const parsed = schema.safeParse(doc.toJS())
+  let js: unknown
+  try {
+    js = doc.toJS()
+  } catch (e) {
+    // An alias without its anchor (`*x` before or without `&x`), or aliases past yaml's limit,
+    // are found only when the document is built: the file's issue, not a crash of its loader.
+    return {
+      ok: false,
+      error: [{ file, ...aliasLine(doc, lineCounter), path: '', message: (e as Error).message }],
+    }
+  }
+  const parsed = schema.safeParse(js)
   if (parsed.success) return { ok: true, value: parsed.data }
   return {
     ok: false,
@@ -57,6 +68,19 @@ function parseLocated<S extends z.ZodType>(text: string, file: string, schema: S
 }
 
 const lineOf = (lc: LineCounter, offset: number): number => lc.linePos(offset).line
+
+/** The line of the first alias whose anchor is missing, if there is one. */
+function aliasLine(doc: ReturnType<typeof parseDocument>, lc: LineCounter): { line?: number } {
+  let line: number | undefined
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined || !node.range) return undefined
+      line = lineOf(lc, node.range[0])
+      return visit.BREAK
+    },
+  })
+  return line !== undefined ? { line } : {}
+}
 
 /** The line of the deepest node on `path` that exists in the document. */
 function locate(

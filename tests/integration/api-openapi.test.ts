@@ -176,4 +176,22 @@ describe('refused requests', () => {
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' })
   })
+
+  // Found by tests/fuzz/gateway.test.ts: login's 400 schema is BadRequest alone, which fastify's
+  // body broke, so an empty JSON body answered 500 (FST_ERR_RESPONSE_SERIALIZATION).
+  test.each(['', '{not json'])(
+    'a login whose JSON body is %j is a 400 with fastify’s reason, not a 500',
+    async (body) => {
+      const res = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({
+        statusCode: 400,
+        code: expect.stringMatching(/^FST_ERR_CTP_/),
+      })
+    },
+  )
 })

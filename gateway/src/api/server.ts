@@ -161,14 +161,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance & { readonly routeAcces
     const status = err.statusCode ?? 500
     if (status >= 500) throw err // fastify's own handler logs it and answers 500
     // Fastify's own refusals (a body that is not JSON, too large…) keep fastify's body; sent from
-    // here so that the route's error schema does not reshape it.
+    // here, already serialized, so that the route's error schema does not reshape it (nor refuse
+    // it: a 400 schema of BadRequest alone, as at login, turned an empty JSON body into a 500).
     req.log.info({ err }, 'request refused')
-    return reply.code(status).send({
-      statusCode: status,
-      code: err.code,
-      error: STATUS_CODES[status] ?? 'Error',
-      message: err.message,
-    })
+    return reply
+      .code(status)
+      .type('application/json; charset=utf-8')
+      .send(
+        JSON.stringify({
+          statusCode: status,
+          code: err.code,
+          error: STATUS_CODES[status] ?? 'Error',
+          message: err.message,
+        }),
+      )
   })
 
   const requireRole = roleGuard((bearer) => deps.accounts.authenticate(bearer))

@@ -44,6 +44,12 @@ export const SeismicBatchPayload = z
     z: z.array(finite).min(1).max(MAX_BATCH_SAMPLES),
   })
   .refine((b) => b.x.length === b.y.length && b.y.length === b.z.length, 'x, y and z must have equal length')
+  // The batch's event time is its last sample's (ingest/decode.ts): a tiny sample rate must not
+  // carry it past the range EventTime accepts (or to Infinity).
+  .refine(
+    (b) => b.ts + ((b.x.length - 1) * 1000) / b.sr < MAX_TS,
+    'the last sample is out of range (timestamp and sample rate)',
+  )
 export type SeismicBatchPayload = z.infer<typeof SeismicBatchPayload>
 
 /** Sensor status / LWT payload. */

@@ -188,6 +188,14 @@ describe('rule catalogue validation', () => {
     expect(parsed).toEqual({ ok: true, value: { start: '2026-07-15T06:00:00+08:00' } })
   })
 
+  // Found by tests/fuzz/parsers.test.ts: an alias without its anchor threw a ReferenceError from the loader.
+  test('an alias without its anchor is refused, located at the alias', () => {
+    const parsed = parseCatalogue('catalogue: x\nversion: 1\ntitle: *nowhere\n', 'a.yaml')
+    expect(parsed.ok).toBe(false)
+    expect(!parsed.ok && parsed.error[0]).toMatchObject({ file: 'a.yaml', line: 3 })
+    expect(!parsed.ok && parsed.error[0]?.message).toMatch(/alias/i)
+  })
+
   test('YAML syntax errors are located', () => {
     const parsed = parseCatalogue('catalogue: x\n  bad: [\n', 'y.yaml')
     expect(!parsed.ok && parsed.error[0]?.file).toBe('y.yaml')

@@ -72,6 +72,14 @@ describe('seismic batches', () => {
     expect(d).toMatchObject({ ok: true, ts: 1784073600030 })
   })
 
+  // Found by tests/fuzz/parsers.test.ts: sr 5e-324 put the last sample's time at Infinity, accepted.
+  test('a sample rate that carries the last sample out of the time range is refused', () => {
+    for (const sr of [5e-324, 1e-10])
+      expect(
+        decodeReading(buf({ ts: 946684800000, sr, x: [0, 0], y: [0, 0], z: [0, 0] }), seismic),
+      ).toMatchObject({ ok: false, reason: 'invalid_payload' })
+  })
+
   test('axes of unequal length are refused', () => {
     expect(
       decodeReading(buf({ ts: 1784073600000, sr: 100, x: [0, 1], y: [0], z: [0, 0] }), seismic),
