@@ -437,13 +437,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     onClientCount: (n) => metrics.mqttClients.set(n),
     authorizePublish: createIngest({
       ...readingDeps,
-      onReceipt: (terminalId, receipt) => {
+      onReceipt: (terminalId, receipt) =>
         loudspeakers
           .receipt(terminalId, receipt)
           .catch((e: unknown) =>
             log.error({ component: 'loudspeaker', err: e, terminalId }, 'receipt not recorded'),
-          )
-      },
+          ),
       onRefused,
       onTerminalStatus: (terminalId, state) => {
         loudspeakers
