@@ -31,6 +31,7 @@ import { AlertManager } from './alerting/manager.js'
 import { approvalPolicy, approvalsNeeded } from './alerting/approve.js'
 import { CalloutChannel } from './channels/callout/channel.js'
 import { SmsChannel } from './channels/sms/channel.js'
+import { steadyClock } from './core/clock.js'
 import { WarningTopicChannel } from './channels/warning-topic/channel.js'
 import { WebhookChannel } from './channels/webhook/channel.js'
 import type { Channel } from './dissemination/channel.js'
@@ -109,7 +110,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const log =
     opts.logger ??
     createLogger({ level: config.log.level, format: chooseLogFormat({ option: opts.logFormat }) })
-  const now = opts.now ?? Date.now
+  // A wall clock stepped back is not followed backward (core/clock.ts): the deadlines stay true.
+  const now = steadyClock(opts.now ?? Date.now, (stepMs, from, to) => {
+    metrics.clockStepsBack.inc()
+    log.warn({ component: 'clock', stepMs, from, to }, 'wall clock stepped back')
+  })
   for (const w of loaded.warnings) log.warn({ component: 'config' }, w)
   for (const n of loaded.notices) log.info({ component: 'config' }, n)
 

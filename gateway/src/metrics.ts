@@ -15,6 +15,11 @@ export function createMetrics() {
   const m = {
     registry,
     sources,
+    clockStepsBack: new Counter({
+      name: 'shaobing_clock_steps_back_total',
+      help: 'Times the wall clock stepped back (the gateway kept counting from where it was)',
+      registers: [registry],
+    }),
     readingsReceived: new Counter({
       name: 'shaobing_readings_received_total',
       help: 'Messages received on sensors/+/+/data, before validation',
