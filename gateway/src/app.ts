@@ -32,6 +32,7 @@ import { approvalPolicy, approvalsNeeded } from './alerting/approve.js'
 import { CalloutChannel } from './channels/callout/channel.js'
 import { SmsChannel } from './channels/sms/channel.js'
 import { steadyClock } from './core/clock.js'
+import { startWatchdog } from './watchdog.js'
 import { WarningTopicChannel } from './channels/warning-topic/channel.js'
 import { WebhookChannel } from './channels/webhook/channel.js'
 import type { Channel } from './dissemination/channel.js'
@@ -440,6 +441,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     limits: brokerLimits(config.mqtt),
     onLimited: (limit) => metrics.mqttLimited.labels(limit).inc(),
     onClientCount: (n) => metrics.mqttClients.set(n),
+    onListener: (l) => {
+      metrics.listenerUp.labels(l.name).set(l.up ? 1 : 0)
+      if (l.up) metrics.listenerRestarts.labels(l.name).inc()
+    },
     authorizePublish: createIngest({
       ...readingDeps,
       onReceipt: (terminalId, receipt) =>
@@ -459,6 +464,16 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   }).catch(failStart)
   opened.push(() => broker.close())
+  // The event loop's stalls (watchdog.ts): logged, counted, on /health.
+  const watchdog = startWatchdog({
+    log,
+    now,
+    onStall: (ms) => {
+      metrics.eventLoopStalls.inc()
+      metrics.eventLoopLastStall.set(ms / 1000)
+    },
+  })
+  opened.push(() => watchdog.stop())
   // Hydrology RTUs over SL 651-2014: their readings take the MQTT readings' way in.
   const sl651 =
     config.sl651.port !== null
@@ -552,6 +567,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       rules: runtime.engine.rules.map((r) => r.id),
       mqttClients: broker.connectedClients,
       storage: { state: budget.state, ...(budget.last ?? retention.usage()) },
+      eventLoop: watchdog.health(),
+      listeners: broker.listeners(),
     }),
   })
   await api.listen({ host, port: config.http.port }).catch(failStart)
@@ -669,6 +686,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)
+        watchdog.stop()
         await sms?.stop()
         webhooks?.stop()
         await sink?.stop()
