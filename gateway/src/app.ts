@@ -464,6 +464,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   }).catch(failStart)
   opened.push(() => broker.close())
+  for (const l of broker.listeners()) metrics.listenerUp.labels(l.name).set(l.up ? 1 : 0)
   // The event loop's stalls (watchdog.ts): logged, counted, on /health.
   const watchdog = startWatchdog({
     log,

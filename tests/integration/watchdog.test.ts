@@ -76,6 +76,7 @@ test('a dead MQTT listener is noticed, degrades /health, and listens again once 
   const port = gw.ports.mqtt!
   const gauge = await connect(gw.urls.mqtt, device('rg-lw-01'))
   const T = Date.UTC(2026, 6, 15, 8)
+  expect(await metric(gw.urls.http, 'shaobing_mqtt_listener_up', 'listener="mqtt"')).toBe(1)
 
   // The listener dies; the test takes its port before the gateway can listen again (should the
   // gateway win that race, its server is killed again).
@@ -129,6 +130,8 @@ test('a dead MQTT listener is noticed, degrades /health, and listens again once 
   expect(up.listeners).toContainEqual({ name: 'mqtt', port, up: true, restarts: 1 })
   expect(up.status).toBe('ok')
   expect(await metric(gw.urls.http, 'shaobing_mqtt_listener_restarts_total', 'listener="mqtt"')).toBe(1)
+  expect(await metric(gw.urls.http, 'shaobing_mqtt_listener_up', 'listener="mqtt"')).toBe(1)
+  expect(started.lines.find((l) => l.msg === 'mqtt listener listening again')).toMatchObject({ restarts: 1 })
   const again = await connect(gw.urls.mqtt, device('rg-lw-01', { clientId: 'rg-lw-01' }))
   await again.publishAsync(
     sensorDataTopic('rain', 'rg-lw-01'),
