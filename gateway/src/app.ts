@@ -31,6 +31,8 @@ import { AlertManager } from './alerting/manager.js'
 import { approvalPolicy, approvalsNeeded } from './alerting/approve.js'
 import { CalloutChannel } from './channels/callout/channel.js'
 import { SmsChannel } from './channels/sms/channel.js'
+import { steadyClock } from './core/clock.js'
+import { startWatchdog } from './watchdog.js'
 import { WarningTopicChannel } from './channels/warning-topic/channel.js'
 import { WebhookChannel } from './channels/webhook/channel.js'
 import type { Channel } from './dissemination/channel.js'
@@ -109,7 +111,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const log =
     opts.logger ??
     createLogger({ level: config.log.level, format: chooseLogFormat({ option: opts.logFormat }) })
-  const now = opts.now ?? Date.now
+  // A wall clock stepped back is not followed backward (core/clock.ts): the deadlines stay true.
+  const now = steadyClock(opts.now ?? Date.now, (stepMs, from, to) => {
+    metrics.clockStepsBack.inc()
+    log.warn({ component: 'clock', stepMs, from, to }, 'wall clock stepped back')
+  })
   for (const w of loaded.warnings) log.warn({ component: 'config' }, w)
   for (const n of loaded.notices) log.info({ component: 'config' }, n)
 
@@ -435,15 +441,18 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     limits: brokerLimits(config.mqtt),
     onLimited: (limit) => metrics.mqttLimited.labels(limit).inc(),
     onClientCount: (n) => metrics.mqttClients.set(n),
+    onListener: (l) => {
+      metrics.listenerUp.labels(l.name).set(l.up ? 1 : 0)
+      if (l.up) metrics.listenerRestarts.labels(l.name).inc()
+    },
     authorizePublish: createIngest({
       ...readingDeps,
-      onReceipt: (terminalId, receipt) => {
+      onReceipt: (terminalId, receipt) =>
         loudspeakers
           .receipt(terminalId, receipt)
           .catch((e: unknown) =>
             log.error({ component: 'loudspeaker', err: e, terminalId }, 'receipt not recorded'),
-          )
-      },
+          ),
       onRefused,
       onTerminalStatus: (terminalId, state) => {
         loudspeakers
@@ -455,6 +464,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
   }).catch(failStart)
   opened.push(() => broker.close())
+  for (const l of broker.listeners()) metrics.listenerUp.labels(l.name).set(l.up ? 1 : 0)
+  // The event loop's stalls (watchdog.ts): logged, counted, on /health.
+  const watchdog = startWatchdog({
+    log,
+    now,
+    onStall: (ms) => {
+      metrics.eventLoopStalls.inc()
+      metrics.eventLoopLastStall.set(ms / 1000)
+    },
+  })
+  opened.push(() => watchdog.stop())
   // Hydrology RTUs over SL 651-2014: their readings take the MQTT readings' way in.
   const sl651 =
     config.sl651.port !== null
@@ -548,6 +568,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       rules: runtime.engine.rules.map((r) => r.id),
       mqttClients: broker.connectedClients,
       storage: { state: budget.state, ...(budget.last ?? retention.usage()) },
+      eventLoop: watchdog.health(),
+      listeners: broker.listeners(),
     }),
   })
   await api.listen({ host, port: config.http.port }).catch(failStart)
@@ -665,6 +687,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         clearInterval(deviceWatch)
         faults.stop()
         clearInterval(ticker)
+        watchdog.stop()
         await sms?.stop()
         webhooks?.stop()
         await sink?.stop()

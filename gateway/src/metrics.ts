@@ -15,6 +15,33 @@ export function createMetrics() {
   const m = {
     registry,
     sources,
+    eventLoopStalls: new Counter({
+      name: 'shaobing_event_loop_stalls_total',
+      help: 'Times the event loop was blocked for 2 s or more (the watchdog timer fired that late)',
+      registers: [registry],
+    }),
+    eventLoopLastStall: new Gauge({
+      name: 'shaobing_event_loop_last_stall_seconds',
+      help: 'How long the last event-loop stall lasted',
+      registers: [registry],
+    }),
+    listenerUp: new Gauge({
+      name: 'shaobing_mqtt_listener_up',
+      help: 'Whether an MQTT listener accepts connections (1) or died and is being listened again (0)',
+      labelNames: ['listener'],
+      registers: [registry],
+    }),
+    listenerRestarts: new Counter({
+      name: 'shaobing_mqtt_listener_restarts_total',
+      help: 'MQTT listeners listened again after they died',
+      labelNames: ['listener'],
+      registers: [registry],
+    }),
+    clockStepsBack: new Counter({
+      name: 'shaobing_clock_steps_back_total',
+      help: 'Times the wall clock stepped back (the gateway kept counting from where it was)',
+      registers: [registry],
+    }),
     readingsReceived: new Counter({
       name: 'shaobing_readings_received_total',
       help: 'Messages received on sensors/+/+/data, before validation',

@@ -14,6 +14,8 @@ export interface SmscOptions {
   readonly password?: string
   /** Delay before a delivery receipt; null sends none. */
   readonly receiptDelayMs?: number | null
+  /** Hears each part as it is accepted, before its submit_sm_resp is sent (fault injection). */
+  readonly onSubmit?: (s: Submitted) => void
 }
 
 export interface Submitted {
@@ -78,7 +80,9 @@ export async function startSmsc(opts: SmscOptions = {}): Promise<Smsc> {
       const part = udh ? { ref: udh[2]!, total: udh[3]!, seq: udh[4]! } : undefined
       const from = String(pdu.source_addr)
       const to = String(pdu.destination_addr)
-      submitted.push({ messageId, from, to, text, ...(part ? { part } : {}), at: Date.now() })
+      const accepted = { messageId, from, to, text, ...(part ? { part } : {}), at: Date.now() }
+      submitted.push(accepted)
+      opts.onSubmit?.(accepted)
       session.send(pdu.response({ message_id: messageId }))
       if (receiptDelay !== null && Number(pdu.registered_delivery) & 1)
         setTimeout(() => {

@@ -90,7 +90,25 @@ export interface BrokerOptions {
   readonly now?: () => number
   readonly log: Logger
   readonly onClientCount?: (n: number) => void
+  /** A listener stopped accepting connections (`up: false`), or took them again (`up: true`). */
+  readonly onListener?: (l: ListenerState) => void
 }
+
+/** One of the broker's listeners (mqtt, ws, mqtts, wss): whether it accepts connections. */
+export interface ListenerState {
+  readonly name: 'mqtt' | 'ws' | 'mqtts' | 'wss'
+  readonly port: number
+  /** Accepting connections now. */
+  readonly up: boolean
+  /** How often it was listened again after it died. */
+  readonly restarts: number
+}
+
+/** How often the listeners are checked for having stopped listening without a word. */
+const LISTENER_CHECK_MS = 500
+/** The first wait before listening again after a listener died; it doubles up to the max. */
+const RELISTEN_MIN_MS = 100
+const RELISTEN_MAX_MS = 5000
 
 export interface RunningBroker {
   readonly ports: {
@@ -104,6 +122,8 @@ export interface RunningBroker {
   /** Publishes from the gateway itself (no client), resolving once routed to subscribers. */
   publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void>
   readonly connectedClients: number
+  /** Each listener and whether it accepts connections (a dead one is listened again, with backoff). */
+  listeners(): readonly ListenerState[]
   /** Closes the connections whose device was disabled, removed or given a new secret; how many. */
   revalidate(): number
   close(): Promise<void>
@@ -252,11 +272,74 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const wsServers: WebSocketServer[] = []
   const upgradeOnly = (_req: unknown, res: ServerResponse) =>
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n')
-  const open = async (server: Server | HttpServer, port: number) => {
+  const listeners: { state: ListenerState; check: () => void }[] = []
+  let closing = false
+  const open = async (server: Server | HttpServer, port: number, name: ListenerState['name']) => {
     servers.push(server)
     await listen(server, port, opts.host)
-    return (server.address() as AddressInfo).port
+    const bound = (server.address() as AddressInfo).port
+    listeners.push(watchListener(server, name, bound))
+    return bound
   }
+  /**
+   * A listener that dies (its server closed or failed without us closing it: an fd limit, a
+   * network stack reset, a bug) is noticed, logged, reported down (so /health is degraded), and
+   * listened again on the same port, the wait doubling from RELISTEN_MIN_MS to RELISTEN_MAX_MS.
+   * Connected clients are not affected. An error on a server still listening (EMFILE on accept)
+   * is logged; without a handler it would crash the process.
+   */
+  const watchListener = (server: Server | HttpServer, name: ListenerState['name'], port: number) => {
+    let state: ListenerState = { name, port, up: true, restarts: 0 }
+    let waitMs = RELISTEN_MIN_MS
+    let timer: NodeJS.Timeout | undefined
+    const set = (next: ListenerState) => {
+      state = next
+      entry.state = next
+      opts.onListener?.(next)
+    }
+    const again = () => {
+      if (closing || timer) return
+      timer = setTimeout(() => {
+        timer = undefined
+        if (closing || server.listening) return
+        server.listen(port, opts.host)
+      }, waitMs)
+      timer.unref()
+      waitMs = Math.min(waitMs * 2, RELISTEN_MAX_MS)
+    }
+    const died = (why: string, err?: Error) => {
+      if (closing) return
+      if (state.up) {
+        log.error({ listener: name, port, why, err: err?.message }, 'mqtt listener died')
+        set({ ...state, up: false })
+      }
+      again()
+    }
+    server.on('error', (e: Error) => {
+      if (server.listening)
+        return void log.error({ listener: name, port, err: e.message }, 'mqtt listener error')
+      died('error', e) // also a failed attempt to listen again: try later
+    })
+    server.on('close', () => {
+      if (!server.listening) died('closed')
+    })
+    server.on('listening', () => {
+      if (state.up) return
+      waitMs = RELISTEN_MIN_MS
+      log.warn({ listener: name, port, restarts: state.restarts + 1 }, 'mqtt listener listening again')
+      set({ ...state, up: true, restarts: state.restarts + 1 })
+    })
+    // 'close' waits for the connections to end: a server that stopped listening is seen here.
+    const check = () => {
+      if (!server.listening) died('not listening')
+    }
+    const entry = { state, check }
+    return entry
+  }
+  const checker = setInterval(() => {
+    for (const l of listeners) l.check()
+  }, LISTENER_CHECK_MS)
+  checker.unref()
   const ports = {
     mqtt: null as number | null,
     ws: null as number | null,
@@ -271,12 +354,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           handle(socket)
         }),
         opts.port,
+        'mqtt',
       )
     }
     if (opts.wsPort !== null) {
       const http = createHttpServer(upgradeOnly)
       webSocket(http)
-      ports.ws = await open(http, opts.wsPort)
+      ports.ws = await open(http, opts.wsPort, 'ws')
     }
     if (opts.tls) {
       const t = opts.tls
@@ -286,16 +370,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       })
       mqtts.on('tlsClientError', (e) => log.debug({ err: e.message }, 'mqtts handshake failed'))
       secure.push(mqtts)
-      ports.mqtts = await open(mqtts, t.port)
+      ports.mqtts = await open(mqtts, t.port, 'mqtts')
       if (t.wsPort !== null) {
         const https = createHttpsServer(tlsOptions(t), upgradeOnly)
         https.on('tlsClientError', (e) => log.debug({ err: e.message }, 'wss handshake failed'))
         webSocket(https)
         secure.push(https)
-        ports.wss = await open(https, t.wsPort)
+        ports.wss = await open(https, t.wsPort, 'wss')
       }
     }
   } catch (e) {
+    closing = true
+    clearInterval(checker)
     // aedes keeps timers running; release it so a failed start lets the process exit.
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all(servers.map((s) => (s.listening ? closeServer(s) : undefined)))
@@ -347,7 +433,10 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           (e?: Error | null) => (e ? reject(e) : resolve()),
         ),
       ),
+    listeners: () => listeners.map((l) => l.state),
     async close() {
+      closing = true
+      clearInterval(checker)
       // Stop accepting, then close the broker (which ends client connections), then the servers.
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       for (const w of wsServers) for (const c of w.clients) c.terminate()

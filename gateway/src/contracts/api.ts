@@ -223,15 +223,42 @@ export const Info = z
         freeBytes: z.number(),
       })
       .optional(),
+    /** The event-loop watchdog (gateway/src/watchdog.ts): stalls of 2 s or more. */
+    eventLoop: z
+      .strictObject({
+        stalls: z.number(),
+        lastStallMs: z.number().nullable(),
+        lastStallAt: EpochMs.nullable(),
+        maxDelayMs: z.number(),
+        /** A stall ended within the last 5 minutes: /health is degraded. */
+        stalledRecently: z.boolean(),
+      })
+      .optional(),
+    /** The broker's listeners; one that died is listened again on its port, with backoff. */
+    listeners: z
+      .array(
+        z.strictObject({
+          name: z.enum(['mqtt', 'ws', 'mqtts', 'wss']),
+          port: z.number(),
+          up: z.boolean(),
+          restarts: z.number(),
+        }),
+      )
+      .optional(),
   })
   .meta({ id: 'Info', description: 'ports, URLs and counts of the running gateway' })
 /** What the composition root reports of the running gateway. */
 export type Info = z.infer<typeof Info>
 export const Health = Info.extend({
-  /** `degraded`: up, but the store is at its disk budget and refuses new readings. */
+  /**
+   * `degraded`: up, but the store is at its disk budget and refuses new readings, the event loop
+   * stalled within the last 5 minutes, or a broker listener is down; `degradedBy` says which.
+   */
   status: z.enum(['ok', 'degraded']),
+  degradedBy: z.array(z.enum(['storage_full', 'event_loop_stall', 'listener_down'])),
 }).meta({
-  description: 'the gateway is up (degraded while its store refuses readings): its ports, counts and storage',
+  description:
+    'the gateway is up (degraded while its store refuses readings, after an event-loop stall, with a listener down): its ports, counts, storage, event loop and listeners',
 })
 
 export const Reading = row({

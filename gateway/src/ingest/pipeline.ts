@@ -31,8 +31,11 @@ export interface IngestDeps {
   readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
   /** Liveness and plausibility of each registered sensor (equipment faults). */
   readonly faults: Pick<FaultMonitor, 'seen' | 'inspect' | 'status' | 'clockAhead'>
-  /** A validated receipt from a loudspeaker terminal. */
-  readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void
+  /**
+   * A validated receipt from a loudspeaker terminal; its PUBACK waits for the promise (the receipt's
+   * commit), so a receipt lost to a kill -9 is resent by the terminal and its command is not.
+   */
+  readonly onReceipt: (terminalId: string, receipt: TerminalReceipt) => void | Promise<void>
   /** A terminal's status (retained online message, or its last will). */
   readonly onTerminalStatus: (terminalId: string, state: 'online' | 'offline') => void
   /** The largest payload accepted per topic family (bytes): `mqtt.maxPayload`. */
@@ -162,7 +165,9 @@ export function createIngest(deps: IngestDeps): PublishGate {
       if (parsed?.channel === 'receipt') {
         const receipt = read(TerminalReceipt, parsed.terminalId)
         if (!receipt) return callback(null, 'refused')
-        deps.onReceipt(parsed.terminalId, receipt)
+        // Acknowledged once recorded, as a reading is (the promise never rejects: failures are logged).
+        void Promise.resolve(deps.onReceipt(parsed.terminalId, receipt)).then(() => callback(null))
+        return
       } else if (parsed?.channel === 'status') {
         const status = read(SensorStatusPayload, parsed.terminalId)
         if (!status) return callback(null, 'refused')

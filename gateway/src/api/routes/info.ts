@@ -15,7 +15,12 @@ export const infoRoutes =
       { schema: { tags, summary: 'liveness, with ports and counts', response: { 200: Health } } },
       async () => {
         const i = info()
-        return { status: i.storage?.state === 'full' ? ('degraded' as const) : ('ok' as const), ...i }
+        const degradedBy = [
+          ...(i.storage?.state === 'full' ? (['storage_full'] as const) : []),
+          ...(i.eventLoop?.stalledRecently ? (['event_loop_stall'] as const) : []),
+          ...(i.listeners?.some((l) => !l.up) ? (['listener_down'] as const) : []),
+        ]
+        return { status: degradedBy.length > 0 ? ('degraded' as const) : ('ok' as const), degradedBy, ...i }
       },
     )
 

@@ -52,10 +52,13 @@ export class LoudspeakerChannel implements Channel {
   private flushing: Promise<void> | undefined
   /** Region and hazard of recent warnings, for their receipts' events (a warning's never change). */
   private readonly scopes = new Map<string, { region: string | null; hazard: string | null }>()
+  /** When this gateway started: retries of what an earlier run sent wait `retryAfter` from here. */
+  private readonly startedAt: number
 
   constructor(private readonly deps: LoudspeakerDeps) {
     this.playableForMs = durationMs(deps.config.playableFor)
     this.retryAfterMs = durationMs(deps.config.delivery.retryAfter)
+    this.startedAt = deps.now()
   }
 
   /** Records one delivery per target terminal; after the commit, commands go to those online. */
@@ -167,9 +170,15 @@ export class LoudspeakerChannel implements Channel {
     const now = this.deps.now()
     // Deliveries without a receipt (or failed) are sent again, to terminals not known offline.
     const offline = deliveries.offlineTerminals()
+    // After a restart, a terminal that got a command just before the kill has `retryAfter` to
+    // reconnect and have its receipt in (its MQTT client resends an unacknowledged one first)
+    // before that command is sent to it again: the wait counts from this start, not the last send.
+    // (What this run sent is never due before then either.)
+    const sentBefore =
+      now - this.retryAfterMs < this.startedAt ? Number.MIN_SAFE_INTEGER : now - this.retryAfterMs
     const retry = deliveries
       .undelivered({
-        sentBefore: now - this.retryAfterMs,
+        sentBefore,
         maxAttempts: this.deps.config.delivery.maxAttempts,
       })
       .filter((d) => !offline.has(d.terminalId) && d.state !== 'queued')
@@ -179,37 +188,41 @@ export class LoudspeakerChannel implements Channel {
   // ---- sending ------------------------------------------------------------------------------
 
   /**
-   * Sends one command per terminal. Those the broker took are recorded together (one store
-   * transaction); a terminal that failed is logged and stays queued.
+   * Sends one command per terminal, after recording them all as sent (one store transaction); a
+   * command the broker refused is logged, and retried as one without a receipt.
    */
   private async send(commands: readonly Outgoing[]): Promise<void> {
     if (commands.length === 0) return
+    // Each delivery is recorded as handed over (one commit) before its command goes to the broker:
+    // a kill -9 in the middle of a release's publishes leaves the published ones `sent`, so the
+    // restart resends only those still `queued`, and none twice. One that was marked but never
+    // published (killed in between, or the broker refused it) has no receipt and is sent again by
+    // the retries (`delivery.retryAfter`) or when its terminal reports itself online.
+    this.deps.deliveries.markSent(
+      commands.map((c) => ({
+        warningId: c.command.warningId,
+        version: c.command.version,
+        terminalId: c.terminalId,
+      })),
+      this.deps.now(),
+    )
     const results = await Promise.all(
       commands.map(async (c) => {
         try {
           const signed = this.deps.signer ? this.deps.signer.sign(c.terminalId, c.command) : c.command
           await this.deps.publish(terminalCmdTopic(c.terminalId), JSON.stringify(signed), { qos: 1 })
-          return c
+          return true
         } catch (e) {
           const { terminalId, command } = c
           this.deps.log.warn(
             { terminalId, warningId: command.warningId, err: e },
             'loudspeaker command not sent',
           )
-          return undefined
+          return false
         }
       }),
     )
-    const sent = results.filter((c) => c !== undefined)
-    this.deps.metrics.terminalCommands.inc(sent.length)
-    this.deps.deliveries.markSent(
-      sent.map((s) => ({
-        warningId: s.command.warningId,
-        version: s.command.version,
-        terminalId: s.terminalId,
-      })),
-      this.deps.now(),
-    )
+    this.deps.metrics.terminalCommands.inc(results.filter(Boolean).length)
   }
 
   /** Resends deliveries whose versions are still current and unexpired; expired ones are closed. */
