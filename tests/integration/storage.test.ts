@@ -67,7 +67,7 @@ const stored = async (from: number, to: number) =>
 test('at the budget, old readings are folded into hourly buckets; the rules’ windows stay raw and nothing is lost', async () => {
   const { config } = makeConfigDir()
   ;({ gw } = await startTestGateway(config))
-  const maxBytes = await budgetAbove(config, 0.25)
+  const maxBytes = await budgetAbove(config, 0.35)
   client = await connect(gw.urls.mqtt, device(SENSOR, { reconnectPeriod: 100 }))
   // A reading every 10 minutes for 500 hours, ending 30 days ago: raw, more than the budget holds;
   // folded into hours (six readings to a row), it fits.
@@ -87,18 +87,23 @@ test('at the budget, old readings are folded into hourly buckets; the rules’ w
         ),
       ),
     )
-  // Every one acknowledged (above); the budget holds after a check.
+  // Every one acknowledged (above); a budget check after them has folded, and the budget holds.
   await until(
-    health,
-    (h) => h.storage.usedBytes <= maxBytes && h.storage.state === 'ok',
-    'the store within its budget',
+    async () => ({
+      h: await health(),
+      tight: await metric(gw!.urls.http, 'shaobing_retention_folded_total', 'pass="tight"'),
+    }),
+    ({ h, tight }) => tight > 0 && h.storage.usedBytes <= maxBytes && h.storage.state === 'ok',
+    'tight passes keeping the store within its budget',
   )
-  expect(await metric(gw.urls.http, 'shaobing_retention_folded_total', 'pass="tight"')).toBeGreaterThan(0)
   const latest = start + (N - 1) * STEP
   const raw = await stored(start, latest + 1)
   const folded = await getJson<{
     aggregates: { bucket: number; n: number; stats: { stage_m: Record<string, number> } }[]
   }>(gw.urls.http, `/api/stations/${STATION}/aggregates?from=${start}&to=${latest + 1}&limit=10000`)
+  // The budget held without refusing anything (a refusal closes the connection, and a reading whose
+  // PUBACK that loses may come again after its hour was folded: counted twice, see docs/semantics.md).
+  expect(await metric(gw.urls.http, 'shaobing_readings_refused_store_full_total')).toBe(0)
   // Each reading is exactly once either raw or in its hour's bucket.
   expect(raw + folded.aggregates.reduce((n, a) => n + a.n, 0)).toBe(N)
   expect(folded.aggregates[0]).toEqual(
@@ -119,7 +124,8 @@ test('full: readings are refused unacknowledged, warnings still go out, and all 
   await budgetAbove(config, 0.3)
   client = await connect(gw.urls.mqtt, device(SENSOR, { reconnectPeriod: 100 }))
   let closed = false
-  client.on('close', () => (closed = true))
+  const onClose = new Promise((r) => client!.once('close', () => r('closed')))
+  void onClose.then(() => (closed = true))
   // Readings a second apart, all inside the rules' windows: nothing may be folded to make room.
   const t0 = Date.now() - 2 * H
   let acked = 0
@@ -128,10 +134,7 @@ test('full: readings are refused unacknowledged, warnings still go out, and all 
     const p = client.publishAsync(TOPIC, JSON.stringify({ ts: t0 + i * 1000, values: { stage_m: 30.1 } }), {
       qos: 1,
     })
-    const first = await Promise.race([
-      p.then(() => 'acked'),
-      new Promise((r) => client!.once('close', () => r('closed'))),
-    ])
+    const first = await Promise.race([p.then(() => 'acked'), onClose])
     if (first === 'acked') acked++
     else pending = p // refused: mqtt.js keeps it and sends it again after reconnecting
   }
