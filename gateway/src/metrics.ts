@@ -108,7 +108,7 @@ export function createMetrics() {
     }),
     smsOutcomes: new Counter({
       name: 'shaobing_sms_outcomes_total',
-      help: 'SMS events: submitted, retry, failed, capped, delivered_part, undelivered, reply',
+      help: 'SMS events: submitted, retry, failed, capped, delivered_part, undelivered, reply, receipt_early (a receipt before its message id), receipt_early_applied, receipt_unmatched (an early receipt whose id never came)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -1,7 +1,8 @@
 /**
  * A simulated SMS centre: a real SMPP 3.4 server (the `smpp` package) that binds transceivers,
  * accepts submit_sm (UCS-2 and concatenated parts), answers with message ids, sends delivery
- * receipts (deliver_sm) after a delay, reassembles what each phone received, can go down and come
+ * receipts (deliver_sm) after a delay or at once (even before the submit_sm_resp, as SMPP 3.4
+ * allows), reassembles what each phone received, can go down and come
  * back on the same port, and can send mobile-originated replies (for 叫应).
  */
 import type { AddressInfo } from 'node:net'
@@ -16,6 +17,12 @@ export interface SmscOptions {
   readonly receiptDelayMs?: number | null
   /** Hears each part as it is accepted, before its submit_sm_resp is sent (fault injection). */
   readonly onSubmit?: (s: Submitted) => void
+  /**
+   * When each part's receipt goes: `delayed` (after `receiptDelayMs`, the default); `after-response`,
+   * written right behind the part's submit_sm_resp, before the next part is even read; or
+   * `before-response`, ahead of it (nothing in SMPP 3.4 orders the two).
+   */
+  readonly receiptTiming?: 'delayed' | 'after-response' | 'before-response'
 }
 
 export interface Submitted {
@@ -40,12 +47,32 @@ export interface Smsc {
   up(): Promise<void>
   /** A reply from a phone to the gateway (mobile-originated deliver_sm). */
   reply(from: string, to: string, text: string): void
+  /** A delivery receipt for any message id, e.g. one this centre never gave out. */
+  receipt(messageId: string, stat?: string): void
   close(): Promise<void>
 }
 
 export async function startSmsc(opts: SmscOptions = {}): Promise<Smsc> {
   const host = opts.host ?? '127.0.0.1'
   const receiptDelay = opts.receiptDelayMs === undefined ? 50 : opts.receiptDelayMs
+  const timing = opts.receiptTiming ?? 'delayed'
+  const sendReceipt = (
+    session: smpp.Session,
+    messageId: string,
+    from: string,
+    to: string,
+    stat = 'DELIVRD',
+  ) => {
+    const stamp = '2607150800'
+    session.deliver_sm({
+      source_addr: to,
+      destination_addr: from,
+      esm_class: 0x04,
+      short_message: `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:${stamp} done date:${stamp} stat:${stat} err:000 text:`,
+      receipted_message_id: messageId,
+      message_state: stat === 'DELIVRD' ? 2 : 5,
+    })
+  }
   const submitted: Submitted[] = []
   const sessions = new Set<smpp.Session>()
   let nextId = 1
@@ -83,19 +110,13 @@ export async function startSmsc(opts: SmscOptions = {}): Promise<Smsc> {
       const accepted = { messageId, from, to, text, ...(part ? { part } : {}), at: Date.now() }
       submitted.push(accepted)
       opts.onSubmit?.(accepted)
+      const wantsReceipt = receiptDelay !== null && Number(pdu.registered_delivery) & 1
+      if (wantsReceipt && timing === 'before-response') sendReceipt(session, messageId, from, to)
       session.send(pdu.response({ message_id: messageId }))
-      if (receiptDelay !== null && Number(pdu.registered_delivery) & 1)
+      if (wantsReceipt && timing === 'after-response') sendReceipt(session, messageId, from, to)
+      if (wantsReceipt && timing === 'delayed')
         setTimeout(() => {
-          if (!sessions.has(session)) return
-          const stamp = '2607150800'
-          session.deliver_sm({
-            source_addr: to,
-            destination_addr: from,
-            esm_class: 0x04,
-            short_message: `id:${messageId} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:`,
-            receipted_message_id: messageId,
-            message_state: 2,
-          })
+          if (sessions.has(session)) sendReceipt(session, messageId, from, to)
         }, receiptDelay).unref()
     })
   }
@@ -161,6 +182,9 @@ export async function startSmsc(opts: SmscOptions = {}): Promise<Smsc> {
           data_coding: 8,
           short_message: { message: text },
         })
+    },
+    receipt(messageId, stat = 'DELIVRD') {
+      for (const session of sessions) sendReceipt(session, messageId, '12379', '00000000000', stat)
     },
     close: stop,
   }

@@ -10,7 +10,11 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
+import { DEMO_CONFIG, loadConfig } from '../../gateway/src/config/load.js'
+import { plausibleValues } from '../../gateway/src/ingest/decode.js'
+import { RulesEngine } from '../../rules/src/index.js'
 import { registryTerminals } from '../../sensors-sim/src/main.js'
+import { Simulation } from '../../sensors-sim/src/signals.js'
 import { runScenario } from '../../sensors-sim/src/sensors.js'
 import { startTerminals, type TerminalFleet } from '../../sensors-sim/src/terminals.js'
 import { registryCredentials } from '../helpers/devices.js'
@@ -112,6 +116,43 @@ test('demo-flood: flood, rainstorm and flash-flood warnings rise and are lifted;
   const text = await (await fetch(`${gw.urls.http}/metrics`)).text()
   expect(text).toMatch(/shaobing_time_to_95pct_playback_seconds_count [1-9]/)
 }, 60_000)
+
+test('demo-flood decides the same wherever its event time is placed (issue 17: a demo run without warnings)', () => {
+  // `shaobing demo` places the scenario to end at the present, so each run lands elsewhere in the
+  // (Beijing) day and off the interval grid by its own milliseconds. Nothing the rules decide may
+  // depend on it: the same transitions, at the same scenario times, for placements over a whole day.
+  const loaded = loadConfig(DEMO_CONFIG)
+  if (!loaded.ok) throw new Error('demo configuration refused')
+  const { registry, catalogues } = loaded.value
+  const scenario = shippedScenario('demo-flood')
+  const decide = (startMs: number) => {
+    const engine = new RulesEngine(
+      catalogues.map((c) => c.catalogue),
+      (id) => registry.stationInfo(id),
+    )
+    const sim = new Simulation(scenario, startMs)
+    const out: string[] = []
+    for (let i = 1; i <= sim.steps; i++)
+      for (const r of sim.step()) {
+        const sensor = registry.sensor(r.sensorId)!
+        const kind = registry.kind(sensor.kind)!
+        const { transitions, late } = engine.evaluate({
+          stationId: sensor.station.id,
+          kind: sensor.kind,
+          ts: r.ts,
+          values: plausibleValues(r.values, kind),
+        })
+        expect(late).toBe(false)
+        for (const t of transitions)
+          out.push(`${t.ruleId} ${t.stationId} ${t.to ?? 'clear'} +${t.ts - startMs}`)
+      }
+    return out
+  }
+  const day = Date.UTC(2026, 11, 3, 16) // midnight in Beijing
+  const reference = decide(day)
+  expect(reference.filter((t) => t.startsWith('river-flood WL-LW-01 '))).toHaveLength(8)
+  for (let k = 1; k < 48; k++) expect(decide(day + k * 30 * 60_000 + k * 37)).toEqual(reference)
+})
 
 test('shaobing demo plays until every warning it raised is lifted, says so with the coverage, and keeps running until stopped', async () => {
   const root = join(import.meta.dirname, '../..')

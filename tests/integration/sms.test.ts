@@ -2,10 +2,12 @@
  * SMS over SMPP 3.4 against a real SMPP server in-process (the simulated SMSC): long Chinese
  * warnings in UCS-2 split and reassembled, delivery receipts per recipient, an SMSC outage queued
  * and drained without duplicates, per-recipient caps that a red overrides, and 叫应 answered by SMS
- * reply or API, resent, then passed to the superior, on a controlled clock.
+ * reply or API, resent, then passed to the superior, on a controlled clock. Receipts that an SMSC
+ * sends as soon as it has answered a part, or even ahead of the answer, still count (issue 17).
  */
 import { afterEach, describe, expect, test } from 'vitest'
 import type { RunningGateway } from '../../gateway/src/app.js'
+import { EARLY_RECEIPT_KEEP_MS } from '../../gateway/src/channels/sms/channel.js'
 import { startSmsc, type Smsc } from '../../sensors-sim/src/smsc.js'
 import { api, getJson, makeConfigDir, startTestGateway } from '../helpers/gateway.js'
 import { clock, until } from '../helpers/wait.js'
@@ -35,13 +37,14 @@ function gatewayConfig(port: number, extra = '') {
 /** A simulated SMSC and a gateway bound to it as a transceiver. */
 async function boundGateway(smscOptions: Parameters<typeof startSmsc>[0] = {}, now?: () => number) {
   smsc = await startSmsc(smscOptions)
-  ;({ gw } = await startTestGateway(gatewayConfig(smsc.port), now))
+  const started = await startTestGateway(gatewayConfig(smsc.port), now)
+  gw = started.gw
   await until(
     () => getJson<{ bound: boolean }>(gw!.urls.http, '/api/sms'),
     (s) => s.bound,
     'the bind',
   )
-  return { smsc, gw }
+  return { smsc, gw, lines: started.lines }
 }
 
 const LIUWAN_HEAD = '13800000101'
@@ -154,6 +157,96 @@ describe('SMS over SMPP', () => {
       'the red',
     )
     expect(d.sms.filter((s) => s.purpose === 'warning').map((s) => s.state)).not.toContain('capped')
+  })
+})
+
+/** shaobing_sms_outcomes_total by outcome, from /metrics. */
+async function outcomes(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${gw!.urls.http}/metrics`)).text()
+  const out: Record<string, number> = {}
+  for (const m of text.matchAll(/^shaobing_sms_outcomes_total\{outcome="(\w+)"\} (\d+)/gm))
+    out[m[1]!] = Number(m[2])
+  return out
+}
+
+describe('SMS delivery receipts that come early (issue 17)', () => {
+  const LONG =
+    '【黄色预警】示范县：县气象台发布暴雨黄色预警。预计未来6小时内全县降雨量将达50毫米以上，局地可达80毫米。请做好防范准备，低洼地带群众注意安全，远离河道和山坡，听从村两委指挥。'
+
+  /** A county-wide warning with a long text: every person of the county gets a multi-part SMS. */
+  async function countyWide() {
+    const r = await api(gw!.urls.http, 'POST', '/api/warnings', {
+      hazard: 'rainstorm',
+      level: 'yellow',
+      regions: ['511823000000'],
+      text: LONG,
+    })
+    return ((await r.json()) as { warningId: string }).warningId
+  }
+
+  /** Waits until no SMS of the warning is waiting for the SMSC or its answer any more. */
+  const settled = (warningId: string) =>
+    until(
+      () => detail(warningId),
+      (d) => d.sms.length === 8 && d.sms.every((s) => s.state === 'delivered'),
+      'every multi-part SMS delivered',
+    )
+
+  test('an SMSC that receipts each part right after answering it: every multi-part SMS ends delivered, coverage counts them', async () => {
+    const { smsc } = await boundGateway({ receiptTiming: 'after-response' })
+    expect(LONG.length).toBeGreaterThan(70)
+    const warningId = await countyWide()
+    const d = await settled(warningId)
+    const parts = Math.ceil(LONG.length / 67)
+    expect(d.sms.map((s) => s.parts)).toEqual(Array(8).fill(parts))
+    expect(smsc.submitted).toHaveLength(8 * parts)
+    const coverage = await getJson<{ versions: { sms: { targeted: number; delivered: number } }[] }>(
+      gw!.urls.http,
+      `/api/warnings/${warningId}/coverage`,
+    )
+    expect(coverage.versions.map((c) => c.sms)).toEqual([{ targeted: 8, delivered: 8 }])
+    const o = await outcomes()
+    expect(o.delivered_part).toBe(8 * parts)
+    expect(o.receipt_unmatched ?? 0).toBe(0)
+  })
+
+  test('a receipt ahead of its submit_sm_resp is kept until its message id arrives, then applied', async () => {
+    const { smsc } = await boundGateway({ receiptTiming: 'before-response' })
+    const warningId = await countyWide()
+    await settled(warningId)
+    const n = smsc.submitted.length
+    expect(n).toBe(8 * Math.ceil(LONG.length / 67))
+    const o = await outcomes()
+    // Every receipt came before its id: each was kept, and each applied when the id arrived.
+    expect(o).toMatchObject({ receipt_early: n, receipt_early_applied: n, delivered_part: n })
+  })
+
+  test('a receipt whose message id never becomes known is counted and logged when it expires', async () => {
+    const c = clock()
+    const { smsc, lines } = await boundGateway({}, c.now)
+    smsc.receipt('NEVER-GIVEN-1')
+    await until(outcomes, (o) => o.receipt_early === 1, 'the receipt kept')
+    // Expiry is on the gateway's clock: before it, the receipt waits (still 0 unmatched).
+    c.advance(EARLY_RECEIPT_KEEP_MS - 1)
+    expect((await outcomes()).receipt_unmatched ?? 0).toBe(0)
+    // A later marker: a message sent and receipted after the first advance is handled, so the pump
+    // has run meanwhile; the early receipt has still not expired.
+    await api(gw!.urls.http, 'POST', '/api/warnings', {
+      hazard: 'gale',
+      level: 'blue',
+      regions: ['511823100201'],
+    })
+    await until(outcomes, (o) => o.delivered_part === 1, 'a later receipt')
+    expect((await outcomes()).receipt_unmatched ?? 0).toBe(0)
+    c.advance(1)
+    await until(outcomes, (o) => o.receipt_unmatched === 1, 'the unmatched receipt expired')
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        component: 'sms',
+        msg: 'SMS receipts for unknown message ids dropped',
+        messageIds: ['NEVER-GIVEN-1'],
+      }),
+    )
   })
 })
 

@@ -15,7 +15,8 @@
  *   operator_accounts, operator_sessions,
  *   operator_tokens                            store/operators.ts
  *   faults                                     faults/monitor.ts
- *   sms_messages, sms_message_ids              channels/sms/channel.ts
+ *   sms_messages, sms_message_ids,
+ *   sms_early_receipts                         channels/sms/channel.ts
  *   callouts                                   channels/callout/channel.ts
  *   webhook_deliveries                         channels/webhook/channel.ts
  *   sink_cursors, sink_outbox                  sinks/outbox.ts
@@ -426,5 +427,20 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sensor_id, bucket)
   ) WITHOUT ROWID;
   CREATE INDEX readings_downsampled_station ON readings_downsampled (station_id, bucket);
+  `,
+  `
+  -- SMS delivery receipts per part (channels/sms/channel.ts). Each part's message id is stored at
+  -- its own submit_sm_resp, with the attempt that sent it, and its receipt on it, so a resent or
+  -- duplicated receipt counts once and an earlier attempt's receipts do not count for the next.
+  ALTER TABLE sms_message_ids ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;  -- 0: before this migration
+  ALTER TABLE sms_message_ids ADD COLUMN stat TEXT;                            -- the receipt's stat, once one came
+  -- A receipt whose message id is not known yet (the SMSC sent it before its submit_sm_resp reached
+  -- us) waits here until the id is, or until it expires unmatched (counted and logged).
+  CREATE TABLE sms_early_receipts (
+    message_id  TEXT    PRIMARY KEY,
+    stat        TEXT    NOT NULL,
+    received_at INTEGER NOT NULL              -- gateway wall clock
+  );
+  CREATE INDEX sms_early_receipts_at ON sms_early_receipts (received_at);
   `,
 ]

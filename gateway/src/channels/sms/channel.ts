@@ -9,6 +9,13 @@
  * backoff when the SMSC goes away. A row is deduplicated per warning version and phone, so rules
  * and channels that name the same person send one SMS. Per-recipient hourly and daily caps hold
  * back routine messages; red warnings and second-stage alarms override them.
+ *
+ * Each part's message id is stored the moment its submit_sm_resp arrives (synchronously, so no
+ * deliver_sm can be handled in between), with its receipt once it comes. An SMSC may send a part's
+ * receipt as soon as it has answered the part, and over SMPP 3.4 nothing orders a deliver_sm after
+ * the submit_sm_resp it concerns: a receipt for an id not known yet waits in `sms_early_receipts`
+ * and is applied when the id arrives; one still unmatched after `EARLY_RECEIPT_KEEP_MS` is
+ * counted (`receipt_unmatched`) and logged.
  */
 import type { Logger } from 'pino'
 import * as smpp from 'smpp'
@@ -77,6 +84,15 @@ const rowFrom = (r: Record<string, unknown>): SmsRow => ({
   deliveredAt: r.delivered_at as number | null,
 })
 
+/**
+ * How long a receipt for an unknown message id waits for its submit_sm_resp (wall clock). The
+ * response follows within seconds or the session is lost, after which the message goes again under
+ * new ids; a receipt still unmatched by then will never be.
+ */
+export const EARLY_RECEIPT_KEEP_MS = 10 * 60_000
+/** At most this many early receipts wait; beyond it the oldest are dropped as unmatched. */
+export const EARLY_RECEIPT_MAX = 10_000
+
 /** Messages of these levels go out even past a recipient's caps. */
 const overridesCaps = (level: Level | null) => level === 'red' || level === 'level_2'
 
@@ -107,10 +123,10 @@ export class SmsChannel implements Channel {
     this.stopped = false
     this.connect()
     const tickMs = 100
-    this.pumpTimer = setInterval(
-      () => this.pump(Math.max(1, Math.round((this.deps.config.ratePerSecond * tickMs) / 1000))),
-      tickMs,
-    )
+    this.pumpTimer = setInterval(() => {
+      this.expireEarlyReceipts()
+      this.pump(Math.max(1, Math.round((this.deps.config.ratePerSecond * tickMs) / 1000)))
+    }, tickMs)
     this.pumpTimer.unref()
   }
 
@@ -304,9 +320,11 @@ export class SmsChannel implements Channel {
         continue
       }
       const parts = segment(r.text as string, this.ref++ & 0xff)
+      const attempt = (r.attempts as number) + 1
+      // Receipts count per attempt: the parts of an earlier, failed one do not make this one whole.
       db.prepare(
-        "UPDATE sms_messages SET state = 'submitting', parts = ?, attempts = attempts + 1 WHERE id = ?",
-      ).run(parts.length, id)
+        "UPDATE sms_messages SET state = 'submitting', parts = ?, attempts = ?, delivered = 0 WHERE id = ?",
+      ).run(parts.length, attempt, id)
       this.inFlight++
       let answered = 0
       const ids: string[] = []
@@ -322,8 +340,11 @@ export class SmsChannel implements Channel {
           },
           (resp) => {
             answered++
-            if (resp.command_status === 0) ids.push(String(resp.message_id))
-            else failed = `submit_sm status 0x${resp.command_status.toString(16)}`
+            if (resp.command_status === 0) {
+              const messageId = String(resp.message_id)
+              ids.push(messageId)
+              this.known(messageId, id, attempt)
+            } else failed = `submit_sm status 0x${resp.command_status.toString(16)}`
             if (answered === parts.length) this.submitted(id, ids, failed, r.attempts as number)
           },
         )
@@ -356,14 +377,18 @@ export class SmsChannel implements Channel {
     const { db, config } = this.deps
     const now = this.deps.now()
     if (failed === undefined) {
-      db.transaction(() => {
-        db.prepare(
-          "UPDATE sms_messages SET state = 'submitted', submitted_at = ?, message_ids = ?, error = NULL WHERE id = ?",
-        ).run(now, JSON.stringify(ids), id)
-        for (const m of ids)
-          db.prepare('INSERT OR REPLACE INTO sms_message_ids (message_id, sms_id) VALUES (?, ?)').run(m, id)
-      })()
+      // Every part's receipt may be in already (stored as each id became known): then it is whole.
+      // A part receipted undelivered meanwhile has failed the message; that stays.
+      const changed = db
+        .prepare(
+          `UPDATE sms_messages SET submitted_at = ?, message_ids = ?, error = NULL,
+             state = CASE WHEN delivered >= parts THEN 'delivered' ELSE 'submitted' END,
+             delivered_at = CASE WHEN delivered >= parts THEN ? ELSE delivered_at END
+           WHERE id = ? AND state = 'submitting'`,
+        )
+        .run(now, JSON.stringify(ids), now, id).changes
       this.deps.metrics.smsOutcomes.labels('submitted').inc()
+      if (changed > 0 && this.stateOf(id) === 'delivered') this.announce(id)
       return
     }
     const attempts = attemptsBefore + 1
@@ -382,6 +407,99 @@ export class SmsChannel implements Channel {
     this.deps.metrics.smsOutcomes.labels('retry').inc()
   }
 
+  private stateOf(id: number): string | undefined {
+    return (
+      this.deps.db.prepare('SELECT state FROM sms_messages WHERE id = ?').get(id) as
+        { state: string } | undefined
+    )?.state
+  }
+
+  /**
+   * A part's message id, at its submit_sm_resp: stored at once, and a receipt that came before it
+   * (kept in `sms_early_receipts`) applied.
+   */
+  private known(messageId: string, smsId: number, attempt: number): void {
+    const { db } = this.deps
+    const early = db.transaction(() => {
+      db.prepare(
+        'INSERT OR REPLACE INTO sms_message_ids (message_id, sms_id, attempt, stat) VALUES (?, ?, ?, NULL)',
+      ).run(messageId, smsId, attempt)
+      const e = db.prepare('SELECT stat FROM sms_early_receipts WHERE message_id = ?').get(messageId) as
+        { stat: string } | undefined
+      if (!e) return undefined
+      db.prepare('DELETE FROM sms_early_receipts WHERE message_id = ?').run(messageId)
+      return this.applyReceipt(messageId, e.stat)
+    })()
+    if (early !== undefined) {
+      this.deps.metrics.smsOutcomes.labels('receipt_early_applied').inc()
+      this.log.debug({ sms: smsId, messageId }, 'early SMS receipt applied')
+      this.announce(early)
+    }
+  }
+
+  /**
+   * Records a receipt on its part and moves the message on. Returns the message's id when it
+   * changed, undefined when the message id is unknown or the receipt changes nothing (a duplicate,
+   * a part of an earlier attempt).
+   */
+  private applyReceipt(messageId: string, stat: string): number | undefined {
+    const { db } = this.deps
+    const part = db
+      .prepare(
+        `SELECT i.sms_id, i.attempt, i.stat, m.attempts FROM sms_message_ids i
+         JOIN sms_messages m ON m.id = i.sms_id WHERE i.message_id = ?`,
+      )
+      .get(messageId) as
+      { sms_id: number; attempt: number; stat: string | null; attempts: number } | undefined
+    if (!part || part.stat !== null) return undefined // unknown, or its receipt came already
+    db.prepare('UPDATE sms_message_ids SET stat = ? WHERE message_id = ?').run(stat, messageId)
+    // 0: an id stored before parts carried their attempt; it counts as before.
+    if (part.attempt !== 0 && part.attempt !== part.attempts) return undefined
+    const now = this.deps.now()
+    if (stat === 'DELIVRD') {
+      // Whole once every part is receipted and every part was answered (state submitted); while
+      // parts are still being submitted the count waits for submitted() to settle it.
+      db.prepare(
+        `UPDATE sms_messages SET delivered = delivered + 1,
+           state = CASE WHEN delivered + 1 >= parts AND state = 'submitted' THEN 'delivered' ELSE state END,
+           delivered_at = CASE WHEN delivered + 1 >= parts AND state = 'submitted' THEN ? ELSE delivered_at END
+         WHERE id = ?`,
+      ).run(now, part.sms_id)
+      this.deps.metrics.smsOutcomes.labels('delivered_part').inc()
+    } else {
+      db.prepare("UPDATE sms_messages SET state = 'failed', error = ? WHERE id = ?").run(
+        `receipt ${stat}`,
+        part.sms_id,
+      )
+      this.deps.metrics.smsOutcomes.labels('undelivered').inc()
+    }
+    return part.sms_id
+  }
+
+  /** Early receipts that waited `EARLY_RECEIPT_KEEP_MS` for their message id in vain. */
+  private expireEarlyReceipts(): void {
+    const { db } = this.deps
+    const gone = db
+      .prepare(
+        'SELECT message_id, stat FROM sms_early_receipts WHERE received_at <= ? ORDER BY received_at LIMIT 1000',
+      )
+      .all(this.deps.now() - EARLY_RECEIPT_KEEP_MS) as { message_id: string; stat: string }[]
+    if (gone.length === 0) return
+    const del = db.prepare('DELETE FROM sms_early_receipts WHERE message_id = ?')
+    db.transaction(() => {
+      for (const g of gone) del.run(g.message_id)
+    })()
+    this.unmatched(gone, `no submit_sm_resp named it within ${EARLY_RECEIPT_KEEP_MS / 60_000} min`)
+  }
+
+  private unmatched(receipts: readonly { message_id: string; stat: string }[], why: string): void {
+    this.deps.metrics.smsOutcomes.labels('receipt_unmatched').inc(receipts.length)
+    this.log.warn(
+      { count: receipts.length, messageIds: receipts.slice(0, 20).map((r) => r.message_id), why },
+      'SMS receipts for unknown message ids dropped',
+    )
+  }
+
   /** A deliver_sm: a delivery receipt for a part we sent, or a reply from a phone. */
   private delivered(pdu: smpp.PDU): void {
     const esm = Number(pdu.esm_class ?? 0)
@@ -391,24 +509,30 @@ export class SmsChannel implements Channel {
       // Delivery receipt: the id is in the receipted_message_id TLV, or in the text "id:… stat:…".
       const id = String(pdu.receipted_message_id ?? /id:(\S+)/.exec(text)?.[1] ?? '')
       const stat = /stat:(\w+)/.exec(text)?.[1] ?? (Number(pdu.message_state) === 2 ? 'DELIVRD' : 'UNKNOWN')
-      const row = this.deps.db.prepare('SELECT sms_id FROM sms_message_ids WHERE message_id = ?').get(id) as
-        { sms_id: number } | undefined
-      if (!row) return
-      const now = this.deps.now()
-      if (stat === 'DELIVRD') {
-        this.deps.db
-          .prepare(
-            "UPDATE sms_messages SET delivered = delivered + 1, state = CASE WHEN delivered + 1 >= parts THEN 'delivered' ELSE state END, delivered_at = CASE WHEN delivered + 1 >= parts THEN ? ELSE delivered_at END WHERE id = ?",
-          )
-          .run(now, row.sms_id)
-        this.deps.metrics.smsOutcomes.labels('delivered_part').inc()
-      } else {
-        this.deps.db
-          .prepare("UPDATE sms_messages SET state = 'failed', error = ? WHERE id = ?")
-          .run(`receipt ${stat}`, row.sms_id)
-        this.deps.metrics.smsOutcomes.labels('undelivered').inc()
+      const { db } = this.deps
+      const known = db.prepare('SELECT 1 FROM sms_message_ids WHERE message_id = ?').get(id) !== undefined
+      if (known) {
+        const changed = this.applyReceipt(id, stat)
+        if (changed !== undefined) this.announce(changed)
+        return
       }
-      this.announce(row.sms_id)
+      // Not known yet: its submit_sm_resp has not reached us. Kept, durably, until it does.
+      db.prepare(
+        'INSERT OR REPLACE INTO sms_early_receipts (message_id, stat, received_at) VALUES (?, ?, ?)',
+      ).run(id, stat, this.deps.now())
+      this.deps.metrics.smsOutcomes.labels('receipt_early').inc()
+      this.log.debug({ messageId: id, stat }, 'SMS receipt before its message id; kept')
+      const { n } = db.prepare('SELECT count(*) AS n FROM sms_early_receipts').get() as { n: number }
+      if (n > EARLY_RECEIPT_MAX) {
+        const oldest = db
+          .prepare('SELECT message_id, stat FROM sms_early_receipts ORDER BY received_at LIMIT ?')
+          .all(n - EARLY_RECEIPT_MAX) as { message_id: string; stat: string }[]
+        const del = db.prepare('DELETE FROM sms_early_receipts WHERE message_id = ?')
+        db.transaction(() => {
+          for (const o of oldest) del.run(o.message_id)
+        })()
+        this.unmatched(oldest, `more than ${EARLY_RECEIPT_MAX} receipts waiting for their message ids`)
+      }
       return
     }
     this.deps.metrics.smsOutcomes.labels('reply').inc()
