@@ -241,6 +241,20 @@ describe('SL 651 listener', () => {
     expect(await readings(ts, ts + 1)).toEqual([])
   })
 
+  test('a report older than the station’s latest is stored and confirmed, not graded, and the log says so', async () => {
+    const rtu = await link()
+    const ts = T0 + 30 * MIN // before the first test's later reports
+    rtu.send(reportFrame({}, timedReport(85, ts, 35.9)))
+    expectConfirmation(await rtu.reply(), 85, EOT)
+    expect((await readings(ts, ts + 1)).map((r) => r.values.stage_m)).toEqual([35.9])
+    expect(
+      lines.some(
+        (l) =>
+          l.msg?.toString().startsWith('reading not evaluated') && l.station === RTU.station && l.ts === ts,
+      ),
+    ).toBe(true)
+  })
+
   test('a send time far behind the gateway’s clock is a clock fault of the station’s sensors', async () => {
     const rtu = await link()
     const ts = T0 + 7 * 60 * MIN

@@ -3,7 +3,9 @@
  * SL 651 report): clock and plausibility faults, rules evaluation on its event time, then the
  * group-committed store. `done` runs after the commit: the protocol acknowledges only then.
  */
+import type { Logger } from 'pino'
 import type { Transition } from '../../../rules/src/index.js'
+import { LogThrottle } from '../core/log-throttle.js'
 import type { FaultMonitor } from '../faults/monitor.js'
 import type { Metrics } from '../metrics.js'
 import type { SensorEntry } from '../registry/registry.js'
@@ -21,6 +23,8 @@ export interface ReadingIntakeDeps {
   readonly onTransitions: (transitions: readonly Transition[], reading: Reading) => void
   /** Keep the rules' window aggregates with each reading (a history sink writes them). */
   readonly keepAggregates?: boolean
+  /** Where late readings are told (one line per station a minute). */
+  readonly log?: Logger
 }
 
 /** A reading's decoded content: what `decodeReading` returns when it succeeds. */
@@ -40,6 +44,8 @@ export type ReadingIntake = (
 
 export function createReadingIntake(deps: ReadingIntakeDeps): ReadingIntake {
   const { store, metrics } = deps
+  const lateLog = deps.log?.child({ component: 'ingest' })
+  const lateThrottle = new LogThrottle()
   return (sensor, kind, decoded, done, sentAt) => {
     const { engine } = deps.runtime()
     const reading: Reading = {
@@ -79,7 +85,16 @@ export function createReadingIntake(deps: ReadingIntakeDeps): ReadingIntake {
       values: evaluated,
       ...(decoded.waveform ? { waveform: decoded.waveform } : {}),
     })
-    if (result.late) metrics.readingsLate.inc()
+    if (result.late) {
+      metrics.readingsLate.inc()
+      // Stored, never graded: said aloud, so a run whose readings all came late is not silent.
+      const suppressed = lateThrottle.allow(sensor.station.id, Date.now())
+      if (suppressed !== undefined)
+        lateLog?.warn(
+          { station: sensor.station.id, sensor: sensor.sensorId, ts: decoded.ts, suppressed },
+          'reading not evaluated: its station already has a later one (or this one) for its quantities',
+        )
+    }
     if (result.transitions.length > 0) deps.onTransitions(result.transitions, reading)
     // A batch's samples are not stored; the quantities derived from them that its kind declares
     // (intensity, PGA, PGV, STA/LTA) are, so history and warm-up replays see them.
