@@ -3,6 +3,7 @@
  * of events in scenario time. Event time stays exact under acceleration: a reading's `ts` is the
  * scenario start plus simulated time, never the wall clock.
  */
+import { Sl651Address, Sl651Password } from '../../gateway/src/contracts/sl651/schema.js'
 import { z } from 'zod'
 import { elementById } from '../../gateway/src/contracts/sl651/elements.js'
 import { Duration, durationMs, parseYaml, type Parsed } from '../../rules/src/index.js'
@@ -275,16 +276,8 @@ const RtuElement = z.strictObject({
  * round: element identifier (table C.1) → the sensor and quantity it reports.
  */
 const Rtu = z.strictObject({
-  /** 遥测站地址: 10 hex digits (a hydrological station's: 00 + its SL 502 code). */
-  address: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{10}$/, 'expected the 10 hex digits of the 5-byte station address')
-    .transform((a) => a.toUpperCase()),
-  /** 密码: 4 hex digits. */
-  password: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{4}$/, 'expected the 4 hex digits of the 2-byte password')
-    .transform((p) => p.toUpperCase()),
+  address: Sl651Address,
+  password: Sl651Password,
   encoding: z.enum(['hex', 'ascii']).default('hex'),
   /** 遥测站分类码 (appendix A.1): P 降水, H 河道, K 水库(湖泊), Z 闸坝, D 泵站, T 潮汐, M 墒情, G 地下水… */
   category: z

@@ -6,7 +6,13 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { decodeBody, encodeAck, FN, type Report } from '../../gateway/src/contracts/sl651/body.js'
+import {
+  decodeBody,
+  encodeAck,
+  encodeConfirmation,
+  FN,
+  type Report,
+} from '../../gateway/src/contracts/sl651/body.js'
 import {
   encodeFrame,
   EOT,
@@ -71,24 +77,7 @@ async function centre(policy: Policy = confirmAll): Promise<Centre> {
         c.frames.push(f)
         // Only a message's first packet carries the serial.
         if (!f.packet || f.packet.seq === 1) serial = serialOf(f)
-        c.policy(
-          f,
-          (end, packet) =>
-            sock.write(
-              encodeFrame({
-                encoding: f.encoding,
-                direction: 'down',
-                center: f.center,
-                address: f.address,
-                password: f.password,
-                fn: f.fn,
-                body: encodeAck(f.encoding, serial, T, OFFSET),
-                end,
-                ...(packet ? { packet } : {}),
-              }),
-            ),
-          sock,
-        )
+        c.policy(f, (end, packet) => sock.write(encodeConfirmation(f, serial, T, OFFSET, end, packet)), sock)
       }
     })
   })

@@ -3,6 +3,7 @@
  * stations with their sensors and per-station constants, and loudspeaker terminals.
  */
 import { z } from 'zod'
+import { Sl651Address, Sl651Password } from '../contracts/sl651/schema.js'
 import { Duration, levelOfCode, parentCode, REGION_LEVELS, regionContains } from '../../../rules/src/index.js'
 
 /** 12-digit administrative division code: province 2, city 2, county 2, township 3, village 3. */
@@ -107,16 +108,9 @@ export type Region = z.infer<typeof Region>
  * the station's sensors. Elements not listed are refused and counted.
  */
 const Sl651Mapping = z.strictObject({
-  /** 遥测站地址: 10 hex digits (a hydrological station's is BCD: 00 and its SL 502 code, §6.2.3.2). */
-  address: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{10}$/, 'expected the 10 hex digits of the 5-byte station address')
-    .transform((a) => a.toUpperCase()),
-  /** 密码: 4 hex digits; a frame with another password is refused. */
-  password: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{4}$/, 'expected the 4 hex digits of the 2-byte password')
-    .transform((p) => p.toUpperCase()),
+  address: Sl651Address,
+  /** A frame with another password is refused. */
+  password: Sl651Password,
   elements: z
     .array(
       z.strictObject({

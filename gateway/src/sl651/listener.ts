@@ -15,7 +15,7 @@
 import { BlockList, createServer, isIPv6, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { durationMs } from '../../../rules/src/index.js'
-import { decodeBody, encodeAck, FN, type Report } from '../contracts/sl651/body.js'
+import { decodeBody, encodeConfirmation, FN, type Report } from '../contracts/sl651/body.js'
 import {
   ACK,
   CONTROL_NAMES,
@@ -25,7 +25,6 @@ import {
   ETX,
   FrameReader,
   NAK,
-  encodeFrame,
   type Frame,
 } from '../contracts/sl651/frame.js'
 import type { Sl651Config } from '../config/schema.js'
@@ -491,20 +490,7 @@ class Connection {
 
   private reply(f: Frame, end: number, serial: number, packet?: { total: number; seq: number }): void {
     if (this.socket.destroyed) return
-    const body = encodeAck(f.encoding, serial, this.l.deps.now(), this.l.offsetMin)
-    this.socket.write(
-      encodeFrame({
-        encoding: f.encoding,
-        direction: 'down',
-        center: f.center,
-        address: f.address,
-        password: f.password,
-        fn: f.fn,
-        body,
-        end,
-        ...(packet ? { packet } : {}),
-      }),
-    )
+    this.socket.write(encodeConfirmation(f, serial, this.l.deps.now(), this.l.offsetMin, end, packet))
     this.l.deps.metrics.sl651Replies.labels(CONTROL_NAMES[end] ?? String(end)).inc()
   }
 }

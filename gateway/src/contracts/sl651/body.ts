@@ -17,7 +17,7 @@ import {
   TIME_GUIDE,
   type ElementSpec,
 } from './elements.js'
-import type { FrameEncoding } from './frame.js'
+import { encodeFrame, type Frame, type FrameEncoding } from './frame.js'
 
 /** Function codes a telemetry station sends on its own (appendix B). */
 export const FN = {
@@ -595,6 +595,32 @@ export function encodeAck(
   return encoding === 'hex'
     ? Buffer.concat([Buffer.from([serial >> 8, serial & 0xff]), Buffer.from(time, 'hex')])
     : Buffer.from(serial.toString(16).toUpperCase().padStart(4, '0') + time, 'latin1')
+}
+
+/**
+ * The centre's confirmation of an uplink frame (tables 21, 23): the same function code, station
+ * address before centre address, direction 8, the serial confirmed and the centre's clock; `end`
+ * EOT, ESC, ACK or NAK, and for a multi-packet message the packet total and number.
+ */
+export function encodeConfirmation(
+  f: Pick<Frame, 'encoding' | 'center' | 'address' | 'password' | 'fn'>,
+  serial: number,
+  sentAt: number,
+  offsetMin: number,
+  end: number,
+  packet?: { readonly total: number; readonly seq: number },
+): Buffer {
+  return encodeFrame({
+    encoding: f.encoding,
+    direction: 'down',
+    center: f.center,
+    address: f.address,
+    password: f.password,
+    fn: f.fn,
+    body: encodeAck(f.encoding, serial, sentAt, offsetMin),
+    end,
+    ...(packet ? { packet } : {}),
+  })
 }
 
 /** A keep-alive's body (2FH, table 27): the last report's serial and the send time. */
