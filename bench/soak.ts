@@ -25,6 +25,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import Database from 'better-sqlite3'
 import { parse, stringify } from 'yaml'
 import { startSmsc } from '../sensors-sim/src/smsc.js'
 import { startTerminals } from '../sensors-sim/src/terminals.js'
@@ -67,8 +68,12 @@ const BOUNDS = {
   handles: 1,
   loopP99Ms: 5,
 } as const
-/** Used bytes after retention bites: at most this share of what keeping every raw reading costs. */
-const STORE_SHARE = 0.25
+/**
+ * Once retention bites, the readings stop adding to the store; what still grows is the warnings'
+ * history, which is never dropped (warnings, versions, deliveries, receipts, SMS, audit; the event
+ * stream up to its cap). Used bytes may grow at most this many times that history's own rate.
+ */
+const STORE_FACTOR = 1.5
 
 requireBuild()
 const log = (s: string) => process.stderr.write(`[soak] ${new Date().toISOString().slice(11, 19)} ${s}\n`)
@@ -304,6 +309,19 @@ async function main(): Promise<void> {
   await gw.stop()
   await smsc.close()
 
+  // Where the store's bytes are, by table (SQLite's dbstat), with the gateway stopped.
+  const sqlite = new Database(join(dir, 'data/shaobing.db'), { readonly: true })
+  const tables = sqlite.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name').all() as {
+    name: string
+    bytes: number
+  }[]
+  const versions = (sqlite.prepare('SELECT COUNT(*) AS n FROM warning_versions').get() as { n: number }).n
+  sqlite.close()
+  const isReadings = (name: string) => /^(sqlite_autoindex_)?readings/.test(name)
+  const readingBytes = tables.filter((t) => isReadings(t.name)).reduce((a, t) => a + t.bytes, 0)
+  const historyBytes = tables.filter((t) => !isReadings(t.name)).reduce((a, t) => a + t.bytes, 0)
+  const historyPerVersion = historyBytes / versions
+
   // Second half: after warm-up (and, at the default speeds, after retention started to bite).
   const half = samples.filter((s) => s.t >= DURATION_MS / 2000)
   const first = half[0]!
@@ -323,7 +341,12 @@ async function main(): Promise<void> {
       : NaN
   const storedPerHour = ((end.readingsStored - first.readingsStored) / (end.t - first.t)) * 3600
   const rawGrowth = bytesPerReading * storedPerHour
-  const storeBound = STORE_SHARE * rawGrowth
+  const versionsPerHour =
+    ((end.raised + end.updated + end.lifted - first.raised - first.updated - first.lifted) /
+      (end.t - first.t)) *
+    3600
+  const historyGrowth = historyPerVersion * versionsPerHour
+  const storeBound = STORE_FACTOR * historyGrowth
   const bitten = half.every((s) => s.retentionFolded > 0)
 
   const mb = (x: number) => (x / MB).toFixed(2)
@@ -354,7 +377,7 @@ async function main(): Promise<void> {
     check('gateway active handles', 'handles', BOUNDS.handles, (x) => x.toFixed(1), ''),
     check('gateway event-loop p99 (ms)', 'loopP99Ms', BOUNDS.loopP99Ms, (x) => x.toFixed(2), 'ms'),
     check(
-      `store used (MB; bound ${STORE_SHARE * 100} % of ${mb(rawGrowth)} MB/h raw)`,
+      `store used (MB; bound ${STORE_FACTOR}× the history's ${mb(historyGrowth)} MB/h)`,
       'storeUsedBytes',
       storeBound,
       mb,
@@ -391,7 +414,7 @@ async function main(): Promise<void> {
   )
   console.log(markdownTable(['figure', 'start', 'end', 'slope', 'bound', 'result'], rows))
   console.log(
-    `\nraw growth: ${bytesPerReading.toFixed(0)} B/reading (before the first fold) × ${(storedPerHour / 3600).toFixed(0)} readings/s = ${mb(rawGrowth)} MB/h; retention folded in every second-half sample: ${bitten ? 'yes' : 'NO'}\n`,
+    `\nstore at the end: readings ${mb(readingBytes)} MB, warnings' history ${mb(historyBytes)} MB (${versions} versions, ${(historyPerVersion / 1024).toFixed(1)} KiB each; ${versionsPerHour.toFixed(0)} versions/h in the second half = ${mb(historyGrowth)} MB/h expected); without retention the readings alone would add ${bytesPerReading.toFixed(0)} B/reading (before the first fold) × ${(storedPerHour / 3600).toFixed(0)} readings/s = ${mb(rawGrowth)} MB/h; retention folded in every second-half sample: ${bitten ? 'yes' : 'NO'}\n`,
   )
   console.log(markdownTable(['second half', 'count', 'rate', ''], flowRows))
   console.log(
@@ -407,9 +430,19 @@ async function main(): Promise<void> {
       eventSpeed: SPEED,
       periodMs: PERIOD_MS,
     },
-    bounds: { ...BOUNDS, storeShare: STORE_SHARE, storeBytesPerHour: storeBound },
+    bounds: { ...BOUNDS, storeFactor: STORE_FACTOR, storeBytesPerHour: storeBound },
     bytesPerReading,
     storedPerHour,
+    rawGrowthPerHour: rawGrowth,
+    store: {
+      tables,
+      versions,
+      readingBytes,
+      historyBytes,
+      historyPerVersion,
+      versionsPerHour,
+      historyGrowth,
+    },
     checks,
     flowing,
     publisher: final,
