@@ -38,6 +38,34 @@ test('a worker checkpoints the WAL into the database file; the gateway connectio
   }
 })
 
+test('a WAL past its limit is rewound and its file truncated back to the limit', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shaobing-ckpt-'))
+  const db = openDb({ dataDir, synchronous: 'normal' })
+  const limit = 256 * 1024
+  const ck = startCheckpointer(db, dbFile(dataDir), 50, () => undefined, limit)
+  const wal = () => statSync(dbFile(dataDir) + '-wal').size
+  try {
+    const insert = db.prepare(
+      'INSERT INTO readings (station_id, sensor_id, kind, ts, seq, received_at, vals) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    db.transaction(() => {
+      for (let i = 0; i < 20_000; i++) insert.run('S', 's', 'rain', i, i, 0, '{"rain_mm":0.5}')
+    })()
+    expect(wal()).toBeGreaterThan(4 * limit)
+    // A PASSIVE checkpoint alone leaves the file at its high-water mark for good; past the limit the
+    // worker rewinds the WAL, and the next commit starts it over and truncates the file.
+    let i = 20_000
+    await until(
+      () => (insert.run('S', 's', 'rain', i, i++, 0, '{"rain_mm":0.5}'), wal()),
+      (size) => size <= limit,
+      'the WAL file back under its limit',
+    )
+  } finally {
+    await ck.stop()
+    db.close()
+  }
+})
+
 test('a checkpointer that cannot open the database reports it and turns automatic checkpoints back on', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'shaobing-ckpt-'))
   const db = openDb({ dataDir, synchronous: 'normal' })
