@@ -345,8 +345,12 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     metrics.storeFileBytes.set(u.fileBytes)
     metrics.diskFreeBytes.set(u.freeBytes)
   }
-  const retain = (tight: boolean) =>
-    retention
+  // One pass of each kind at a time: a pass slower than its period is not stacked on itself.
+  const retaining = new Map<boolean, Promise<void>>()
+  const retain = (tight: boolean): Promise<void> => {
+    const running = retaining.get(tight)
+    if (running) return running
+    const run = retention
       .pass(tight)
       .then((r) => {
         if (r.folded > 0) metrics.retentionFolded.labels(tight ? 'tight' : 'normal').inc(r.folded)
@@ -355,6 +359,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         if (r.folded > 0 || r.droppedBuckets > 0) storeLog.info(r, 'retention pass')
       })
       .catch((e: unknown) => storeLog.error({ err: e }, 'retention pass failed'))
+      .finally(() => retaining.delete(tight))
+    retaining.set(tight, run)
+    return run
+  }
   const checkBudget = () =>
     budget
       .check()
