@@ -42,7 +42,11 @@ export interface Connected {
 }
 
 /** The nominal wait after `failures` failed attempts (1 → firstDelayMs), jittered by `random`. */
-export function backoffDelay(failures: number, policy: RetryPolicy = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  failures: number,
+  policy: RetryPolicy = {},
+  random: () => number = Math.random,
+): number {
   const first = policy.firstDelayMs ?? 500
   const max = policy.maxDelayMs ?? 30_000
   const jitter = policy.jitter ?? 0.5
@@ -111,7 +115,7 @@ export async function connectDevice(
   const random = retry.random ?? Math.random
   const wait = retry.wait ?? timerWait
   const maxAttempts = retry.maxAttempts ?? Infinity
-  for (let failures = 0; ; ) {
+  for (let failures = 0; ;) {
     try {
       const client = await attempt(url, options)
       if ((options.reconnectPeriod ?? 1000) > 0) reconnectWithBackoff(client, retry, random)
