@@ -129,6 +129,12 @@ export interface RunningBroker {
   close(): Promise<void>
 }
 
+/**
+ * Deliveries the router runs at once (mqemitter's `concurrency`); more wait in its queue. Kept at
+ * 100: it bounds what a stuck subscriber holds, not the queue (see safe-mq.ts).
+ */
+const MQ_CONCURRENCY = 100
+
 /** A client-controlled string, shortened for logs. */
 const clip = (s: string | undefined): string => (s ?? '').slice(0, 80)
 
@@ -167,8 +173,19 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const connections = new ConnectionLimiter(limits.connections)
   /** Clients refused in preConnect, answered with CONNACK 3 by authenticate. */
   const overLimit = new WeakMap<Client, string>()
+  // The routing queue filling (a reconnect storm's wills, statuses and subscriptions) is
+  // backpressure, not a leak (see safe-mq.ts): one line a minute with its depth, not a warning
+  // per burst on stderr.
+  let deepest = 0
+  const onQueued = (depth: number) => {
+    deepest = Math.max(deepest, depth)
+    const suppressed = throttle.allow('mq_queue', now())
+    if (suppressed === undefined) return
+    log.warn({ queued: depth, deepest, concurrency: MQ_CONCURRENCY, suppressed }, 'mqtt routing queued')
+    deepest = 0
+  }
   const aedes = await Aedes.createBroker({
-    mq: createSafeMq(100),
+    mq: createSafeMq(MQ_CONCURRENCY, onQueued),
     // A subscriber that stops reading is dropped after 30 s instead of stalling every other one.
     drainTimeout: 30_000,
     preConnect(client, packet, callback) {
