@@ -3,6 +3,7 @@
  * takes play commands on `terminals/{id}/cmd` and answers accepted → playing → played (or failed)
  * on `terminals/{id}/receipt`, keeping a record of what it played and when.
  */
+import { setMaxListeners } from 'node:events'
 import type { MqttClient } from 'mqtt'
 import { TerminalCommand, type ReceiptState } from '../../gateway/src/contracts/payloads.js'
 import { CommandVerifier, type VerifyRefusal } from '../../gateway/src/contracts/command-signing.js'
@@ -107,6 +108,8 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   // Backoff jitter from its own stream, so the flaky terminals' draws stay those of the seed.
   const jitter = mulberry32((opts.seed ?? 7) ^ 0x5eed)
   const closing = new AbortController()
+  // Every terminal still backing off waits on this one signal: thousands of listeners, no leak.
+  setMaxListeners(0, closing.signal)
   let retries = 0
   const connected = new Map<string, number>()
 
