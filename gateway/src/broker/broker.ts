@@ -23,6 +23,7 @@ import {
   type ClientLimits,
   type ConnectionLimits,
 } from './limits.js'
+import { indexRetained } from './retained-index.js'
 import { createSafeMq } from './safe-mq.js'
 
 /** What one client and one address may do (`mqtt.limits`); see limits.ts. */
@@ -225,6 +226,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     ...withLimits(overLimit, guard ? guardHooks(guard, sessions, () => aedes, log) : openHooks),
   })
+  // A reconnect storm's SUBSCRIBEs must not each scan every retained status (retained-index.ts).
+  indexRetained(aedes)
   const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
     const release = (err: Error | null, verdict?: 'refused') => {
       // A refused message is still acknowledged (a device is not pushed into a resend loop)
