@@ -98,11 +98,18 @@ async function gateway(opts: { playableFor: string; smsPort?: number }): Promise
   const g = await startGatewayProcess(join(dir, 'gateway.yaml'))
   const logFile = join(dir, 'gateway.log')
   g.proc.stdout!.pipe(createWriteStream(logFile))
+  g.proc.stderr!.pipe(createWriteStream(join(dir, 'gateway.stderr')))
+  // A gateway that dies mid-run is the finding, not a hang of the clients retrying against nothing.
+  const exited = (code: number | null, signal: string | null) => {
+    console.error(`gateway exited (${code ?? signal}); its log: ${logFile}, stderr beside it`)
+    process.exit(1)
+  }
+  g.proc.once('exit', exited)
   return {
     urls: { mqtt: `mqtt://127.0.0.1:${g.mqttPort}`, http: `http://127.0.0.1:${g.httpPort}` },
     pid: g.pid,
     logFile,
-    stop: g.stop,
+    stop: () => (g.proc.off('exit', exited), g.stop()),
   }
 }
 
