@@ -18,10 +18,14 @@ export const villageCodes = (): string[] =>
     Array.from({ length: VILLAGES_PER_TOWNSHIP }, (_, v) => villageCode(t + 1, v + 1)),
   ).flat()
 
-/** The loudspeakers' ids: T{village}-NN. */
-export const countyTerminalIds = (): { id: string }[] =>
+/** A loudspeaker's id: T{village}-NN (NNN in villages of more than 99). */
+const terminalId = (village: string, k: number, perVillage: number) =>
+  `T${village}-${String(k).padStart(perVillage > 99 ? 3 : 2, '0')}`
+
+/** The loudspeakers' ids, `perVillage` in each of the 100 villages (default 10: 1,000). */
+export const countyTerminalIds = (perVillage = PER_VILLAGE): { id: string }[] =>
   villageCodes().flatMap((village) =>
-    Array.from({ length: PER_VILLAGE }, (_, k) => ({ id: `T${village}-${String(k + 1).padStart(2, '0')}` })),
+    Array.from({ length: perVillage }, (_, k) => ({ id: terminalId(village, k + 1, perVillage) })),
   )
 
 type Ring = [number, number][]
@@ -49,7 +53,8 @@ function outline(west: number, south: number, w: number, h: number, rng: () => n
 }
 const polygon = (ring: Ring) => JSON.stringify({ type: 'Polygon', coordinates: [ring] })
 
-export function countyRegistry(opts: { people?: number; geo?: boolean } = {}): string {
+export function countyRegistry(opts: { people?: number; geo?: boolean; perVillage?: number } = {}): string {
+  const perVillage = opts.perVillage ?? PER_VILLAGE
   const rng = mulberry32(11)
   const geo = opts.geo ?? false
   const people = opts.people ?? 0
@@ -75,11 +80,11 @@ export function countyRegistry(opts: { people?: number; geo?: boolean } = {}): s
       lines.push(
         `  - { code: '${village}', name: 村${t}-${v}, level: village${geo ? `, boundary: ${polygon(outline(vx + vw * 0.04, vy + vh * 0.04, vw * 0.92, vh * 0.92, rng))}` : ''} }`,
       )
-      for (let k = 1; k <= PER_VILLAGE; k++) {
+      for (let k = 1; k <= perVillage; k++) {
         const at = geo
           ? `, lat: ${(vy + vh * (0.25 + 0.5 * rng())).toFixed(5)}, lon: ${(vx + vw * (0.25 + 0.5 * rng())).toFixed(5)}`
           : ''
-        terminals.push(`  - { id: T${village}-${String(k).padStart(2, '0')}, region: '${village}'${at} }`)
+        terminals.push(`  - { id: ${terminalId(village, k, perVillage)}, region: '${village}'${at} }`)
       }
       for (let p = 1; p <= people / villages; p++)
         persons.push(

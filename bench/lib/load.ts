@@ -1,6 +1,10 @@
 /** Load generation with real MQTT clients: many sensors, pre-built payloads, bounded in flight. */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
+import { connectDevice } from '../../sensors-sim/src/connect.js'
 import { device } from '../../tests/helpers/devices.js'
+
+/** Failed connect attempts `connectMany` retried in this process (refused, reset, no CONNACK in time). */
+export const loadStats = { connectRetries: 0 }
 
 export const T0 = Date.UTC(2026, 6, 15)
 export const sensorId = (i: number): string => `wl-${String(i).padStart(5, '0')}`
@@ -9,7 +13,8 @@ export const topicOf = (i: number): string => `sensors/water_level/${sensorId(i)
 /**
  * Connects `n` clients, `concurrency` at a time, each logging in as the device its id names (the
  * gateway's benchmark identities are enrolled as the tests' are; Mosquitto without a password file
- * takes the same logins anonymously).
+ * takes the same logins anonymously). A failed connect is retried as a device retries it (backoff
+ * with jitter, see sensors-sim/src/connect.ts), counted in `loadStats`.
  */
 export async function connectMany(
   url: string,
@@ -24,13 +29,11 @@ export async function connectMany(
     Array.from({ length: Math.min(concurrency, n) }, async () => {
       while (next < n) {
         const i = next++
-        const c = await mqtt.connectAsync(url, {
-          ...login(i),
-          reconnectPeriod: 0,
-          keepalive: 60,
-          connectTimeout: 30_000,
-        })
-        c.on('error', () => {})
+        const { client: c } = await connectDevice(
+          url,
+          { ...login(i), reconnectPeriod: 0, keepalive: 60, connectTimeout: 30_000 },
+          { onRetry: () => void loadStats.connectRetries++ },
+        )
         clients[i] = c
       }
     }),

@@ -134,7 +134,8 @@ export async function simMain(
     out(
       `${fleet.online.length} loudspeaker terminals connected` +
         (fleet.offline.length > 0 ? `, ${fleet.offline.length} offline` : '') +
-        (fleet.slow.length > 0 ? `, ${fleet.slow.length} slow` : ''),
+        (fleet.slow.length > 0 ? `, ${fleet.slow.length} slow` : '') +
+        (fleet.connectRetries() > 0 ? ` (${fleet.connectRetries()} connect retries)` : ''),
     )
   out(
     `playing scenario ${scenario.name} (${scenario.duration} of event time at ${speed}×): ${scenario.description}`,
@@ -178,7 +179,7 @@ export async function simMain(
   out(
     `done over ${summary.connections} connections: sent ${summary.sent}, acknowledged ${summary.acknowledged}, ` +
       `failed ${summary.failed}, lost in outages ${summary.lost}, backfilled ${summary.backfilled}, ` +
-      `reconnects ${summary.reconnects}`,
+      `reconnects ${summary.reconnects}, connect retries ${summary.connectRetries}`,
   )
   if (summary.sl651) {
     const r = summary.sl651

@@ -10,9 +10,10 @@
  * goodbye (wills fire) and, for loggers with storage, sends the backlog in order when the link
  * returns; a reconnect storm drops links at once and lets them all reconnect together.
  */
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { sensorDataTopic, sensorStatusTopic } from '../../gateway/src/contracts/topics.js'
 import { durationMs } from '../../rules/src/index.js'
+import { connectDevice, type RetryOptions } from './connect.js'
 import { login, type SimCredentials } from './credentials.js'
 import { ScenarioRtus, type RtuRunOptions, type RtuSummary } from './rtus.js'
 import type { Scenario, ScenarioSensor } from './scenario.js'
@@ -48,6 +49,11 @@ export interface RunOptions {
   readonly sl651Url?: string
   /** Settings of every RTU of the run (the clock, the stations' UTC offset). */
   readonly rtu?: RtuRunOptions
+  /**
+   * How a device retries a failed connect, at start and after an outage (see connect.ts; default
+   * 0.5 s doubling to 30 s, ±50 %).
+   */
+  readonly retry?: RetryOptions
 }
 
 export interface KindCounts {
@@ -67,6 +73,8 @@ export interface RunSummary {
   readonly backfilled: number
   /** Connections re-established after outages and reconnect storms. */
   readonly reconnects: number
+  /** Failed connect attempts that were retried (refused, reset, no CONNACK in time). */
+  readonly connectRetries: number
   readonly perKind: Record<string, KindCounts>
   /** MQTT connections (the RTUs' TCP links are counted in `sl651`). */
   readonly connections: number
@@ -102,6 +110,7 @@ async function connectLink(
   clientId: string,
   sensors: readonly ScenarioSensor[],
   credentials: SimCredentials | undefined,
+  retry: RetryOptions,
 ) {
   // A device's last will marks it offline; a concentrator has no single sensor to speak for.
   const will =
@@ -121,13 +130,11 @@ async function connectLink(
       : credentials
         ? login(credentials, credentials.concentrator ?? clientId)
         : {}
-  const c = await mqtt.connectAsync(url, {
-    clientId,
-    reconnectPeriod: 1000,
-    connectTimeout: 30_000,
-    ...as,
-    ...will,
-  })
+  const { client: c, retries } = await connectDevice(
+    url,
+    { clientId, connectTimeout: 30_000, ...as, ...will },
+    retry,
+  )
   c.on('error', () => {}) // reconnects on its own; failures show in the summary
   const announce = () =>
     Promise.all(
@@ -141,7 +148,7 @@ async function connectLink(
   // After mqtt.js reconnects on its own, the device says it is back, as at first connect.
   c.on('connect', () => void announce().catch(() => {}))
   await announce()
-  return c
+  return { client: c, retries }
 }
 
 /**
@@ -188,12 +195,20 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   if (shared) mqttSensors.forEach((s, i) => groups[i % groups.length]!.push(s))
   const links: Link[] = []
   const linkOf = new Map<string, Link>()
+  let connectRetries = 0
+  const retry: RetryOptions = {
+    ...opts.retry,
+    onRetry: (n, e, ms) => {
+      connectRetries++
+      opts.retry?.onRetry?.(n, e, ms)
+    },
+  }
   try {
     await pool(
       groups.map((sensors, i) => ({ sensors, clientId: shared ? `sim-dtu-${i + 1}` : sensors[0]!.id })),
       opts.connectConcurrency ?? 100,
       async ({ sensors, clientId }) => {
-        const client = await connectLink(opts.url, clientId, sensors, opts.credentials)
+        const { client } = await connectLink(opts.url, clientId, sensors, opts.credentials, retry)
         const link: Link = {
           clientId,
           sensors,
@@ -314,7 +329,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
   }
   const restore = async (link: Link) => {
     if (!link.down) return
-    link.client = await connectLink(opts.url, link.clientId, link.sensors, opts.credentials)
+    link.client = (await connectLink(opts.url, link.clientId, link.sensors, opts.credentials, retry)).client
     reconnects++
     link.down = false
     const backlog = link.backlog
@@ -402,6 +417,7 @@ export async function runScenario(opts: RunOptions): Promise<RunSummary> {
     lost,
     backfilled,
     reconnects,
+    connectRetries,
     perKind,
     connections: links.length,
     ...(rtus ? { sl651: rtus.summary() } : {}),

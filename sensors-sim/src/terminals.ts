@@ -3,7 +3,8 @@
  * takes play commands on `terminals/{id}/cmd` and answers accepted → playing → played (or failed)
  * on `terminals/{id}/receipt`, keeping a record of what it played and when.
  */
-import mqtt, { type MqttClient } from 'mqtt'
+import { setMaxListeners } from 'node:events'
+import type { MqttClient } from 'mqtt'
 import { TerminalCommand, type ReceiptState } from '../../gateway/src/contracts/payloads.js'
 import { CommandVerifier, type VerifyRefusal } from '../../gateway/src/contracts/command-signing.js'
 import {
@@ -11,6 +12,7 @@ import {
   terminalReceiptTopic,
   terminalStatusTopic,
 } from '../../gateway/src/contracts/topics.js'
+import { connectDevice, type RetryOptions } from './connect.js'
 import { login, type SimCredentials } from './credentials.js'
 import { mulberry32 } from './prng.js'
 
@@ -46,6 +48,11 @@ export interface TerminalFleetOptions {
    * without a receipt (a forged command's warning is no warning of ours). Without, it plays anything.
    */
   readonly trustedKeys?: readonly string[]
+  /**
+   * How a terminal retries a failed connect (see connect.ts; default 0.5 s doubling to 30 s, ±50 %,
+   * jittered from the fleet's seed). Tests pass their own clock.
+   */
+  readonly retry?: RetryOptions
 }
 
 /** A command a terminal refused to play, and why. */
@@ -83,6 +90,10 @@ export interface TerminalFleet {
   played(): readonly PlayRecord[]
   /** Commands refused by signature checks, in order. */
   refused(): readonly Refusal[]
+  /** Failed connect attempts that were retried, over the fleet (a power cut's reconnect storm). */
+  connectRetries(): number
+  /** Wall-clock time (epoch ms) each terminal got its first CONNACK. */
+  connectedAt(): ReadonlyMap<string, number>
   close(): Promise<void>
 }
 
@@ -94,6 +105,13 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
   const online: string[] = []
   const timers = new Set<NodeJS.Timeout>()
   const refusals: Refusal[] = []
+  // Backoff jitter from its own stream, so the flaky terminals' draws stay those of the seed.
+  const jitter = mulberry32((opts.seed ?? 7) ^ 0x5eed)
+  const closing = new AbortController()
+  // Every terminal still backing off waits on this one signal: thousands of listeners, no leak.
+  setMaxListeners(0, closing.signal)
+  let retries = 0
+  const connected = new Map<string, number>()
 
   const offline: string[] = []
   const slowIds: string[] = []
@@ -119,7 +137,8 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
           timer = setTimeout(() => {
-            void Promise.all(later.map((f) => f())).then(() => resolve())
+            // A terminal only stops retrying when the fleet closes (or its login is refused).
+            void Promise.all(later.map((f) => f().catch(() => {}))).then(() => resolve())
           }, opts.offlineReturnAfterMs)
         })
 
@@ -127,18 +146,32 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
     t: TerminalSpec,
     { flaky, playMs, slow }: { flaky: boolean; playMs: number; slow: boolean },
   ): Promise<void> {
-    const client = await mqtt.connectAsync(opts.url, {
-      clientId: t.id,
-      ...login(opts.credentials, t.id),
-      reconnectPeriod: 1000,
-      will: {
-        topic: terminalStatusTopic(t.id),
-        payload: Buffer.from('{"state":"offline"}'),
-        qos: 1,
-        retain: true,
+    const { client } = await connectDevice(
+      opts.url,
+      {
+        clientId: t.id,
+        ...login(opts.credentials, t.id),
+        connectTimeout: 30_000,
+        will: {
+          topic: terminalStatusTopic(t.id),
+          payload: Buffer.from('{"state":"offline"}'),
+          qos: 1,
+          retain: true,
+        },
       },
-    })
-    client.on('error', () => {})
+      {
+        random: jitter,
+        ...opts.retry,
+        signal: closing.signal,
+        onRetry: (n, e, ms) => {
+          retries++
+          opts.retry?.onRetry?.(n, e, ms)
+        },
+      },
+    )
+    if (closing.signal.aborted) return void client.end(true)
+    connected.set(t.id, Date.now())
+    clients.push(client)
     // Each terminal keeps its own record of the nonces it has played.
     const verifier = opts.trustedKeys ? new CommandVerifier(opts.trustedKeys) : undefined
     /** Outcome of each command (warning#version) so far: a resend is played only after a failure. */
@@ -217,12 +250,16 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
       if (slow) after(playMs / 4, play)
       else play()
     })
+    const announce = () =>
+      client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
+        qos: 1,
+        retain: true,
+      })
+    // Back after a dropped link (its will said offline), the terminal says it is online again;
+    // mqtt.js resubscribes on its own.
+    client.on('connect', () => void announce().catch(() => {}))
     await client.subscribeAsync(terminalCmdTopic(t.id), { qos: 1 })
-    await client.publishAsync(terminalStatusTopic(t.id), JSON.stringify({ state: 'online' }), {
-      qos: 1,
-      retain: true,
-    })
-    clients.push(client)
+    await announce()
     online.push(t.id)
   }
 
@@ -234,7 +271,10 @@ export async function startTerminals(opts: TerminalFleetOptions): Promise<Termin
     receipts: () => log,
     played: () => log.filter((r) => r.state === 'played'),
     refused: () => refusals,
+    connectRetries: () => retries,
+    connectedAt: () => connected,
     async close() {
+      closing.abort()
       if (timer) clearTimeout(timer)
       for (const t of timers) clearTimeout(t)
       await Promise.all(clients.map((c) => c.endAsync()))

@@ -23,6 +23,7 @@ import {
   type ClientLimits,
   type ConnectionLimits,
 } from './limits.js'
+import { indexRetained } from './retained-index.js'
 import { createSafeMq } from './safe-mq.js'
 
 /** What one client and one address may do (`mqtt.limits`); see limits.ts. */
@@ -129,6 +130,12 @@ export interface RunningBroker {
   close(): Promise<void>
 }
 
+/**
+ * Deliveries the router runs at once (mqemitter's `concurrency`); more wait in its queue. Kept at
+ * 100: it bounds what a stuck subscriber holds, not the queue (see safe-mq.ts).
+ */
+const MQ_CONCURRENCY = 100
+
 /** A client-controlled string, shortened for logs. */
 const clip = (s: string | undefined): string => (s ?? '').slice(0, 80)
 
@@ -167,8 +174,19 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const connections = new ConnectionLimiter(limits.connections)
   /** Clients refused in preConnect, answered with CONNACK 3 by authenticate. */
   const overLimit = new WeakMap<Client, string>()
+  // The routing queue filling (a reconnect storm's wills, statuses and subscriptions) is
+  // backpressure, not a leak (see safe-mq.ts): one line a minute with its depth, not a warning
+  // per burst on stderr.
+  let deepest = 0
+  const onQueued = (depth: number) => {
+    deepest = Math.max(deepest, depth)
+    const suppressed = throttle.allow('mq_queue', now())
+    if (suppressed === undefined) return
+    log.warn({ queued: depth, deepest, concurrency: MQ_CONCURRENCY, suppressed }, 'mqtt routing queued')
+    deepest = 0
+  }
   const aedes = await Aedes.createBroker({
-    mq: createSafeMq(100),
+    mq: createSafeMq(MQ_CONCURRENCY, onQueued),
     // A subscriber that stops reading is dropped after 30 s instead of stalling every other one.
     drainTimeout: 30_000,
     preConnect(client, packet, callback) {
@@ -208,6 +226,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     ...withLimits(overLimit, guard ? guardHooks(guard, sessions, () => aedes, log) : openHooks),
   })
+  // A reconnect storm's SUBSCRIBEs must not each scan every retained status (retained-index.ts).
+  indexRetained(aedes)
   const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
     const release = (err: Error | null, verdict?: 'refused') => {
       // A refused message is still acknowledged (a device is not pushed into a resend loop)
