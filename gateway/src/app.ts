@@ -645,6 +645,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         c.warnings,
         c.sinks,
         c.nodeRed,
+        c.sl651,
       ])
     retention.configure(periods(next.value.config))
     budget.configure(limits(next.value.config))
