@@ -86,6 +86,16 @@ export interface RtuCounters {
   reconnects: number
 }
 
+/** Every counter at zero: one RTU's at its start, and the sum a run's summary adds them into. */
+export const zeroCounters = (): RtuCounters => ({
+  sent: 0,
+  confirmed: 0,
+  resent: 0,
+  failed: 0,
+  keepAlives: 0,
+  reconnects: 0,
+})
+
 /** A time group of a report: the observation time and the elements observed then. */
 export interface RtuGroup {
   readonly observedAt: number
@@ -116,14 +126,7 @@ const parseUrl = (url: string): { host: string; port: number } => {
 export class SimRtu {
   /** The RTU's clock error now, ms (negative: behind); a scenario's clock faults move it. */
   clockErrorMs: number
-  readonly counters: RtuCounters = {
-    sent: 0,
-    confirmed: 0,
-    resent: 0,
-    failed: 0,
-    keepAlives: 0,
-    reconnects: 0,
-  }
+  readonly counters: RtuCounters = zeroCounters()
   private readonly o: Required<Omit<RtuOptions, 'keepAliveMs'>> & { keepAliveMs: number | undefined }
   private readonly target: { host: string; port: number }
   private socket: Socket | undefined

@@ -10,7 +10,7 @@
 import { FN, type ElementValue } from '../../gateway/src/contracts/sl651/body.js'
 import { elementById } from '../../gateway/src/contracts/sl651/elements.js'
 import { durationMs } from '../../rules/src/index.js'
-import { SimRtu, type RtuCounters, type RtuGroup, type RtuOutcome } from './rtu.js'
+import { SimRtu, zeroCounters, type RtuCounters, type RtuGroup, type RtuOutcome } from './rtu.js'
 import type { Scenario, ScenarioRtu } from './scenario.js'
 import type { SimReading } from './signals.js'
 
@@ -221,19 +221,9 @@ export class ScenarioRtus {
   }
 
   summary(): RtuSummary {
-    const sum: RtuSummary = {
-      rtus: this.stations.length,
-      sent: 0,
-      confirmed: 0,
-      resent: 0,
-      failed: 0,
-      keepAlives: 0,
-      reconnects: 0,
-      lost: this.lost,
-    }
+    const sum: RtuSummary = { rtus: this.stations.length, ...zeroCounters(), lost: this.lost }
     for (const { rtu } of this.stations)
-      for (const k of ['sent', 'confirmed', 'resent', 'failed', 'keepAlives', 'reconnects'] as const)
-        sum[k] += rtu.counters[k]
+      for (const k of Object.keys(rtu.counters) as (keyof RtuCounters)[]) sum[k] += rtu.counters[k]
     return sum
   }
 

@@ -309,11 +309,16 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
    * is logged; without a handler it would crash the process.
    */
   const watchListener = (server: Server | HttpServer, name: ListenerState['name'], port: number) => {
-    let state: ListenerState = { name, port, up: true, restarts: 0 }
     let waitMs = RELISTEN_MIN_MS
     let timer: NodeJS.Timeout | undefined
+    const entry: { state: ListenerState; check: () => void } = {
+      state: { name, port, up: true, restarts: 0 },
+      check: () => {
+        // 'close' waits for the connections to end: a server that stopped listening is seen here.
+        if (!server.listening) died('not listening')
+      },
+    }
     const set = (next: ListenerState) => {
-      state = next
       entry.state = next
       opts.onListener?.(next)
     }
@@ -329,9 +334,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
     const died = (why: string, err?: Error) => {
       if (closing) return
-      if (state.up) {
+      if (entry.state.up) {
         log.error({ listener: name, port, why, err: err?.message }, 'mqtt listener died')
-        set({ ...state, up: false })
+        set({ ...entry.state, up: false })
       }
       again()
     }
@@ -344,16 +349,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       if (!server.listening) died('closed')
     })
     server.on('listening', () => {
-      if (state.up) return
+      if (entry.state.up) return
       waitMs = RELISTEN_MIN_MS
-      log.warn({ listener: name, port, restarts: state.restarts + 1 }, 'mqtt listener listening again')
-      set({ ...state, up: true, restarts: state.restarts + 1 })
+      log.warn({ listener: name, port, restarts: entry.state.restarts + 1 }, 'mqtt listener listening again')
+      set({ ...entry.state, up: true, restarts: entry.state.restarts + 1 })
     })
-    // 'close' waits for the connections to end: a server that stopped listening is seen here.
-    const check = () => {
-      if (!server.listening) died('not listening')
-    }
-    const entry = { state, check }
     return entry
   }
   const checker = setInterval(() => {
